@@ -1,0 +1,170 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from textvae.data.batching import BatchSchedule, collate
+from textvae.errors import TextvaeError
+from textvae.training import Trainer, train
+from textvae.training.checkpoint import load_trainer_state
+from textvae.training.logging import read_metrics
+
+
+def _weights(run):
+    return load_file(str(run / "checkpoint" / "model.safetensors"))
+
+
+def _assert_same_state(a, b, exact=True):
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        if exact:
+            assert torch.equal(wa[key], wb[key]), key
+        else:
+            assert torch.allclose(wa[key], wb[key], atol=1e-5, rtol=1e-4), key
+    sa, sb = load_trainer_state(a / "checkpoint"), load_trainer_state(b / "checkpoint")
+    assert sa["state"]["step"] == sb["state"]["step"]
+    for oa, ob in zip(sa["optimizers"], sb["optimizers"]):
+        for pid, state in oa["state"].items():
+            for name, value in state.items():
+                other = ob["state"][pid][name]
+                assert (torch.equal(value, other) if exact else torch.allclose(value, other, atol=1e-5, rtol=1e-3))
+
+
+def test_training_learns_and_writes_a_complete_run(tiny_config, tmp_path):
+    out = tmp_path / "run"
+    result = train(tiny_config("train.max_steps=20", "train.lr=0.01"), out)
+    assert result["step"] == 20 and result["stopped"] == "max_steps"
+    for name in ("recipe.yaml", "metrics.jsonl", "result.json", "model/config.json", "model/model.safetensors",
+                 "model/tokenizer.model", "checkpoint/trainer_state.pt"):
+        assert (out / name).is_file(), name
+    records = read_metrics(out / "metrics.jsonl")
+    dev_losses = [r["loss"] for r in records if r["split"] == "dev"]
+    assert dev_losses == sorted(dev_losses, reverse=True) and dev_losses[-1] < 0.85 * dev_losses[0]
+    assert [r["step"] for r in records if r["split"] == "dev"] == [5, 10, 15, 20]
+    meta = json.loads((out / "model" / "config.json").read_text())
+    assert meta["label_names"] == ["negative", "positive"] and meta["format_version"] == 1
+
+
+def test_resume_continues_exactly(tiny_config, tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    train(tiny_config("train.max_steps=10", "model.noise.word_dropout=0.1", "model.dropout=0.1"), straight)
+    train(tiny_config("train.max_steps=5", "model.noise.word_dropout=0.1", "model.dropout=0.1"), split)
+    result = train(tiny_config("train.max_steps=10", "model.noise.word_dropout=0.1", "model.dropout=0.1"),
+                   split, resume=True)
+    assert result["step"] == 10
+    _assert_same_state(straight, split)
+    steps = [r["step"] for r in read_metrics(split / "metrics.jsonl") if r["split"] == "train"]
+    assert steps == list(range(1, 11))
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tiny_config, tmp_path):
+    run = tmp_path / "killed"
+    recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ae.yaml")
+    from tests.conftest import TINY
+
+    cmd = [sys.executable, "-m", "textvae", "train", recipe, "--out", str(run), *TINY,
+           "train.max_steps=100000", "train.checkpoint_every=3", "train.eval_every=1000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            state = run / "checkpoint" / "trainer_state.pt"
+            if state.is_file() and load_trainer_state(run / "checkpoint")["state"]["step"] >= 6:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("no checkpoint appeared")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    saved = load_trainer_state(run / "checkpoint")["state"]["step"]
+    target = saved + 3
+    overrides = [f"train.max_steps={target}", "train.checkpoint_every=3", "train.eval_every=1000"]
+    result = train(tiny_config(*overrides), run, resume=True)
+    assert result["step"] == target
+    straight = tmp_path / "straight"
+    train(tiny_config(*overrides), straight)
+    _assert_same_state(straight, run)
+
+
+def test_existing_run_needs_force_or_resume(tiny_config, tmp_path):
+    out = tmp_path / "run"
+    train(tiny_config("train.max_steps=2"), out)
+    with pytest.raises(TextvaeError, match="--resume.*--force"):
+        train(tiny_config("train.max_steps=2"), out)
+    with pytest.raises(TextvaeError, match="'model' section differs"):
+        train(tiny_config("train.max_steps=4", "model.latent.dim=4"), out, resume=True)
+    assert train(tiny_config("train.max_steps=3"), out, force=True)["step"] == 3
+    with pytest.raises(TextvaeError, match="no checkpoint"):
+        train(tiny_config("train.max_steps=2"), tmp_path / "fresh", resume=True)
+
+
+def test_early_stopping_keeps_the_best_model(tiny_config, tmp_path):
+    result = train(tiny_config("train.max_steps=50", "train.lr=0", "train.early_stopping.patience=1"),
+                   tmp_path / "run")
+    assert result["stopped"] == "early_stopping"
+    assert result["step"] == 10 and result["best_step"] == 5
+
+
+def test_time_budget_stops_cleanly(tiny_config, tmp_path):
+    result = train(tiny_config("train.max_steps=10000", "train.max_minutes=0.0001"), tmp_path / "run")
+    assert result["stopped"] == "max_minutes" and result["step"] == 1
+    assert (tmp_path / "run" / "checkpoint" / "trainer_state.pt").is_file()
+    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
+
+
+class TwoPlayer(torch.nn.Module):
+    """A toy model with a main part and a discriminator on its own optimizer."""
+
+    def __init__(self):
+        super().__init__()
+        self.main = torch.nn.Linear(3, 1)
+        self.disc = torch.nn.Linear(3, 1)
+
+    def forward(self, batch):
+        x = batch.src.float()[:, :3]
+        return {"loss": (self.main(x) - 1).pow(2).mean(), "disc_loss": (self.disc(x) + 1).pow(2).mean()}
+
+    def optimizer_groups(self):
+        return [{"name": "main", "params": list(self.main.parameters()), "loss": "loss"},
+                {"name": "disc", "params": list(self.disc.parameters()), "loss": "disc_loss", "lr": 0.0}]
+
+
+def test_several_optimizers_each_minimise_their_loss(tmp_path):
+    from textvae.config import TrainConfig
+
+    seqs = [[4 + i, 5 + i, 6 + i] for i in range(8)]
+    model = TwoPlayer()
+    disc_before = model.disc.weight.detach().clone()
+    config = TrainConfig(max_steps=30, lr=0.05, eval_every=100, checkpoint_every=100, log_every=10)
+    saved = []
+    trainer = Trainer(model, config, BatchSchedule([3] * 8, 64, 4, seed=0),
+                      lambda idx: collate([seqs[i] for i in idx]), tmp_path, lambda p, s: saved.append(p))
+    assert len(trainer.optimizers) == 2
+    trainer.fit()
+    assert torch.equal(model.disc.weight, disc_before)  # its own optimizer, with lr 0
+    records = read_metrics(tmp_path / "metrics.jsonl")
+    assert records[-1]["loss"] < records[0]["loss"]
+    assert "grad_norm_disc" in records[0]
+
+
+def test_ddp_under_torchrun_matches_single_process(tiny_config, tmp_path):
+    from tests.conftest import TINY
+
+    recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ae.yaml")
+    common = [*TINY, "train.max_steps=4", "train.eval_every=1000", "train.threads=1"]
+    ddp, single = tmp_path / "ddp", tmp_path / "single"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    "-m", "textvae", "train", recipe, "--out", str(ddp), *common],
+                   check=True, env=env, capture_output=True, timeout=300)
+    train(tiny_config("train.max_steps=4", "train.eval_every=1000", "train.grad_accum=2"), single)
+    assert json.loads((ddp / "result.json").read_text())["world_size"] == 2
+    _assert_same_state(ddp, single, exact=False)

@@ -1,0 +1,12 @@
+"""textvae: sentence VAEs and text style transfer in PyTorch."""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "load"]
+
+
+def load(path, device=None):
+    """Load a trained model directory (or a run directory) for inference; see :mod:`textvae.api`."""
+    from textvae.api import load as _load
+
+    return _load(path, device=device)

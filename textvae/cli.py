@@ -1,0 +1,253 @@
+"""The ``textvae`` command: parses arguments, then calls library functions.
+
+Exit codes: 0 success, 2 bad input (one-line message), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from textvae import __version__
+from textvae.errors import TextvaeError
+
+log = logging.getLogger("textvae")
+
+PLANNED = {
+    ("evaluate", "transfer"): "the style-transfer evaluation suite (fastText judge, sacrebleu BLEU, "
+                              "fluency LM, content similarity)",
+    ("evaluate", "vae"): "the VAE diagnostics (IW-NLL, KL, mutual information, active units)",
+    ("report", "interpolate"): "interpolation reports",
+    ("report", "arithmetic"): "representation-arithmetic reports",
+    ("report", "traverse"): "latent traversal reports",
+    ("report", "samples"): "prior-sample reports",
+    ("report", "latent"): "latent-space plots",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit with code 2 and one line."""
+
+    def error(self, message: str):
+        raise TextvaeError(f"{self.prog}: {message}")
+
+
+# ----------------------------------------------------------------------------- verbs
+
+
+def cmd_train(args) -> int:
+    from textvae.config import load_recipe
+    from textvae.training import train
+
+    overrides = list(args.overrides)
+    if args.data_dir:
+        overrides.append(f"data.path={args.data_dir}")
+    config = load_recipe(args.recipe, overrides)
+    out = Path(args.out) if args.out else Path("runs") / config.name
+    result = train(config, out, resume=args.resume, force=args.force)
+    if result.get("world_size", 1) > 1 and not _is_rank_zero():
+        return 0
+    dev = result.get("dev") or {}
+    shown = ", ".join(f"{k}={v:.4g}" for k, v in dev.items() if k in ("loss", "nll_token", "recon_acc",
+                                                                       "recon_exact", "token_acc"))
+    print(f"trained {result['step']} steps ({result['stopped']}, {result['elapsed'] / 60:.1f} min); "
+          f"model saved to {result['model']}" + (f"; dev: {shown}" if shown else ""))
+    return 0
+
+
+def _is_rank_zero() -> bool:
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
+def cmd_data_stats(args) -> int:
+    from textvae.data.corpus import load_corpus
+    from textvae.data.stats import corpus_stats, format_stats
+
+    corpus = load_corpus(args.source, text_column=args.text_column, label_column=args.label_column,
+                         max_tokens=args.max_tokens)
+    stats = corpus_stats(corpus)
+    print(json.dumps(stats, indent=2) if args.format == "json" else format_stats(stats))
+    return 0
+
+
+def cmd_data_fetch(args) -> int:
+    from textvae.data.fetch import fetch
+
+    dest = fetch(args.name, args.dest, from_dir=args.from_dir, force=args.force)
+    print(f"{args.name} is ready in {dest}")
+    return 0
+
+
+def cmd_data_synthetic(args) -> int:
+    from textvae.data.synthetic import write_synthetic_corpus
+
+    dest = write_synthetic_corpus(args.dest, n_train=args.train, n_dev=args.dev, n_test=args.test,
+                                  seed=args.seed, force=args.force)
+    print(f"wrote the synthetic corpus to {dest}")
+    return 0
+
+
+def read_sentences(source: str) -> List[str]:
+    if source == "-":
+        return [line.strip() for line in sys.stdin if line.strip()]
+    path = Path(source)
+    if not path.is_file():
+        raise TextvaeError(f"input file {path} does not exist")
+    try:
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        raise TextvaeError(f"input file {path} is not valid UTF-8; convert it (e.g. iconv -t utf-8)") from None
+
+
+def write_sentences(lines: Sequence[str], output: Optional[str], force: bool) -> None:
+    if not output or output == "-":
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        return
+    from textvae.io import atomic_write_text, check_writable
+
+    check_writable(output, force)
+    atomic_write_text(output, "".join(line + "\n" for line in lines))
+
+
+def cmd_reconstruct(args) -> int:
+    import textvae
+
+    model = textvae.load(args.model, device=args.device)
+    write_sentences(model.reconstruct(read_sentences(args.input)), args.output, args.force)
+    return 0
+
+
+def cmd_transfer(args) -> int:
+    import textvae
+
+    model = textvae.load(args.model, device=args.device)
+    if args.interactive:
+        raise TextvaeError("--interactive needs a style-transfer model; "
+                           f"{args.model} cannot transfer (see `textvae transfer --help`)"
+                           if getattr(model.model, "transfer", None) is None else
+                           "interactive transfer is not available in this version")
+    if not args.to:
+        raise TextvaeError("textvae transfer: --to STYLE is required (one of: " + ", ".join(model.label_names) + ")")
+    write_sentences(model.transfer(read_sentences(args.input), to=args.to), args.output, args.force)
+    return 0
+
+
+def cmd_planned(args) -> int:
+    what = PLANNED[(args.command, args.verb)]
+    raise TextvaeError(f"`textvae {args.command} {args.verb}` needs {what}, which is not in textvae "
+                       f"{__version__} yet")
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="textvae", description="Sentence VAEs and text style transfer.")
+    parser.add_argument("--version", action="version", version=f"textvae {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    data = sub.add_parser("data", help="fetch corpora, show their statistics, make the synthetic corpus")
+    data_sub = data.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
+    stats = data_sub.add_parser("stats", help="sizes, label balance and length percentiles of a corpus")
+    stats.add_argument("source", help="corpus directory, CSV/TSV/JSONL file, 'synthetic' or a hub name")
+    stats.add_argument("--text-column", default="text")
+    stats.add_argument("--label-column", default="label")
+    stats.add_argument("--max-tokens", type=int, default=None, help="skip (and count) longer lines")
+    stats.add_argument("--format", choices=["md", "json"], default="md")
+    stats.set_defaults(func=cmd_data_stats)
+    fetch = data_sub.add_parser("fetch", help="download a public corpus (yelp, amazon) and verify it")
+    fetch.add_argument("name")
+    fetch.add_argument("--dest", required=True, help="directory to create")
+    fetch.add_argument("--from", dest="from_dir", help="copy from a local directory instead of downloading")
+    fetch.add_argument("--force", action="store_true", help="overwrite an existing destination")
+    fetch.set_defaults(func=cmd_data_fetch)
+    synth = data_sub.add_parser("synthetic", help="write the synthetic corpus (with ground-truth transfers)")
+    synth.add_argument("--dest", required=True)
+    synth.add_argument("--train", type=int, default=20000)
+    synth.add_argument("--dev", type=int, default=1000)
+    synth.add_argument("--test", type=int, default=1000)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--force", action="store_true")
+    synth.set_defaults(func=cmd_data_synthetic)
+
+    train = sub.add_parser("train", help="train a recipe", description=(
+        "Train a recipe. Override any key with key.sub=value, e.g. train.max_steps=1000 "
+        "train.max_minutes=30. Under torchrun the same command trains with DistributedDataParallel."))
+    train.add_argument("recipe", help="YAML recipe (see recipes/)")
+    train.add_argument("overrides", nargs="*", metavar="key=value")
+    train.add_argument("--data-dir", help="corpus to train on (sets data.path)")
+    train.add_argument("--out", help="run directory (default: runs/<recipe name>)")
+    train.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
+    train.add_argument("--force", action="store_true", help="overwrite an existing run directory")
+    train.set_defaults(func=cmd_train)
+
+    def add_model_io(p):
+        p.add_argument("--model", required=True, help="model directory or run directory")
+        p.add_argument("--input", default="-", help="sentences, one a line (default: stdin)")
+        p.add_argument("--output", help="output file (default: stdout)")
+        p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+        p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
+
+    transfer = sub.add_parser("transfer", help="rewrite sentences in another style")
+    add_model_io(transfer)
+    transfer.add_argument("--to", help="target style name")
+    transfer.add_argument("--interactive", action="store_true", help="type sentences, see them transferred")
+    transfer.set_defaults(func=cmd_transfer)
+
+    recon = sub.add_parser("reconstruct", help="encode and decode sentences (autoencoder check)")
+    add_model_io(recon)
+    recon.set_defaults(func=cmd_reconstruct)
+
+    for command, help_text in (("evaluate", "score models and system outputs"),
+                               ("report", "interpolation, arithmetic, traversal, samples, latent plots")):
+        p = sub.add_parser(command, help=help_text)
+        verbs = p.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
+        for (cmd, verb), what in PLANNED.items():
+            if cmd == command:
+                v = verbs.add_parser(verb, help=what, add_help=True)
+                v.add_argument("rest", nargs=argparse.REMAINDER)
+                v.set_defaults(func=cmd_planned)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # key=value overrides may come after options such as --out
+            if getattr(args, "func", None) is not cmd_train or any("=" not in e or e.startswith("-") for e in extra):
+                parser.error("unrecognized arguments: " + " ".join(extra))
+            args.overrides = list(args.overrides) + extra
+        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                            format="textvae: %(message)s")
+        if not hasattr(args, "func"):
+            target = parser
+            if args.command:
+                target = parser._subparsers._group_actions[0].choices[args.command]  # noqa: SLF001
+            target.print_help()
+            return 0 if not args.command else 2
+        return args.func(args)
+    except TextvaeError as exc:
+        print(f"textvae: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("textvae: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:  # a bug: show it so it can be reported
+        traceback.print_exc()
+        print("textvae: internal error (the trace above); please report it", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

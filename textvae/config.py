@@ -1,0 +1,272 @@
+"""Typed experiment configs: YAML recipes in, dataclasses out.
+
+A recipe is data, not code: one YAML file names components and hyperparameters,
+and ``key.sub=value`` overrides on the command line change any field. Unknown keys
+and values of the wrong type stop with one sentence naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Literal, Optional, Sequence, Union
+
+import yaml
+
+from textvae.errors import TextvaeError
+
+
+@dataclass
+class DataConfig:
+    """Where the corpus comes from and which sentences to keep."""
+
+    path: str = "synthetic"  # a release-format dir, a CSV/TSV/JSONL file, "synthetic[:N]" or a hub name
+    text_column: str = "text"
+    label_column: str = "label"
+    label_names: Optional[List[str]] = None  # overrides the names found in the corpus
+    max_tokens: int = 64  # longer lines (whitespace tokens) are skipped and counted
+
+
+@dataclass
+class TokenizerConfig:
+    """A sentencepiece model trained on the training split (ids: pad 0, unk 1, bos 2, eos 3)."""
+
+    type: Literal["unigram", "bpe", "word", "char"] = "unigram"
+    vocab_size: int = 8000
+    character_coverage: float = 1.0
+    max_sentences: int = 1_000_000  # sentences sampled for training the tokenizer
+    cache_dir: Optional[str] = None  # defaults to ~/.cache/textvae/tokenizers
+
+
+@dataclass
+class EncoderConfig:
+    type: Literal["gru", "lstm"] = "gru"
+    hidden_size: int = 256
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.0
+
+
+@dataclass
+class DecoderConfig:
+    type: Literal["gru", "lstm"] = "gru"
+    hidden_size: int = 256
+    num_layers: int = 1
+    dropout: float = 0.0
+    latent_init: bool = True  # z sets the initial hidden state
+    latent_concat: bool = True  # z is concatenated to every input embedding
+    tie_embeddings: bool = False  # share the output projection with the input embeddings
+
+
+@dataclass
+class LatentConfig:
+    type: Literal["deterministic"] = "deterministic"
+    dim: int = 64
+
+
+@dataclass
+class NoiseConfig:
+    """Input corruption for denoising autoencoders (applied to encoder inputs while training)."""
+
+    word_dropout: float = 0.0  # replace tokens by <unk>
+    token_drop: float = 0.0  # delete tokens
+    shuffle_window: float = 0.0  # local shuffle: a token moves at most this many places (Lample et al. 2018)
+
+
+@dataclass
+class ModelConfig:
+    type: Literal["seq2seq"] = "seq2seq"
+    embedding_dim: int = 256
+    dropout: float = 0.0  # on embeddings and decoder outputs
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    latent: LatentConfig = field(default_factory=LatentConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+
+
+@dataclass
+class EarlyStoppingConfig:
+    metric: Optional[str] = None  # a dev metric, e.g. "loss" or "recon_acc"; None keeps the last model
+    mode: Literal["min", "max"] = "min"
+    patience: int = 0  # evaluations without improvement before stopping; 0 never stops early
+
+
+@dataclass
+class TrainConfig:
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    grad_clip: float = 5.0  # max gradient norm; 0 disables clipping
+    max_tokens: int = 4096  # token budget per batch (padded tokens, source side)
+    max_sentences: int = 256  # and at most this many sentences per batch
+    grad_accum: int = 1  # batches per optimizer step
+    max_steps: Optional[int] = None
+    max_epochs: Optional[int] = None
+    max_minutes: Optional[float] = None  # stop cleanly and save after this much wall clock
+    eval_every: int = 500  # steps between dev evaluations (and at the end)
+    eval_max_sentences: Optional[int] = 2000  # dev sentences used for decoding metrics
+    checkpoint_every: int = 500  # steps between resumable checkpoints
+    log_every: int = 50
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 on CUDA, off on CPU
+    device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
+    threads: Optional[int] = None  # torch CPU threads; None leaves torch's default
+
+
+@dataclass
+class Config:
+    name: str = "experiment"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def from_dict(cls, data: Any, where: str = ""):
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        raise TextvaeError(f"{where or 'the recipe'} must be a mapping of keys to values, got {_describe(data)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in fields:
+            close = ", ".join(sorted(fields))
+            raise TextvaeError(f"unknown recipe key '{path}'; valid keys here are: {close}")
+        kwargs[key] = _coerce(hints[key], value, path)
+    return cls(**kwargs)
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def _coerce(tp: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, path)
+    if origin is Union:
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        for candidate in inner:
+            try:
+                return _coerce(candidate, value, path)
+            except TextvaeError:
+                continue
+        raise TextvaeError(f"recipe key '{path}' expects {_type_name(tp)}, got {_describe(value)}")
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise TextvaeError(f"recipe key '{path}' must be one of {choices}, got {value!r}")
+        return value
+    if origin in (list, List, Sequence):
+        if not isinstance(value, (list, tuple)):
+            raise TextvaeError(f"recipe key '{path}' expects a list, got {_describe(value)}")
+        return [_coerce(args[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif tp is Any:
+        return value
+    raise TextvaeError(f"recipe key '{path}' expects {_type_name(tp)}, got {_describe(value)}")
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Union:
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))
+
+
+def parse_override(text: str) -> tuple:
+    """Split ``a.b=value`` into (["a", "b"], value), the value read as YAML (``3``, ``true``, ``[1,2]``)."""
+    if "=" not in text:
+        raise TextvaeError(f"override '{text}' must look like key.subkey=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise TextvaeError(f"override '{text}' has no key before '='")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: Dict[str, Any], overrides: Sequence[str]) -> Dict[str, Any]:
+    """Apply dotted ``key=value`` overrides to a nested dict (validation happens in :func:`from_dict`)."""
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = data
+        for depth, key in enumerate(keys[:-1]):
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            elif not isinstance(child, dict):
+                path = ".".join(keys[: depth + 1])
+                raise TextvaeError(f"override '{text}': recipe key '{path}' is a value, not a section")
+            node = child
+        node[keys[-1]] = value
+    return data
+
+
+def load_recipe(path: Union[str, Path, None] = None, overrides: Sequence[str] = ()) -> Config:
+    """Read a YAML recipe (or start from defaults when ``path`` is None) and apply overrides."""
+    data: Dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise TextvaeError(f"recipe {path} does not exist; see the recipes/ directory for examples")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise TextvaeError(f"recipe {path} is not valid YAML{where}") from None
+        if not isinstance(data, dict):
+            raise TextvaeError(f"recipe {path} must be a mapping of sections (data, model, train, ...)")
+        data.setdefault("name", path.stem)
+    data = apply_overrides(data, overrides)
+    return from_dict(Config, data)
+
+
+def config_from_json(text: str) -> Config:
+    return from_dict(Config, json.loads(text))

@@ -1,0 +1,18 @@
+"""Model components and the factory that builds a model from its config."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from textvae.config import ModelConfig
+from textvae.models.seq2seq import Seq2SeqAutoencoder
+
+MODELS = {"seq2seq": Seq2SeqAutoencoder}
+
+
+def build_model(config: ModelConfig, vocab_size: int, num_labels: int = 2) -> nn.Module:
+    """Build the model a config names (``num_labels`` is for style-aware models)."""
+    return MODELS[config.type](config, vocab_size)
+
+
+__all__ = ["build_model", "MODELS", "Seq2SeqAutoencoder"]

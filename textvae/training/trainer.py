@@ -1,0 +1,266 @@
+"""One training loop for every textvae model.
+
+The model's ``forward(batch)`` returns a dict of scalar tensors; its
+``optimizer_groups()`` names, for each optimizer, the parameters it owns and the
+loss key it minimises (a discriminator can have its own). All named losses are
+summed into one backward pass, so a loss must only send gradient to its own
+group's parameters (cross terms use detached inputs or frozen copies); this keeps
+one backward per step, which DistributedDataParallel needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from textvae.config import TrainConfig
+from textvae.data.batching import Batch, BatchSchedule
+from textvae.errors import TextvaeError
+from textvae.training.distributed import DistInfo, any_rank, barrier
+from textvae.training.logging import MetricLogger
+
+MakeBatch = Callable[[List[int]], Batch]
+Evaluate = Callable[[nn.Module], Dict[str, float]]
+SaveFn = Callable[[Path, Optional[Dict[str, Any]]], None]
+
+
+def build_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+
+
+def amp_dtype(mode: str, device: torch.device) -> Optional[torch.dtype]:
+    """The autocast dtype for ``train.amp``: mixed precision only on CUDA unless asked for."""
+    if mode == "off" or (mode == "auto" and device.type != "cuda"):
+        return None
+    if mode == "fp16":
+        return torch.float16
+    if mode == "auto" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
+def rng_state() -> Dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class Trainer:
+    """Runs the optimisation loop, dev evaluation, early stopping, logging and checkpoints."""
+
+    def __init__(self, model: nn.Module, config: TrainConfig, schedule: BatchSchedule, make_batch: MakeBatch,
+                 out_dir: Path, save: SaveFn, evaluate: Optional[Evaluate] = None,
+                 dist_info: Optional[DistInfo] = None, device: torch.device = torch.device("cpu")):
+        self.model = model
+        self.config = config
+        self.schedule = schedule
+        self.make_batch = make_batch
+        self.out_dir = Path(out_dir)
+        self.save = save
+        self.evaluate_fn = evaluate
+        self.dist = dist_info or DistInfo()
+        self.device = device
+        self.groups = model.optimizer_groups()
+        self.optimizers = [build_optimizer(config.optimizer, g["params"], g.get("lr", config.lr),
+                                           config.weight_decay) for g in self.groups]
+        self.amp_dtype = amp_dtype(config.amp, device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.wrapped = model
+        if self.dist.enabled:
+            self.wrapped = nn.parallel.DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=getattr(model, "ddp_find_unused_parameters", False))
+        self.state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "elapsed": 0.0,
+                      "best": None, "best_step": None, "bad_evals": 0, "stopped": None,
+                      "last_eval": {}, "last_eval_step": None}
+        self.logger = MetricLogger(self.out_dir, enabled=self.dist.is_main)
+
+    # ------------------------------------------------------------------ state
+
+    def trainer_state(self) -> Dict[str, Any]:
+        rngs = [rng_state()]
+        if self.dist.enabled:
+            rngs = [None] * self.dist.world_size
+            torch.distributed.all_gather_object(rngs, rng_state())
+        return {"state": dict(self.state), "optimizers": [o.state_dict() for o in self.optimizers],
+                "scaler": self.scaler.state_dict(), "rng": rngs}
+
+    def load_trainer_state(self, saved: Dict[str, Any]) -> None:
+        self.state.update(saved["state"])
+        self.state["stopped"] = None
+        for optimizer, state in zip(self.optimizers, saved["optimizers"]):
+            optimizer.load_state_dict(state)
+        self.scaler.load_state_dict(saved["scaler"])
+        rngs = saved["rng"]
+        set_rng_state(rngs[self.dist.rank] if self.dist.rank < len(rngs) else rngs[0])
+
+    def checkpoint(self) -> None:
+        state = self.trainer_state()  # every rank joins the RNG gather
+        if self.dist.is_main:
+            self.save(self.out_dir / "checkpoint", state)
+        barrier(self.dist)
+
+    # ------------------------------------------------------------------ steps
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def train_step(self, micro_batches: List[List[int]]) -> Dict[str, float]:
+        self.model.train()
+        totals: Dict[str, float] = {}
+        for i, indices in enumerate(micro_batches):
+            batch = self.make_batch(indices).to(self.device, non_blocking=True)
+            sync = i == len(micro_batches) - 1 or not self.dist.enabled
+            with (contextlib.nullcontext() if sync else self.wrapped.no_sync()):
+                with self._autocast():
+                    out = self.wrapped(batch)
+                loss = sum(out[g["loss"]] for g in self.groups) / len(micro_batches)
+                self.scaler.scale(loss).backward()
+            for key, value in out.items():
+                totals[key] = totals.get(key, 0.0) + float(value.detach()) / len(micro_batches)
+        for group, optimizer in zip(self.groups, self.optimizers):
+            if self.config.grad_clip > 0:
+                self.scaler.unscale_(optimizer)
+                norm = torch.nn.utils.clip_grad_norm_(group["params"], self.config.grad_clip)
+                totals[f"grad_norm_{group['name']}"] = float(norm)
+            self.scaler.step(optimizer)
+        self.scaler.update()
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        return totals
+
+    def evaluate(self) -> Dict[str, float]:
+        if self.evaluate_fn is None:
+            return {}
+        self.model.eval()
+        with torch.no_grad(), self._autocast():
+            return self.evaluate_fn(self.model)
+
+    def _after_eval(self, metrics: Dict[str, float]) -> bool:
+        """Track the best model; returns True when early stopping says stop."""
+        stop_cfg = self.config.early_stopping
+        if not stop_cfg.metric:
+            return False
+        if stop_cfg.metric not in metrics:
+            raise TextvaeError(f"train.early_stopping.metric '{stop_cfg.metric}' is not a dev metric; "
+                           f"choose one of: {', '.join(sorted(metrics))}")
+        value = metrics[stop_cfg.metric]
+        best = self.state["best"]
+        better = best is None or (value < best if stop_cfg.mode == "min" else value > best)
+        if better:
+            self.state.update(best=value, best_step=self.state["step"], bad_evals=0)
+            if self.dist.is_main:
+                self.save(self.out_dir / "model", None)
+        else:
+            self.state["bad_evals"] += 1
+        barrier(self.dist)
+        return stop_cfg.patience > 0 and self.state["bad_evals"] >= stop_cfg.patience
+
+    # ------------------------------------------------------------------ loop
+
+    def _finished(self) -> Optional[str]:
+        cfg = self.config
+        if cfg.max_steps is not None and self.state["step"] >= cfg.max_steps:
+            return "max_steps"
+        if cfg.max_epochs is not None and self.state["epoch"] >= cfg.max_epochs:
+            return "max_epochs"
+        return None
+
+    def fit(self) -> Dict[str, Any]:
+        cfg = self.config
+        steps_per_epoch = math.ceil(len(self.schedule) / cfg.grad_accum)
+        if steps_per_epoch == 0:
+            raise ValueError("the training split gives no batch for this rank; lower data parallelism "
+                             "or the token budget")
+        total = cfg.max_steps or (cfg.max_epochs or 1) * steps_per_epoch
+        bar = tqdm(total=total, initial=min(self.state["step"], total), disable=not self.dist.is_main,
+                   desc="train", unit="step", dynamic_ncols=True)
+        started = time.monotonic() - self.state["elapsed"]
+        reason = self._finished()
+        running: Dict[str, float] = {}
+        n_running = 0
+        while reason is None:
+            batches = self.schedule.epoch(self.state["epoch"])
+            while reason is None and self.state["batch_in_epoch"] < len(batches):
+                first = self.state["batch_in_epoch"]
+                metrics = self.train_step(batches[first:first + cfg.grad_accum])
+                self.state["batch_in_epoch"] = min(first + cfg.grad_accum, len(batches))
+                self.state["step"] += 1
+                self.state["elapsed"] = time.monotonic() - started
+                step = self.state["step"]
+                bar.update(1)
+                for key, value in metrics.items():
+                    running[key] = running.get(key, 0.0) + value
+                n_running += 1
+                if step % cfg.log_every == 0:
+                    means = {k: v / n_running for k, v in running.items()}
+                    bar.set_postfix(loss=f"{means.get('loss', float('nan')):.3f}")
+                    self.logger.log("train", step, self.state["epoch"], self.state["elapsed"], means)
+                    running, n_running = {}, 0
+                reason = self._finished()
+                if cfg.max_minutes is not None and self.state["elapsed"] >= cfg.max_minutes * 60:
+                    reason = "max_minutes"
+                if any_rank(reason is not None, self.dist, self.device) and reason is None:
+                    reason = "max_minutes"  # another rank ran out of time: stop together
+                if reason is None and step % cfg.eval_every == 0 and self._after_eval(self._log_eval()):
+                    reason = "early_stopping"
+                if reason is None and step % cfg.checkpoint_every == 0:
+                    self.checkpoint()
+            if self.state["batch_in_epoch"] >= len(batches):
+                self.state["epoch"] += 1
+                self.state["batch_in_epoch"] = 0
+                reason = reason or self._finished()
+        bar.close()
+        self.state["stopped"] = reason
+        if self.state["last_eval_step"] != self.state["step"]:
+            self._after_eval(self._log_eval())
+        final = self.state["last_eval"]
+        self.checkpoint()
+        if self.dist.is_main and (not cfg.early_stopping.metric or not (self.out_dir / "model").exists()):
+            self.save(self.out_dir / "model", None)
+        barrier(self.dist)
+        self.logger.close()
+        return {"stopped": reason, "step": self.state["step"], "epoch": self.state["epoch"],
+                "elapsed": self.state["elapsed"], "dev": final, "best": self.state["best"],
+                "best_step": self.state["best_step"]}
+
+    def _log_eval(self) -> Dict[str, float]:
+        metrics = self.evaluate()
+        self.state.update(last_eval=metrics, last_eval_step=self.state["step"])
+        if metrics:
+            self.logger.log("dev", self.state["step"], self.state["epoch"], self.state["elapsed"], metrics)
+            if self.dist.is_main:
+                shown = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+                tqdm.write(f"[dev] step {self.state['step']}: {shown}")
+        return metrics
+
+
+def write_json(path: Path, data: Dict[str, Any]) -> None:
+    from textvae.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
