@@ -98,7 +98,7 @@ def read_sentences(source: str) -> List[str]:
     if source == "-":
         return [line.strip() for line in sys.stdin if line.strip()]
     path = Path(source)
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         raise TextvaeError(f"input file {path} does not exist")
     try:
         return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -213,7 +213,6 @@ def build_parser() -> argparse.ArgumentParser:
         for (cmd, verb), what in PLANNED.items():
             if cmd == command:
                 v = verbs.add_parser(verb, help=what, add_help=True)
-                v.add_argument("rest", nargs=argparse.REMAINDER)
                 v.set_defaults(func=cmd_planned)
     return parser
 
@@ -222,8 +221,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
-        if extra:  # key=value overrides may come after options such as --out
-            if getattr(args, "func", None) is not cmd_train or any("=" not in e or e.startswith("-") for e in extra):
+        func = getattr(args, "func", None)
+        if extra and func is not cmd_planned:  # key=value overrides may come after options such as --out
+            if func is not cmd_train or any("=" not in e or e.startswith("-") for e in extra):
                 parser.error("unrecognized arguments: " + " ".join(extra))
             args.overrides = list(args.overrides) + extra
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,

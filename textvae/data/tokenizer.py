@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Union
 
@@ -149,13 +150,14 @@ def _train(texts: Sequence[str], config: TokenizerConfig) -> bytes:
         try:
             spm.SentencePieceTrainer.train(vocab_size=config.vocab_size, **kwargs)
         except RuntimeError as exc:
-            if "Vocabulary size" not in str(exc):
+            limit = re.search(r"Vocabulary size too high .*<= (\d+)", str(exc))
+            if not limit:
                 raise
             # A corpus too small for the requested size: take the largest vocabulary it supports.
             model.seek(0)
             model.truncate()
             kwargs["sentence_iterator"] = iter(texts)
-            spm.SentencePieceTrainer.train(vocab_size=config.vocab_size, hard_vocab_limit=False, **kwargs)
+            spm.SentencePieceTrainer.train(vocab_size=int(limit.group(1)), **kwargs)
     except RuntimeError as exc:
         raise TextvaeError(f"sentencepiece could not train a {config.type} tokenizer: {exc}") from None
     return model.getvalue()

@@ -68,21 +68,27 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
     try:
         if dist_info.is_main:
             prepare_out_dir(out, resume, force, config)
+        corpus = _load_corpus(config, dist_info)  # bad data fails before anything is written
+        if dist_info.is_main:
             out.mkdir(parents=True, exist_ok=True)
             atomic_write_text(out / RECIPE_FILE, config.to_yaml())
         barrier(dist_info)
-        return _train(config, out, resume, device, dist_info)
+        return _train(config, corpus, out, resume, device, dist_info)
     finally:
         cleanup(dist_info)
 
 
-def _train(config: Config, out: Path, resume: bool, device: torch.device, dist_info) -> Dict[str, Any]:
+def _load_corpus(config: Config, dist_info):
     data = config.data
     corpus = load_corpus(data.path, text_column=data.text_column, label_column=data.label_column,
                          label_names=data.label_names, max_tokens=data.max_tokens)
     for reason, count in corpus.skipped.items():
         if count and dist_info.is_main:
             log.warning("skipped %d %s lines in %s", count, reason, data.path)
+    return corpus
+
+
+def _train(config: Config, corpus, out: Path, resume: bool, device: torch.device, dist_info) -> Dict[str, Any]:
     if resume:
         tokenizer = Tokenizer.load(out / CHECKPOINT_SUBDIR / TOKENIZER_FILE)
     else:
@@ -92,7 +98,7 @@ def _train(config: Config, out: Path, resume: bool, device: torch.device, dist_i
         if not dist_info.is_main:
             tokenizer = train_tokenizer(corpus.texts("train"), config.tokenizer)
     if len(tokenizer) < config.tokenizer.vocab_size and dist_info.is_main:
-        log.warning("the corpus supports a vocabulary of %d pieces (asked for %d)",
+        log.warning("using a vocabulary of %d pieces, all that the corpus supports (the recipe asked for %d)",
                     len(tokenizer), config.tokenizer.vocab_size)
 
     train_ids = tokenizer.encode(corpus.texts("train"))

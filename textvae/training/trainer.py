@@ -14,6 +14,7 @@ import contextlib
 import json
 import math
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -199,7 +200,8 @@ class Trainer:
                              "or the token budget")
         total = cfg.max_steps or (cfg.max_epochs or 1) * steps_per_epoch
         bar = tqdm(total=total, initial=min(self.state["step"], total), disable=not self.dist.is_main,
-                   desc="train", unit="step", dynamic_ncols=True)
+                   desc="train", unit="step", dynamic_ncols=True,
+                   mininterval=0.5 if sys.stderr.isatty() else 30)  # keep log files short
         started = time.monotonic() - self.state["elapsed"]
         reason = self._finished()
         running: Dict[str, float] = {}
