@@ -30,6 +30,9 @@ PLANNED = {
 }
 
 
+SUMMARY_METRICS = ("loss", "nll_token", "token_acc", "recon_acc", "recon_exact")
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but usage errors exit with code 2 and one line."""
 
@@ -52,11 +55,13 @@ def cmd_train(args) -> int:
     result = train(config, out, resume=args.resume, force=args.force)
     if result.get("world_size", 1) > 1 and not _is_rank_zero():
         return 0
-    dev = result.get("dev") or {}
-    shown = ", ".join(f"{k}={v:.4g}" for k, v in dev.items() if k in ("loss", "nll_token", "recon_acc",
-                                                                       "recon_exact", "token_acc"))
     print(f"trained {result['step']} steps ({result['stopped']}, {result['elapsed'] / 60:.1f} min); "
-          f"model saved to {result['model']}" + (f"; dev: {shown}" if shown else ""))
+          f"model saved to {result['model']}")
+    for split in ("dev", "test"):
+        metrics = result.get(split) or {}
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k in SUMMARY_METRICS)
+        if shown:
+            print(f"{split}: {shown}")
     return 0
 
 

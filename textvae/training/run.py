@@ -109,19 +109,7 @@ def _train(config: Config, corpus, out: Path, resume: bool, device: torch.device
     def make_batch(indices):
         return collate([train_ids[i] for i in indices], [train_labels[i] for i in indices], indices)
 
-    dev_batches = []
-    if "dev" in corpus.datasets:
-        dev_texts, dev_labels = corpus.texts("dev"), corpus.labels("dev")
-        keep = range(len(dev_texts))
-        limit = config.train.eval_max_sentences
-        if limit is not None and limit < len(dev_texts):  # a fixed random subset, every label represented
-            keep = sorted(random.Random(config.seed).sample(keep, limit))
-        dev_ids = tokenizer.encode([dev_texts[i] for i in keep])
-        dev_labels = [dev_labels[i] for i in keep]
-        for indices in bucket_batches([len(s) for s in dev_ids], config.train.max_tokens,
-                                      config.train.max_sentences):
-            dev_batches.append(collate([dev_ids[i] for i in indices], [dev_labels[i] for i in indices], indices))
-
+    dev_batches = _eval_batches(corpus, "dev", tokenizer, config)
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
     model = build_model(config.model, len(tokenizer), num_labels=len(corpus.label_names)).to(device)
     stats = {"corpus": corpus.source, "corpus_fingerprint": corpus.fingerprint,
@@ -140,9 +128,29 @@ def _train(config: Config, corpus, out: Path, resume: bool, device: torch.device
         torch.manual_seed(config.seed + dist_info.rank)  # dropout and noise differ between ranks
     result = trainer.fit()
     result.update(out=str(out), model=str(out / "model"), world_size=dist_info.world_size)
+    test_batches = _eval_batches(corpus, "test", tokenizer, config)
+    if test_batches:  # tune on dev, report on test: the saved model on the held-out split
+        _load_weights(model, out / "model" / WEIGHTS_FILE)
+        result["test"] = evaluate_reconstruction(model, test_batches, device)
     if dist_info.is_main:
         atomic_write_text(out / RESULT_FILE, json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _eval_batches(corpus, split: str, tokenizer, config: Config):
+    """Batches of (a fixed random subset of) an evaluation split, every label represented."""
+    if split not in corpus.datasets:
+        return []
+    texts, labels = corpus.texts(split), corpus.labels(split)
+    keep = range(len(texts))
+    limit = config.train.eval_max_sentences
+    if limit is not None and limit < len(texts):
+        keep = sorted(random.Random(config.seed).sample(keep, limit))
+    ids = tokenizer.encode([texts[i] for i in keep])
+    labels = [labels[i] for i in keep]
+    return [collate([ids[i] for i in indices], [labels[i] for i in indices], indices)
+            for indices in bucket_batches([len(s) for s in ids], config.train.max_tokens,
+                                          config.train.max_sentences)]
 
 
 def _load_weights(model: torch.nn.Module, path: Path) -> None:
