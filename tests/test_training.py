@@ -168,3 +168,34 @@ def test_ddp_under_torchrun_matches_single_process(tiny_config, tmp_path):
     train(tiny_config("train.max_steps=4", "train.eval_every=1000", "train.grad_accum=2"), single)
     assert json.loads((ddp / "result.json").read_text())["world_size"] == 2
     _assert_same_state(ddp, single, exact=False)
+
+
+def test_bf16_autocast_trains_on_cpu(tiny_config, tmp_path):
+    result = train(tiny_config("train.max_steps=10", "train.amp=bf16", "train.lr=0.01"), tmp_path / "run")
+    dev = [r["loss"] for r in read_metrics(tmp_path / "run" / "metrics.jsonl") if r["split"] == "dev"]
+    assert result["step"] == 10 and dev[-1] < dev[0]
+
+
+def test_tensorboard_receives_scalars_when_installed(tmp_path, monkeypatch):
+    import types
+
+    calls = []
+
+    class FakeWriter:
+        def __init__(self, log_dir):
+            calls.append(("dir", log_dir))
+
+        def add_scalar(self, tag, value, step):
+            calls.append((tag, value, step))
+
+        def close(self):
+            calls.append(("closed",))
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=FakeWriter))
+    from textvae.training.logging import MetricLogger
+
+    logger = MetricLogger(tmp_path)
+    logger.log("dev", 7, 0, 1.0, {"loss": 2.5})
+    logger.close()
+    assert ("dev/loss", 2.5, 7) in calls and calls[-1] == ("closed",)
+    assert read_metrics(tmp_path / "metrics.jsonl")[0]["loss"] == 2.5
