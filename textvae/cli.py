@@ -21,7 +21,6 @@ log = logging.getLogger("textvae")
 PLANNED = {
     ("evaluate", "transfer"): "the style-transfer evaluation suite (fastText judge, sacrebleu BLEU, "
                               "fluency LM, content similarity)",
-    ("evaluate", "vae"): "the VAE diagnostics (IW-NLL, KL, mutual information, active units)",
     ("report", "interpolate"): "interpolation reports",
     ("report", "arithmetic"): "representation-arithmetic reports",
     ("report", "traverse"): "latent traversal reports",
@@ -144,6 +143,32 @@ def cmd_transfer(args) -> int:
     return 0
 
 
+def cmd_evaluate_vae(args) -> int:
+    import textvae
+    from textvae.data.corpus import load_corpus
+    from textvae.evaluation.vae import format_vae_table, vae_diagnostics
+    from textvae.io import atomic_write_text, check_writable
+
+    model = textvae.load(args.model, device=args.device)
+    data = model.config.data
+    corpus = load_corpus(args.data or data.path, text_column=data.text_column, label_column=data.label_column,
+                         max_tokens=data.max_tokens, splits=(args.split,))
+    texts = corpus.texts(args.split)
+    if args.max_sentences:
+        texts = texts[:args.max_sentences]
+    if args.output:
+        check_writable(args.output, args.force)
+    result = vae_diagnostics(model.model, model.tokenizer, texts, model.device, iw_samples=args.samples,
+                             batch_sentences=args.batch_sentences, seed=args.seed)
+    result.update(model=str(model.path), data=corpus.source, split=args.split)
+    output = Path(args.output) if args.output else model.path / f"eval_vae_{args.split}.json"
+    atomic_write_text(output, json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2) if args.format == "json" else format_vae_table(result))
+    if args.format != "json":
+        print(f"\nsaved to {output}")
+    return 0
+
+
 def cmd_planned(args) -> int:
     what = PLANNED[(args.command, args.verb)]
     raise TextvaeError(f"`textvae {args.command} {args.verb}` needs {what}, which is not in textvae "
@@ -211,10 +236,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_io(recon)
     recon.set_defaults(func=cmd_reconstruct)
 
-    for command, help_text in (("evaluate", "score models and system outputs"),
+    evaluate = sub.add_parser("evaluate", help="score models and system outputs")
+    eval_verbs = evaluate.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
+    vae = eval_verbs.add_parser("vae", help="VAE diagnostics: IW-NLL, PPL, KL, MI, active units, BLEU")
+    vae.add_argument("--model", required=True, help="model directory or run directory")
+    vae.add_argument("--data", help="corpus (default: the one the model was trained on)")
+    vae.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    vae.add_argument("--samples", type=int, default=100, help="importance samples for the NLL (k)")
+    vae.add_argument("--max-sentences", type=int, help="evaluate only the first N sentences")
+    vae.add_argument("--batch-sentences", type=int, default=64)
+    vae.add_argument("--seed", type=int, default=0)
+    vae.add_argument("--format", choices=["md", "json"], default="md")
+    vae.add_argument("--output", help="JSON file (default: eval_vae_SPLIT.json in the model directory)")
+    vae.add_argument("--force", action="store_true", help="overwrite an existing --output file")
+    vae.add_argument("--device", default=None)
+    vae.set_defaults(func=cmd_evaluate_vae)
+    for command, help_text in (("evaluate", ""),
                                ("report", "interpolation, arithmetic, traversal, samples, latent plots")):
-        p = sub.add_parser(command, help=help_text)
-        verbs = p.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
+        p = evaluate if command == "evaluate" else sub.add_parser(command, help=help_text)
+        verbs = eval_verbs if command == "evaluate" else p.add_subparsers(dest="verb", metavar="VERB",
+                                                                            parser_class=Parser)
         for (cmd, verb), what in PLANNED.items():
             if cmd == command:
                 v = verbs.add_parser(verb, help=what, add_help=True)

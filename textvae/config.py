@@ -42,29 +42,136 @@ class TokenizerConfig:
 
 
 @dataclass
+class ScheduleConfig:
+    """A value that changes with the training step (KL weight, word dropout rate, ...).
+
+    ``constant``: always ``value``. ``linear``: ``start`` to ``value`` over ``steps`` after
+    ``warmup`` steps. ``logistic``: the same ramp as a sigmoid centred at ``warmup + steps/2``
+    (Bowman et al. 2016). ``cyclical``: ``cycles`` cycles of ``steps`` steps, each rising
+    linearly for ``ratio`` of the cycle then holding ``value`` (Fu et al. 2019), then ``value``.
+    """
+
+    type: Literal["constant", "linear", "logistic", "cyclical"] = "constant"
+    value: float = 1.0
+    start: float = 0.0
+    steps: int = 10000
+    warmup: int = 0
+    cycles: int = 4
+    ratio: float = 0.5
+
+    def check(self):
+        if self.steps <= 0:
+            yield "steps", f"must be a positive number of steps, got {self.steps}"
+        if self.warmup < 0:
+            yield "warmup", f"must not be negative, got {self.warmup}"
+        if self.cycles <= 0:
+            yield "cycles", f"must be positive, got {self.cycles}"
+        if not 0 < self.ratio <= 1:
+            yield "ratio", f"must be in (0, 1], got {self.ratio}"
+
+
+def constant(value: float) -> ScheduleConfig:
+    return ScheduleConfig(type="constant", value=value)
+
+
+@dataclass
 class EncoderConfig:
-    type: Literal["gru", "lstm"] = "gru"
-    hidden_size: int = 256
+    type: Literal["gru", "lstm", "transformer"] = "gru"
+    hidden_size: int = 256  # RNN state size, or the Transformer's model width
     num_layers: int = 1
-    bidirectional: bool = True
+    bidirectional: bool = True  # RNNs only
     dropout: float = 0.0
+    num_heads: int = 4  # Transformer only
+    ff_size: int = 1024  # Transformer only
+    pooling: Literal["final", "mean", "max"] = "final"  # final: last RNN states (mean for Transformers)
+
+    def check(self):
+        if self.hidden_size <= 0 or self.num_layers <= 0:
+            yield "hidden_size", "and num_layers must be positive"
+        if self.type == "transformer" and self.hidden_size % self.num_heads:
+            yield "num_heads", f"must divide hidden_size ({self.hidden_size}), got {self.num_heads}"
 
 
 @dataclass
 class DecoderConfig:
-    type: Literal["gru", "lstm"] = "gru"
+    type: Literal["gru", "lstm", "transformer"] = "gru"
     hidden_size: int = 256
     num_layers: int = 1
     dropout: float = 0.0
-    latent_init: bool = True  # z sets the initial hidden state
-    latent_concat: bool = True  # z is concatenated to every input embedding
+    latent_init: bool = True  # RNN: z sets the initial state; Transformer: z is the cross-attention memory
+    latent_concat: bool = True  # z joins every input embedding (concatenated for RNNs, added for Transformers)
     tie_embeddings: bool = False  # share the output projection with the input embeddings
+    word_dropout: ScheduleConfig = field(default_factory=lambda: constant(0.0))  # decoder inputs -> <unk>
+    num_heads: int = 4  # Transformer only
+    ff_size: int = 1024  # Transformer only
+    max_length: int = 256  # Transformer only: longest sequence (positions)
+
+    def check(self):
+        if self.hidden_size <= 0 or self.num_layers <= 0:
+            yield "hidden_size", "and num_layers must be positive"
+        if self.type == "transformer" and self.hidden_size % self.num_heads:
+            yield "num_heads", f"must divide hidden_size ({self.hidden_size}), got {self.num_heads}"
+
+
+@dataclass
+class BatchNormConfig:
+    """Batch normalisation of the posterior mean (BN-VAE, Zhu et al. 2020).
+
+    ``fixed``: scale ``gamma`` and learnable shift, which bounds the expected KL from below by
+    ``dim * gamma^2 / 2``. ``learnable``: scale ``sqrt(tau + (1 - tau) * sigmoid(theta))`` per
+    dimension with learnable ``theta``, so gamma^2 stays in (tau, 1).
+    """
+
+    type: Literal["none", "fixed", "learnable"] = "none"
+    gamma: float = 0.5
+    tau: float = 0.5
+
+    def check(self):
+        if self.type == "fixed" and self.gamma <= 0:
+            yield "gamma", f"must be positive, got {self.gamma}"
+        if self.type == "learnable" and not 0 < self.tau < 1:
+            yield "tau", f"must be in (0, 1) for the learnable BN, got {self.tau}"
 
 
 @dataclass
 class LatentConfig:
-    type: Literal["deterministic"] = "deterministic"
+    type: Literal["deterministic", "gaussian", "none"] = "deterministic"  # none: a language model
     dim: int = 64
+    batch_norm: BatchNormConfig = field(default_factory=BatchNormConfig)
+
+    def check(self):
+        if self.type != "none" and self.dim <= 0:
+            yield "dim", f"must be at least 1, got {self.dim}"
+
+
+@dataclass
+class FreeBitsConfig:
+    """Free bits (Kingma et al. 2016): KL below ``nats`` is not penalised.
+
+    ``batch``: on the batch-mean total KL; ``per_dim``: on each dimension's batch-mean KL.
+    """
+
+    type: Literal["none", "batch", "per_dim"] = "none"
+    nats: float = 0.0
+
+    def check(self):
+        if self.nats < 0:
+            yield "nats", f"must not be negative, got {self.nats}"
+
+
+@dataclass
+class LossConfig:
+    """The training objective around the reconstruction term."""
+
+    beta: float = 1.0  # constant KL multiplier (beta-VAE)
+    kl_weight: ScheduleConfig = field(default_factory=lambda: constant(1.0))  # KL annealing
+    free_bits: FreeBitsConfig = field(default_factory=FreeBitsConfig)
+    mmd_weight: float = 0.0  # InfoVAE / MMD-VAE (Zhao et al. 2019): weight of MMD(q(z), p(z))
+    mmd_kernel: Literal["rbf", "imq"] = "imq"
+
+    def check(self):
+        if self.beta < 0 or self.mmd_weight < 0:
+            yield "beta", "and mmd_weight must not be negative"
 
 
 @dataclass
@@ -84,7 +191,17 @@ class ModelConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     latent: LatentConfig = field(default_factory=LatentConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
+
+    def check(self):
+        if self.decoder.tie_embeddings and self.decoder.hidden_size != self.embedding_dim:
+            yield "decoder.tie_embeddings", (f"needs decoder.hidden_size ({self.decoder.hidden_size}) equal to "
+                                             f"embedding_dim ({self.embedding_dim})")
+        if self.latent.type == "none" and (self.loss.mmd_weight > 0 or self.loss.free_bits.type != "none"):
+            yield "loss", "has latent terms but latent.type is none (a language model)"
+        if self.latent.type != "gaussian" and self.latent.batch_norm.type != "none":
+            yield "latent.batch_norm", "needs latent.type gaussian"
 
 
 @dataclass
@@ -148,7 +265,10 @@ def from_dict(cls, data: Any, where: str = ""):
             close = ", ".join(sorted(fields))
             raise TextvaeError(f"unknown recipe key '{path}'; valid keys here are: {close}")
         kwargs[key] = _coerce(hints[key], value, path)
-    return cls(**kwargs)
+    obj = cls(**kwargs)
+    for key, message in getattr(obj, "check", lambda: ())():
+        raise TextvaeError(f"recipe key '{where + '.' if where else ''}{key}' {message}")
+    return obj
 
 
 def _describe(value: Any) -> str:

@@ -37,16 +37,19 @@ def evaluate_reconstruction(model: nn.Module, batches: List[Batch], device: torc
     for batch in batches:
         batch = batch.to(device)
         size = len(batch)
+        sentences += size
         for key, value in model(batch).items():
             sums[key] = sums.get(key, 0.0) + float(value) * size
+        if not getattr(model, "has_latent", True):
+            continue  # a language model has nothing to reconstruct from
         decoded = model.reconstruct(batch, max_len=batch.tgt_out.size(1) + extra_len)
         counts = greedy_accuracy(decoded, batch)
         correct += int(counts["correct"])
         total += int(counts["total"])
         exact += int(counts["exact"])
-        sentences += size
     model.train(was_training)
     metrics = {key: value / max(sentences, 1) for key, value in sums.items()}
-    metrics["recon_acc"] = correct / max(total, 1)
-    metrics["recon_exact"] = exact / max(sentences, 1)
+    if total:
+        metrics["recon_acc"] = correct / total
+        metrics["recon_exact"] = exact / sentences
     return metrics

@@ -133,6 +133,8 @@ class Trainer:
 
     def train_step(self, micro_batches: List[List[int]]) -> Dict[str, float]:
         self.model.train()
+        if hasattr(self.model, "set_step"):  # schedules (KL weight, word dropout) follow the step
+            self.model.set_step(self.state["step"])
         totals: Dict[str, float] = {}
         for i, indices in enumerate(micro_batches):
             batch = self.make_batch(indices).to(self.device, non_blocking=True)
