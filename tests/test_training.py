@@ -99,10 +99,10 @@ def test_existing_run_needs_force_or_resume(tiny_config, tmp_path):
     train(tiny_config("train.max_steps=2"), out)
     with pytest.raises(TextvaeError, match="--resume.*--force"):
         train(tiny_config("train.max_steps=2"), out)
-    with pytest.raises(TextvaeError, match="'model' section differs"):
+    with pytest.raises(TextvaeError, match="'model.latent.dim' is 4 here but 16"):
         train(tiny_config("train.max_steps=4", "model.latent.dim=4"), out, resume=True)
     assert train(tiny_config("train.max_steps=3"), out, force=True)["step"] == 3
-    with pytest.raises(TextvaeError, match="no checkpoint"):
+    with pytest.raises(TextvaeError, match="not a textvae run directory"):
         train(tiny_config("train.max_steps=2"), tmp_path / "fresh", resume=True)
 
 
@@ -199,3 +199,75 @@ def test_tensorboard_receives_scalars_when_installed(tmp_path, monkeypatch):
     logger.close()
     assert ("dev/loss", 2.5, 7) in calls and calls[-1] == ("closed",)
     assert read_metrics(tmp_path / "metrics.jsonl")[0]["loss"] == 2.5
+
+
+def test_force_never_deletes_what_is_not_a_run(tiny_config, tmp_path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    with pytest.raises(TextvaeError, match="not a textvae run directory"):
+        train(tiny_config("train.max_steps=2"), precious, force=True)
+    assert (precious / "notes.txt").read_text() == "mine"
+
+
+def test_bad_input_fails_before_the_run_directory_is_touched(tiny_config, tmp_path):
+    out = tmp_path / "run"
+    train(tiny_config("train.max_steps=2"), out)
+    before = (out / "model" / "model.safetensors").read_bytes()
+    cases = [
+        (("data.path=/nonexistent/corpus",), "/nonexistent/corpus"),
+        (("train.early_stopping.metric=recon_accuracy",), "choose one of: .*recon_acc"),
+        (("train.max_steps=null", "train.max_minutes=null"), "never stops"),
+        (("train.device=banana",), "not a device"),
+    ]
+    for overrides, pattern in cases:
+        with pytest.raises(TextvaeError, match=pattern):
+            train(tiny_config(*overrides), out, force=True)
+        assert (out / "model" / "model.safetensors").read_bytes() == before
+
+
+def test_early_stopping_needs_a_dev_split(tiny_config, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for label, word in (("0", "bad"), ("1", "good")):
+        (corpus / f"train.{label}").write_text("".join(f"the food {i} was {word} .\n" for i in range(30)))
+    with pytest.raises(TextvaeError, match="no dev split"):
+        train(tiny_config(f"data.path={corpus}", "train.max_steps=2"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    result = train(tiny_config(f"data.path={corpus}", "train.max_steps=2", "train.early_stopping.metric=null"),
+                   tmp_path / "run")
+    assert result["step"] == 2 and (tmp_path / "run" / "model" / "config.json").is_file()
+
+
+@pytest.mark.parametrize("override, pattern", [
+    ("train.grad_accum=0", "train.grad_accum' must be at least 1"),
+    ("train.eval_every=0", "train.eval_every' must be at least 1"),
+    ("train.eval_max_sentences=-1", "train.eval_max_sentences' must be at least 1"),
+    ("train.max_minutes=0", "train.max_minutes' must be positive"),
+])
+def test_bad_train_settings_fail_at_config_time(tiny_config, override, pattern):
+    with pytest.raises(TextvaeError, match=pattern):
+        tiny_config(override)
+
+
+def test_resume_refuses_changed_batches_and_a_spent_budget(tiny_config, tmp_path):
+    out = tmp_path / "run"
+    train(tiny_config("train.max_steps=3"), out)
+    with pytest.raises(TextvaeError, match="'seed' is 5 here"):
+        train(tiny_config("train.max_steps=6", "seed=5"), out, resume=True)
+    with pytest.raises(TextvaeError, match="'train.max_sentences'"):
+        train(tiny_config("train.max_steps=6", "train.max_sentences=8"), out, resume=True)
+    with pytest.raises(TextvaeError, match="time budget"):
+        train(tiny_config("train.max_steps=6", "train.max_minutes=0.00001"), out, resume=True)
+
+
+def test_resume_recovers_an_interrupted_checkpoint_swap(tiny_config, tmp_path):
+    out = tmp_path / "run"
+    train(tiny_config("train.max_steps=3"), out)
+    (out / "checkpoint").rename(out / ".checkpoint.old")  # killed between the two renames
+    (out / ".metrics.jsonl.abc.tmp").write_text("half")
+    with open(out / "metrics.jsonl", "a") as handle:
+        handle.write('{"split": "train", "st')  # a torn last line
+    assert train(tiny_config("train.max_steps=5"), out, resume=True)["step"] == 5
+    assert not (out / ".metrics.jsonl.abc.tmp").exists()
+    assert [r["step"] for r in read_metrics(out / "metrics.jsonl") if r["split"] == "train"] == [1, 2, 3, 4, 5]

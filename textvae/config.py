@@ -8,7 +8,6 @@ and values of the wrong type stop with one sentence naming the key.
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,6 +231,18 @@ class TrainConfig:
     device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
     threads: Optional[int] = None  # torch CPU threads; None leaves torch's default
 
+    def check(self):
+        for key in ("max_tokens", "max_sentences", "grad_accum", "eval_every", "checkpoint_every", "log_every"):
+            if getattr(self, key) < 1:
+                yield key, f"must be at least 1, got {getattr(self, key)}"
+        for key in ("max_steps", "max_epochs", "eval_max_sentences", "threads"):
+            if getattr(self, key) is not None and getattr(self, key) < 1:
+                yield key, f"must be at least 1 (or null), got {getattr(self, key)}"
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            yield "max_minutes", f"must be positive (or null), got {self.max_minutes}"
+        if self.lr < 0 or self.weight_decay < 0 or self.grad_clip < 0:
+            yield "lr", "weight_decay and grad_clip must not be negative"
+
 
 @dataclass
 class Config:
@@ -386,7 +397,3 @@ def load_recipe(path: Union[str, Path, None] = None, overrides: Sequence[str] = 
         data.setdefault("name", path.stem)
     data = apply_overrides(data, overrides)
     return from_dict(Config, data)
-
-
-def config_from_json(text: str) -> Config:
-    return from_dict(Config, json.loads(text))

@@ -51,13 +51,38 @@ def atomic_directory(target: PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = target.with_name(f".{target.name}.old")
+    for file in tmp.rglob("*"):  # on disk before the rename makes them visible
+        if file.is_file():
+            with open(file, "rb") as handle:
+                os.fsync(handle.fileno())
+    old = _old_name(target)
     if old.exists():
         shutil.rmtree(old)
     if target.exists():
         os.replace(target, old)
-    os.replace(tmp, target)
+    os.replace(tmp, target)  # a crash right before this leaves `old`: see recover_directory
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _old_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
+def recover_directory(target: PathLike) -> None:
+    """Finish an :func:`atomic_directory` swap that a crash interrupted between its two renames."""
+    target = Path(target)
+    old = _old_name(target)
+    if not target.exists() and old.is_dir():
+        os.replace(old, target)
+
+
+def remove_leftovers(directory: PathLike) -> None:
+    """Delete the temporary files and directories that interrupted atomic writes left behind."""
+    for leftover in Path(directory).glob(".*.tmp"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def check_writable(path: PathLike, force: bool) -> Path:

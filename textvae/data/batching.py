@@ -33,9 +33,6 @@ class Batch:
     def to(self, device, non_blocking: bool = False) -> "Batch":
         return Batch(**{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in fields(self)})
 
-    def pin_memory(self) -> "Batch":
-        return Batch(**{f.name: getattr(self, f.name).pin_memory() for f in fields(self)})
-
     def __len__(self) -> int:
         return self.src.size(0)
 

@@ -12,7 +12,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import List, Sequence, Union
 
 import sentencepiece as spm
 
@@ -103,7 +103,7 @@ def _cache_key(texts: Sequence[str], config: TokenizerConfig) -> str:
     return digest.hexdigest()[:20]
 
 
-def train_tokenizer(texts: Sequence[str], config: TokenizerConfig, cache_key: Optional[str] = None) -> Tokenizer:
+def train_tokenizer(texts: Sequence[str], config: TokenizerConfig) -> Tokenizer:
     """Train (or fetch from the cache) a sentencepiece model on ``texts``.
 
     The cache is keyed by the corpus content and tokenizer settings, so the same
@@ -111,7 +111,7 @@ def train_tokenizer(texts: Sequence[str], config: TokenizerConfig, cache_key: Op
     """
     if not texts:
         raise TextvaeError("cannot train a tokenizer on an empty training split")
-    key = cache_key or _cache_key(texts, config)
+    key = _cache_key(texts, config)
     cache_dir = Path(config.cache_dir) if config.cache_dir else default_cache_dir()
     cached = cache_dir / f"{config.type}-{config.vocab_size}-{key}.model"
     if cached.is_file():
@@ -162,6 +162,3 @@ def _train(texts: Sequence[str], config: TokenizerConfig) -> bytes:
         raise TextvaeError(f"sentencepiece could not train a {config.type} tokenizer: {exc}") from None
     return model.getvalue()
 
-
-def iter_lengths(tokenizer: Tokenizer, texts: Iterable[str]) -> List[int]:
-    return [len(ids) for ids in tokenizer.encode(list(texts))]

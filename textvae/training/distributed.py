@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from textvae.errors import TextvaeError
+
 
 @dataclass
 class DistInfo:
@@ -38,20 +40,31 @@ def init_distributed(device: torch.device) -> DistInfo:
     """Join the process group when launched by torchrun; otherwise a single process."""
     if not launched_by_torchrun():
         return DistInfo()
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # NCCL collectives use the current device
     if not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         dist.init_process_group(backend=backend)
     return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
 
 
-def pick_device(name: str, info: DistInfo = None) -> torch.device:
-    """``auto`` picks this rank's GPU when there is one, else the CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
+def pick_device(name: str) -> torch.device:
+    """``auto`` and ``cuda`` pick this rank's GPU when there is one; ``auto`` falls back to the CPU."""
+    try:
+        device = torch.device("cuda" if name == "auto" else name)
+    except RuntimeError:
+        raise TextvaeError(f"train.device '{name}' is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            if name == "auto":
+                return torch.device("cpu")
+            raise TextvaeError(f"train.device is '{name}' but CUDA is not available on this machine")
+        if device.index is None:
             local = int(os.environ.get("LOCAL_RANK", 0))
-            return torch.device("cuda", local % torch.cuda.device_count())
-        return torch.device("cpu")
-    return torch.device(name)
+            device = torch.device("cuda", local % torch.cuda.device_count())
+    elif device.type != "cpu":
+        raise TextvaeError(f"train.device '{name}' is not supported; use auto, cpu, cuda or cuda:N")
+    return device
 
 
 def any_rank(flag: bool, info: DistInfo, device: torch.device) -> bool:

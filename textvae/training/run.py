@@ -1,4 +1,9 @@
-"""From a recipe to a trained model directory: the body of ``textvae train``."""
+"""From a recipe to a trained model directory: the body of ``textvae train``.
+
+Everything that can fail on bad input (recipe, corpus, output directory, early-stopping
+metric, time budget) is checked before the run directory is touched, on every rank, so a
+mistake costs a one-line message and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 import torch
+import yaml
 
 from textvae.config import Config, from_dict
 from textvae.data.batching import BatchSchedule, bucket_batches, collate
@@ -17,63 +23,88 @@ from textvae.data.corpus import load_corpus
 from textvae.data.tokenizer import TOKENIZER_FILE, Tokenizer, train_tokenizer
 from textvae.errors import TextvaeError
 from textvae.evaluation.reconstruction import evaluate_reconstruction
-from textvae.io import atomic_write_text
+from textvae.io import atomic_write_text, recover_directory, remove_leftovers
 from textvae.models import build_model
-from textvae.training.checkpoint import (CHECKPOINT_SUBDIR, WEIGHTS_FILE, load_trainer_state,
+from textvae.training.checkpoint import (CHECKPOINT_SUBDIR, MODEL_SUBDIR, WEIGHTS_FILE, load_trainer_state,
                                          save_model_dir)
-from textvae.training.distributed import barrier, cleanup, init_distributed, pick_device
+from textvae.training.distributed import any_rank, barrier, cleanup, init_distributed, pick_device
 from textvae.training.trainer import Trainer
 
 log = logging.getLogger("textvae")
 
 RECIPE_FILE = "recipe.yaml"
 RESULT_FILE = "result.json"
-# Sections whose change makes a checkpoint unusable for resuming.
-FROZEN_SECTIONS = ("data", "tokenizer", "model")
+METRICS_FILE = "metrics.jsonl"
+# On resume only train.* may change, except what decides the batches.
+FROZEN_TRAIN_KEYS = ("train.max_tokens", "train.max_sentences", "train.grad_accum")
 
 
-def prepare_out_dir(out: Path, resume: bool, force: bool, config: Config) -> None:
-    """Refuse to clobber an earlier run; check a resumed run matches its recipe."""
+def _flatten(data: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+    flat: Dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _looks_like_run(out: Path) -> bool:
+    return any((out / name).exists() for name in (RECIPE_FILE, CHECKPOINT_SUBDIR, MODEL_SUBDIR, METRICS_FILE))
+
+
+def check_out_dir(out: Path, resume: bool, force: bool, config: Config) -> None:
+    """Read-only checks of the run directory (safe on every rank)."""
     if resume:
-        if not (out / CHECKPOINT_SUBDIR / WEIGHTS_FILE).is_file():
+        if not (out / RECIPE_FILE).is_file():
+            raise TextvaeError(f"--resume: {out} has no {RECIPE_FILE}; it is not a textvae run directory")
+        if not ((out / CHECKPOINT_SUBDIR / WEIGHTS_FILE).is_file()
+                or (out / f".{CHECKPOINT_SUBDIR}.old" / WEIGHTS_FILE).is_file()):
             raise TextvaeError(f"--resume: {out} has no checkpoint to resume from; train without --resume")
-        saved = from_dict(Config, _read_yaml(out / RECIPE_FILE))
-        for section in FROZEN_SECTIONS:
-            if getattr(saved, section) != getattr(config, section):
-                raise TextvaeError(f"--resume: the recipe's '{section}' section differs from the one {out} "
-                                   "was trained with; only train.* settings may change on resume")
-        for leftover in out.glob(".*.tmp"):  # a directory half-written when the run was killed
-            shutil.rmtree(leftover, ignore_errors=True)
-        return
-    if out.exists() and any(out.iterdir()):
+        try:
+            saved = _flatten(from_dict(Config, yaml.safe_load((out / RECIPE_FILE).read_text("utf-8"))).to_dict())
+        except (TextvaeError, yaml.YAMLError) as exc:
+            raise TextvaeError(f"--resume: cannot read {out / RECIPE_FILE}: {exc}") from None
+        for key, value in _flatten(config.to_dict()).items():
+            frozen = not key.startswith("train.") or key in FROZEN_TRAIN_KEYS
+            if frozen and key != "name" and saved.get(key) != value:
+                raise TextvaeError(f"--resume: '{key}' is {value!r} here but {saved.get(key)!r} in "
+                                   f"{out / RECIPE_FILE}; only train.* settings (except the batch sizes) "
+                                   "may change on resume")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not force:
             raise TextvaeError(f"output directory {out} already exists; pass --resume to continue it "
                                "or --force to overwrite it")
-        shutil.rmtree(out)
+        if not out.is_dir() or not _looks_like_run(out):
+            raise TextvaeError(f"{out} is not empty and is not a textvae run directory; "
+                               "refusing to delete it even with --force")
 
 
-def _read_yaml(path: Path) -> Dict[str, Any]:
-    import yaml
-
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+def check_train_config(config: Config) -> None:
+    cfg = config.train
+    if cfg.max_steps is None and cfg.max_epochs is None and cfg.max_minutes is None:
+        raise TextvaeError("set train.max_steps, train.max_epochs or train.max_minutes; "
+                           "without one, training never stops")
 
 
 def train(config: Config, out: Path, resume: bool = False, force: bool = False) -> Dict[str, Any]:
     """Train the model a config describes; returns a summary (also saved as ``result.json``)."""
     out = Path(out)
+    check_train_config(config)
     device = pick_device(config.train.device)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     dist_info = init_distributed(device)
     try:
-        if dist_info.is_main:
-            prepare_out_dir(out, resume, force, config)
-        corpus = _load_corpus(config, dist_info)  # bad data fails before anything is written
-        if dist_info.is_main:
-            out.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(out / RECIPE_FILE, config.to_yaml())
-        barrier(dist_info)
-        return _train(config, corpus, out, resume, device, dist_info)
+        failure: Optional[TextvaeError] = None
+        try:
+            check_out_dir(out, resume, force, config)
+            corpus = _load_corpus(config, dist_info)
+        except TextvaeError as exc:
+            failure = exc
+        if any_rank(failure is not None, dist_info, device):  # every rank stops with the same message
+            raise failure or TextvaeError("another process of this run stopped on bad input (see its message)")
+        return _train(config, corpus, out, resume, force, device, dist_info)
     finally:
         cleanup(dist_info)
 
@@ -88,23 +119,35 @@ def _load_corpus(config: Config, dist_info):
     return corpus
 
 
-def _train(config: Config, corpus, out: Path, resume: bool, device: torch.device, dist_info) -> Dict[str, Any]:
+def _tokenizer(config: Config, corpus, out: Path, resume: bool, dist_info) -> Tokenizer:
     if resume:
-        tokenizer = Tokenizer.load(out / CHECKPOINT_SUBDIR / TOKENIZER_FILE)
-    else:
-        if dist_info.is_main:  # rank 0 trains and caches; the others then read the cache
-            tokenizer = train_tokenizer(corpus.texts("train"), config.tokenizer)
-        barrier(dist_info)
-        if not dist_info.is_main:
-            tokenizer = train_tokenizer(corpus.texts("train"), config.tokenizer)
+        return Tokenizer.load(out / CHECKPOINT_SUBDIR / TOKENIZER_FILE)
+    if dist_info.is_main:  # rank 0 trains and caches; the others then read the cache
+        tokenizer = train_tokenizer(corpus.texts("train"), config.tokenizer)
+    barrier(dist_info)
+    if not dist_info.is_main:
+        tokenizer = train_tokenizer(corpus.texts("train"), config.tokenizer)
     if len(tokenizer) < config.tokenizer.vocab_size and dist_info.is_main:
         log.warning("using a vocabulary of %d pieces, all that the corpus supports (the recipe asked for %d)",
                     len(tokenizer), config.tokenizer.vocab_size)
+    return tokenizer
 
+
+def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device: torch.device,
+           dist_info) -> Dict[str, Any]:
+    if resume and dist_info.is_main:  # finish a checkpoint swap that a kill interrupted
+        recover_directory(out / CHECKPOINT_SUBDIR)
+        recover_directory(out / MODEL_SUBDIR)
+        remove_leftovers(out)
+    barrier(dist_info)
+    tokenizer = _tokenizer(config, corpus, out, resume, dist_info)
     train_ids = tokenizer.encode(corpus.texts("train"))
     train_labels = corpus.labels("train")
     schedule = BatchSchedule([len(s) for s in train_ids], config.train.max_tokens, config.train.max_sentences,
                              seed=config.seed, shuffle=True, rank=dist_info.rank, world_size=dist_info.world_size)
+    if len(schedule) == 0:
+        raise TextvaeError(f"the training split ({len(train_ids)} sentences) gives no batch to each of "
+                           f"{dist_info.world_size} processes; use fewer processes or smaller batches")
 
     def make_batch(indices):
         return collate([train_ids[i] for i in indices], [train_labels[i] for i in indices], indices)
@@ -112,6 +155,7 @@ def _train(config: Config, corpus, out: Path, resume: bool, device: torch.device
     dev_batches = _eval_batches(corpus, "dev", tokenizer, config)
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
     model = build_model(config.model, len(tokenizer), num_labels=len(corpus.label_names)).to(device)
+    _check_early_stopping(config, model, dev_batches, device)
     stats = {"corpus": corpus.source, "corpus_fingerprint": corpus.fingerprint,
              "train_sentences": len(train_ids)}
 
@@ -123,18 +167,44 @@ def _train(config: Config, corpus, out: Path, resume: bool, device: torch.device
     if resume:
         _load_weights(model, out / CHECKPOINT_SUBDIR / WEIGHTS_FILE)
         trainer.load_trainer_state(load_trainer_state(out / CHECKPOINT_SUBDIR))
-        _truncate_metrics(out / "metrics.jsonl", trainer.state["step"], dist_info.is_main)
+        budget = config.train.max_minutes
+        if budget is not None and trainer.state["elapsed"] >= budget * 60:
+            raise TextvaeError(f"--resume: {out} has used its time budget of train.max_minutes={budget:g}; "
+                               "raise train.max_minutes to train on")
     else:
         torch.manual_seed(config.seed + dist_info.rank)  # dropout and noise differ between ranks
+    if dist_info.is_main:  # all checks passed: only now touch the run directory
+        if resume:
+            _truncate_metrics(out / METRICS_FILE, trainer.state["step"])
+        elif out.exists() and force:
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / RECIPE_FILE, config.to_yaml())
+    barrier(dist_info)
+
     result = trainer.fit()
-    result.update(out=str(out), model=str(out / "model"), world_size=dist_info.world_size)
+    result.update(out=str(out), model=str(out / MODEL_SUBDIR), world_size=dist_info.world_size)
     test_batches = _eval_batches(corpus, "test", tokenizer, config)
     if test_batches:  # tune on dev, report on test: the saved model on the held-out split
-        _load_weights(model, out / "model" / WEIGHTS_FILE)
-        result["test"] = evaluate_reconstruction(model, test_batches, device)
+        _load_weights(model, out / MODEL_SUBDIR / WEIGHTS_FILE)
+        result["test"] = trainer.evaluate(lambda m: evaluate_reconstruction(m, test_batches, device))
     if dist_info.is_main:
         atomic_write_text(out / RESULT_FILE, json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _check_early_stopping(config: Config, model, dev_batches, device) -> None:
+    """A named metric needs a dev split and must be one the evaluation reports (checked on one batch)."""
+    metric = config.train.early_stopping.metric
+    if not metric:
+        return
+    if not dev_batches:
+        raise TextvaeError(f"train.early_stopping.metric is '{metric}' but the corpus has no dev split; "
+                           "add one or set train.early_stopping.metric=null")
+    available = evaluate_reconstruction(model, dev_batches[:1], device)
+    if metric not in available:
+        raise TextvaeError(f"train.early_stopping.metric '{metric}' is not a dev metric of this model; "
+                           f"choose one of: {', '.join(sorted(available))}")
 
 
 def _eval_batches(corpus, split: str, tokenizer, config: Config):
@@ -159,10 +229,15 @@ def _load_weights(model: torch.nn.Module, path: Path) -> None:
     load_model(model, str(path))
 
 
-def _truncate_metrics(path: Path, step: int, is_main: bool) -> None:
-    """Drop records logged after the checkpoint we resume from, so curves have no doubled steps."""
-    if not is_main or not path.is_file():
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop records logged after the checkpoint we resume from (and any torn last line)."""
+    if not path.is_file():
         return
-    lines = path.read_text(encoding="utf-8").splitlines()
-    kept = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= step]
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                kept.append(line)
+        except json.JSONDecodeError:
+            continue
     atomic_write_text(path, "".join(line + "\n" for line in kept))

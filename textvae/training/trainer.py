@@ -11,7 +11,6 @@ one backward per step, which DistributedDataParallel needs.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import random
 import sys
@@ -35,12 +34,11 @@ Evaluate = Callable[[nn.Module], Dict[str, float]]
 SaveFn = Callable[[Path, Optional[Dict[str, Any]]], None]
 
 
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
 def build_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+    return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay)
 
 
 def amp_dtype(mode: str, device: torch.device) -> Optional[torch.dtype]:
@@ -116,7 +114,10 @@ class Trainer:
             optimizer.load_state_dict(state)
         self.scaler.load_state_dict(saved["scaler"])
         rngs = saved["rng"]
-        set_rng_state(rngs[self.dist.rank] if self.dist.rank < len(rngs) else rngs[0])
+        if len(rngs) != self.dist.world_size:
+            raise TextvaeError(f"--resume: the checkpoint was written by {len(rngs)} process(es), this run has "
+                               f"{self.dist.world_size}; resume with the same number")
+        set_rng_state(rngs[self.dist.rank])
 
     def checkpoint(self) -> None:
         state = self.trainer_state()  # every rank joins the RNG gather
@@ -144,25 +145,27 @@ class Trainer:
                     out = self.wrapped(batch)
                 loss = sum(out[g["loss"]] for g in self.groups) / len(micro_batches)
                 self.scaler.scale(loss).backward()
-            for key, value in out.items():
-                totals[key] = totals.get(key, 0.0) + float(value.detach()) / len(micro_batches)
+            for key, value in out.items():  # summed on the device: no sync per step
+                totals[key] = totals.get(key, 0.0) + value.detach() / len(micro_batches)
         for group, optimizer in zip(self.groups, self.optimizers):
             if self.config.grad_clip > 0:
                 self.scaler.unscale_(optimizer)
-                norm = torch.nn.utils.clip_grad_norm_(group["params"], self.config.grad_clip)
-                totals[f"grad_norm_{group['name']}"] = float(norm)
+                totals[f"grad_norm_{group['name']}"] = torch.nn.utils.clip_grad_norm_(
+                    group["params"], self.config.grad_clip)
             self.scaler.step(optimizer)
         self.scaler.update()
         for optimizer in self.optimizers:
             optimizer.zero_grad(set_to_none=True)
         return totals
 
-    def evaluate(self) -> Dict[str, float]:
-        if self.evaluate_fn is None:
+    def evaluate(self, evaluate_fn: Optional[Evaluate] = None) -> Dict[str, float]:
+        """Run the dev evaluation (or ``evaluate_fn``) in eval mode, with the training autocast."""
+        evaluate_fn = evaluate_fn or self.evaluate_fn
+        if evaluate_fn is None:
             return {}
         self.model.eval()
         with torch.no_grad(), self._autocast():
-            return self.evaluate_fn(self.model)
+            return evaluate_fn(self.model)
 
     def _after_eval(self, metrics: Dict[str, float]) -> bool:
         """Track the best model; returns True when early stopping says stop."""
@@ -197,9 +200,6 @@ class Trainer:
     def fit(self) -> Dict[str, Any]:
         cfg = self.config
         steps_per_epoch = math.ceil(len(self.schedule) / cfg.grad_accum)
-        if steps_per_epoch == 0:
-            raise ValueError("the training split gives no batch for this rank; lower data parallelism "
-                             "or the token budget")
         total = cfg.max_steps or (cfg.max_epochs or 1) * steps_per_epoch
         bar = tqdm(total=total, initial=min(self.state["step"], total), disable=not self.dist.is_main,
                    desc="train", unit="step", dynamic_ncols=True,
@@ -222,15 +222,15 @@ class Trainer:
                     running[key] = running.get(key, 0.0) + value
                 n_running += 1
                 if step % cfg.log_every == 0:
-                    means = {k: v / n_running for k, v in running.items()}
+                    means = {k: float(v) / n_running for k, v in running.items()}
                     bar.set_postfix(loss=f"{means.get('loss', float('nan')):.3f}")
                     self.logger.log("train", step, self.state["epoch"], self.state["elapsed"], means)
                     running, n_running = {}, 0
                 reason = self._finished()
                 if cfg.max_minutes is not None and self.state["elapsed"] >= cfg.max_minutes * 60:
                     reason = "max_minutes"
-                if any_rank(reason is not None, self.dist, self.device) and reason is None:
-                    reason = "max_minutes"  # another rank ran out of time: stop together
+                if cfg.max_minutes is not None and any_rank(reason is not None, self.dist, self.device):
+                    reason = reason or "max_minutes"  # another rank ran out of time: stop together
                 if reason is None and step % cfg.eval_every == 0 and self._after_eval(self._log_eval()):
                     reason = "early_stopping"
                 if reason is None and step % cfg.checkpoint_every == 0:
@@ -263,8 +263,3 @@ class Trainer:
                 tqdm.write(f"[dev] step {self.state['step']}: {shown}")
         return metrics
 
-
-def write_json(path: Path, data: Dict[str, Any]) -> None:
-    from textvae.io import atomic_write_text
-
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
