@@ -1,5 +1,7 @@
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -7,6 +9,7 @@ import pytest
 
 import textvae
 from textvae.cli import main
+from textvae.errors import TextvaeError
 from tests.conftest import TINY
 
 RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ae.yaml")
@@ -37,7 +40,8 @@ def test_train_prints_a_summary(trained, capsys):
     (["train", RECIPE, "train.max_steps=abc"], "train.max_steps"),
     (["train", "missing.yaml"], "missing.yaml does not exist"),
     (["train", RECIPE, "--data-dir", "/nonexistent/corpus"], "/nonexistent/corpus"),
-    (["evaluate", "vae", "--model", "x"], "not in textvae"),
+    (["evaluate", "vae", "--model", "x"], "model directory x does not exist"),
+    (["evaluate", "transfer"], "not in textvae"),
     (["report", "interpolate"], "not in textvae"),
     (["data", "stats", "/nonexistent/dir"], "/nonexistent/dir"),
     (["frobnicate"], "invalid choice"),
@@ -85,8 +89,6 @@ def test_python_api_loads_a_run_directory(trained):
 
 
 def test_incompatible_checkpoint_version_is_refused(trained, tmp_path, capsys):
-    import shutil
-
     copy = tmp_path / "old"
     shutil.copytree(trained / "model", copy)
     meta = json.loads((copy / "config.json").read_text())
@@ -106,3 +108,118 @@ def test_data_synthetic_and_stats_round_trip(tmp_path, capsys):
     stats = json.loads(capsys.readouterr().out)
     assert json.dumps(stats).count("200") >= 1
     assert main(["data", "synthetic", "--dest", str(dest)]) == 2
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("textvae: error:") and len(err.splitlines()) == 1, err
+    return err
+
+
+def _edit_config(**changes):
+    def edit(folder):
+        meta = json.loads((folder / "config.json").read_text())
+        for key, value in changes.items():
+            if value is None:
+                del meta[key]
+            else:
+                meta[key] = value
+        (folder / "config.json").write_text(json.dumps(meta))
+    return edit
+
+
+def _newer_textvae(folder):
+    meta = json.loads((folder / "config.json").read_text())
+    meta["textvae_version"] = "9.0.0"
+    meta["config"]["model"]["new_feature"] = True
+    (folder / "config.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("damage, names, message", [
+    (lambda f: (f / "model.safetensors").write_bytes(b"not safetensors"), "model.safetensors", "cannot load weights"),
+    (lambda f: (f / "model.safetensors").write_bytes((f / "model.safetensors").read_bytes()[:100]),
+     "model.safetensors", "cannot load weights"),
+    (lambda f: (f / "tokenizer.model").write_bytes(b"not a model"), "tokenizer.model", "is corrupt"),
+    (_edit_config(config=None), "config.json", "no valid 'config' entry"),
+    (_edit_config(label_names=None), "config.json", "no valid 'label_names' entry"),
+    (_newer_textvae, "", f"was written by textvae 9.0.0 and this is textvae {textvae.__version__}"),
+])
+def test_broken_model_folder_is_a_one_line_error(trained, tmp_path, capsys, damage, names, message):
+    folder = tmp_path / "model"
+    shutil.copytree(trained / "model", folder)
+    damage(folder)
+    assert main(["reconstruct", "--model", str(folder), "--input", os.devnull]) == 2
+    err = one_line_error(capsys)
+    assert message in err and str(folder / names) in err
+
+
+def test_corrupt_trainer_state_stops_resume_with_one_line(trained, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)
+    (run / "checkpoint" / "trainer_state.pt").write_bytes(b"garbage" * 10)
+    assert main(["train", RECIPE, "--out", str(run), "--resume", *TINY, "train.max_steps=6"]) == 2
+    err = one_line_error(capsys)
+    assert f"cannot read {run / 'checkpoint' / 'trainer_state.pt'}" in err and "corrupt" in err
+
+
+def test_standard_input_is_read_as_strict_utf8(trained, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("the food was great .\ncafé .\n".encode())))
+    assert main(["reconstruct", "--model", str(trained), "--device", "cpu"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"fine\ncaf\xe9 au lait\n")))
+    assert main(["reconstruct", "--model", str(trained), "--device", "cpu"]) == 2
+    assert "standard input is not valid UTF-8 (line 2)" in one_line_error(capsys)
+
+
+def test_directories_are_refused_as_input_and_output(trained, tmp_path, capsys):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    assert main(["reconstruct", "--model", str(trained), "--input", str(folder)]) == 2
+    assert f"--input {folder} is a directory, not a file" in one_line_error(capsys)
+    for force in ([], ["--force"]):
+        argv = ["reconstruct", "--model", str(trained), "--input", os.devnull, "--output", str(folder), *force]
+        assert main(argv) == 2
+        assert f"output {folder} is a directory" in one_line_error(capsys)
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"]
+
+
+def test_unusable_devices_are_one_line_errors(trained, monkeypatch, capsys):
+    assert main(["reconstruct", "--model", str(trained), "--input", os.devnull, "--device", "foo"]) == 2
+    assert "--device foo: unknown device" in one_line_error(capsys)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert main(["reconstruct", "--model", str(trained), "--input", os.devnull, "--device", "cuda"]) == 2
+    assert "--device cuda: CUDA is not available on this machine" in one_line_error(capsys)
+    with pytest.raises(TextvaeError, match="--device cuda:1: CUDA is not available"):
+        textvae.load(trained, device="cuda:1")
+
+
+def test_evaluate_vae_refuses_to_overwrite_its_default_output_before_any_work(trained, tmp_path, monkeypatch,
+                                                                              capsys):
+    model = tmp_path / "model"
+    shutil.copytree(trained / "model", model)
+    default = model / "eval_vae_dev.json"
+    default.write_text("earlier results")
+    quick = ["evaluate", "vae", "--model", str(model), "--split", "dev", "--samples", "2", "--max-sentences", "4",
+             "--device", "cpu"]
+    with monkeypatch.context() as patch:
+        patch.setattr(textvae, "load", lambda *a, **k: pytest.fail("loaded the model before checking the output"))
+        assert main(quick) == 2
+    assert f"{default} already exists; pass --force" in one_line_error(capsys)
+    assert default.read_text() == "earlier results"
+    assert main(quick + ["--output", str(tmp_path)]) == 2
+    assert f"output {tmp_path} is a directory" in one_line_error(capsys)
+    assert main(quick + ["--force", "--format", "json"]) == 0
+    assert json.loads(default.read_text())["split"] == "dev"
+
+
+def test_transfer_interactive_explains_what_it_needs(trained, capsys):
+    assert main(["transfer", "--model", str(trained), "--interactive", "--device", "cpu"]) == 2
+    assert "--interactive needs a style-transfer model" in one_line_error(capsys)
+
+
+def test_evaluate_and_report_list_their_verbs(capsys):
+    for command, verbs in (("evaluate", "vae transfer"), ("report", "interpolate arithmetic traverse samples latent")):
+        assert main([command]) == 2
+        listed = capsys.readouterr().out
+        assert all(verb in listed for verb in verbs.split())

@@ -68,7 +68,24 @@ class TextModel:
 
 def load(path: Union[str, Path], device: Union[str, torch.device, None] = None) -> TextModel:
     """Load a model directory or run directory; ``device`` defaults to CUDA when available."""
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
+    device = _device(device)
     return TextModel(load_model_dir(path, device=device), device)
+
+
+def _device(name: Union[str, torch.device, None]) -> torch.device:
+    """``name`` as a torch device, refused in one line when this machine cannot run on it."""
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise TextvaeError(f"--device {name}: unknown device; use cpu, cuda, cuda:N or mps")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TextvaeError(f"--device {name}: CUDA is not available on this machine")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise TextvaeError(f"--device {name}: this machine has only {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise TextvaeError(f"--device {name}: MPS is not available on this machine")
+    return device

@@ -99,47 +99,74 @@ def cmd_data_synthetic(args) -> int:
 
 
 def read_sentences(source: str) -> List[str]:
+    """The non-blank lines of a UTF-8 file, or of standard input for ``-``."""
     if source == "-":
-        return [line.strip() for line in sys.stdin if line.strip()]
-    path = Path(source)
-    if not path.exists() or path.is_dir():
-        raise TextvaeError(f"input file {path} does not exist")
+        name, data = "standard input", sys.stdin.buffer.read()
+    else:
+        path = Path(source)
+        if path.is_dir():
+            raise TextvaeError(f"--input {path} is a directory, not a file; pass a file with one sentence a line")
+        if not path.exists():
+            raise TextvaeError(f"input file {path} does not exist")
+        try:
+            name, data = f"input file {path}", path.read_bytes()
+        except OSError as exc:
+            raise TextvaeError(f"cannot read input file {path}: {exc.strerror}") from None
     try:
-        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except UnicodeDecodeError:
-        raise TextvaeError(f"input file {path} is not valid UTF-8; convert it (e.g. iconv -t utf-8)") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise TextvaeError(f"{name} is not valid UTF-8 (line {line}); convert it, e.g. with iconv -t utf-8") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def write_sentences(lines: Sequence[str], output: Optional[str], force: bool) -> None:
-    if not output or output == "-":
-        sys.stdout.write("".join(line + "\n" for line in lines))
-        return
-    from textvae.io import atomic_write_text, check_writable
+def output_file(output, force: bool) -> Path:
+    """``output`` checked before any work: not a directory, and not overwritten without --force."""
+    from textvae.io import check_writable
 
-    check_writable(output, force)
-    atomic_write_text(output, "".join(line + "\n" for line in lines))
+    if Path(output).is_dir():
+        raise TextvaeError(f"output {output} is a directory; pass a file name")
+    return check_writable(output, force)
+
+
+def write_sentences(lines: Sequence[str], output: Optional[Path]) -> None:
+    """Write to ``output``, or to standard output when it is None."""
+    from textvae.io import atomic_write_text
+
+    text = "".join(line + "\n" for line in lines)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(output, text)
+
+
+def sentences_output(args) -> Optional[Path]:
+    """The checked --output of reconstruct/transfer; None for standard output."""
+    return output_file(args.output, args.force) if args.output and args.output != "-" else None
 
 
 def cmd_reconstruct(args) -> int:
     import textvae
 
+    output = sentences_output(args)
     model = textvae.load(args.model, device=args.device)
-    write_sentences(model.reconstruct(read_sentences(args.input)), args.output, args.force)
+    write_sentences(model.reconstruct(read_sentences(args.input)), output)
     return 0
 
 
 def cmd_transfer(args) -> int:
     import textvae
 
+    output = sentences_output(args)
     model = textvae.load(args.model, device=args.device)
+    if args.interactive and getattr(model.model, "transfer", None) is None:
+        raise TextvaeError(f"--interactive needs a style-transfer model; {args.model} cannot transfer "
+                           "(see `textvae transfer --help`)")
     if args.interactive:
-        raise TextvaeError("--interactive needs a style-transfer model; "
-                           f"{args.model} cannot transfer (see `textvae transfer --help`)"
-                           if getattr(model.model, "transfer", None) is None else
-                           "interactive transfer is not available in this version")
+        raise TextvaeError("interactive transfer is not available in this version")
     if not args.to:
         raise TextvaeError("textvae transfer: --to STYLE is required (one of: " + ", ".join(model.label_names) + ")")
-    write_sentences(model.transfer(read_sentences(args.input), to=args.to), args.output, args.force)
+    write_sentences(model.transfer(read_sentences(args.input), to=args.to), output)
     return 0
 
 
@@ -147,8 +174,11 @@ def cmd_evaluate_vae(args) -> int:
     import textvae
     from textvae.data.corpus import load_corpus
     from textvae.evaluation.vae import format_vae_table, vae_diagnostics
-    from textvae.io import atomic_write_text, check_writable
+    from textvae.io import atomic_write_text
+    from textvae.training.checkpoint import resolve_model_dir
 
+    default = resolve_model_dir(args.model) / f"eval_vae_{args.split}.json"
+    output = output_file(args.output or default, args.force)
     model = textvae.load(args.model, device=args.device)
     data = model.config.data
     corpus = load_corpus(args.data or data.path, text_column=data.text_column, label_column=data.label_column,
@@ -156,12 +186,9 @@ def cmd_evaluate_vae(args) -> int:
     texts = corpus.texts(args.split)
     if args.max_sentences:
         texts = texts[:args.max_sentences]
-    if args.output:
-        check_writable(args.output, args.force)
     result = vae_diagnostics(model.model, model.tokenizer, texts, model.device, iw_samples=args.samples,
                              batch_sentences=args.batch_sentences, seed=args.seed)
     result.update(model=str(model.path), data=corpus.source, split=args.split)
-    output = Path(args.output) if args.output else model.path / f"eval_vae_{args.split}.json"
     atomic_write_text(output, json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2) if args.format == "json" else format_vae_table(result))
     if args.format != "json":
@@ -236,9 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_io(recon)
     recon.set_defaults(func=cmd_reconstruct)
 
-    evaluate = sub.add_parser("evaluate", help="score models and system outputs")
-    eval_verbs = evaluate.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
-    vae = eval_verbs.add_parser("vae", help="VAE diagnostics: IW-NLL, PPL, KL, MI, active units, BLEU")
+    verbs = {}  # command -> its verb subparsers
+    for command, help_text in (("evaluate", "score models and system outputs"),
+                               ("report", "interpolation, arithmetic, traversal, samples, latent plots")):
+        verbs[command] = sub.add_parser(command, help=help_text).add_subparsers(
+            dest="verb", metavar="VERB", parser_class=Parser)
+    vae = verbs["evaluate"].add_parser("vae", help="VAE diagnostics: IW-NLL, PPL, KL, MI, active units, BLEU")
     vae.add_argument("--model", required=True, help="model directory or run directory")
     vae.add_argument("--data", help="corpus (default: the one the model was trained on)")
     vae.add_argument("--split", default="test", choices=["train", "dev", "test"])
@@ -248,18 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--seed", type=int, default=0)
     vae.add_argument("--format", choices=["md", "json"], default="md")
     vae.add_argument("--output", help="JSON file (default: eval_vae_SPLIT.json in the model directory)")
-    vae.add_argument("--force", action="store_true", help="overwrite an existing --output file")
+    vae.add_argument("--force", action="store_true", help="overwrite an existing output file")
     vae.add_argument("--device", default=None)
     vae.set_defaults(func=cmd_evaluate_vae)
-    for command, help_text in (("evaluate", ""),
-                               ("report", "interpolation, arithmetic, traversal, samples, latent plots")):
-        p = evaluate if command == "evaluate" else sub.add_parser(command, help=help_text)
-        verbs = eval_verbs if command == "evaluate" else p.add_subparsers(dest="verb", metavar="VERB",
-                                                                            parser_class=Parser)
-        for (cmd, verb), what in PLANNED.items():
-            if cmd == command:
-                v = verbs.add_parser(verb, help=what, add_help=True)
-                v.set_defaults(func=cmd_planned)
+    for (command, verb), what in PLANNED.items():
+        verbs[command].add_parser(verb, help=what).set_defaults(func=cmd_planned)
     return parser
 
 

@@ -93,6 +93,10 @@ def test_blank_and_over_long_lines_are_skipped_and_counted(tmp_path):
         ({"train.0": ["a"], "sentiment.train.0": ["a"], "train.1": ["b"]}, "both sentiment.train.0 and train.0"),
         ({"train.0": ["", " "], "train.1": [""]}, "empty after skipping 3 blank"),
         ({"train.0": ["a"], "train.1": [""]}, "no sentences labelled 'positive'"),
+        ({"train.0": ["a"], "train.1": ["b"], "dev.0": ["c"], "dev.1": []},
+         r"dev\.1 has no sentences labelled 'positive' .*every split needs every label"),
+        ({"train.0": ["a"], "train.1": ["b"], "test.0": ["", "  "], "test.1": ["d"]},
+         r"test\.0 has no sentences labelled 'negative' after skipping blank"),
         ({"train.0": ["a"], "train.1": ["b"], "labels.json": ['{"0": "x"}']}, "labels.json must map every label"),
     ],
 )
@@ -101,6 +105,15 @@ def test_bad_release_directories_raise_one_clear_error(tmp_path, files, message)
     with pytest.raises(TextvaeError, match=message) as error:
         load_corpus(str(directory))
     assert str(directory) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_label_file_left_empty_by_max_tokens_is_an_error_in_any_split(tmp_path):
+    directory = release(tmp_path / "c", extra={"dev.1": ["", "way " * 30]})
+    with pytest.raises(TextvaeError) as error:
+        load_corpus(str(directory), max_tokens=20)
+    assert f"{directory / 'dev.1'} has no sentences labelled 'positive'" in str(error.value)
+    kept = load_corpus(str(release(tmp_path / "ok", extra={"dev.1": ["", "way " * 30, "fine ."]})), max_tokens=20)
+    assert kept.texts("dev") == [TRAIN_0[0], "fine ."] and kept.skipped == {"blank": 1, "too_long": 1}
 
 
 def test_non_utf8_file_names_file_line_and_fix(tmp_path):

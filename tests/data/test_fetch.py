@@ -4,6 +4,7 @@ import copy
 import hashlib
 import io
 import json
+import logging
 import urllib.error
 
 import pytest
@@ -130,6 +131,22 @@ def test_bad_requests(tmp_path):
 def test_a_release_that_does_not_load_is_rejected(tmp_path):
     release = make_release(tmp_path / "release")
     (release / "sentiment.train.1").write_text("\n\n")
-    with pytest.raises(TextvaeError, match="does not load as a corpus: .*no sentences labelled 'positive'"):
+    named = r"does not load as a corpus: .*/release/sentiment\.train\.1 has no sentences labelled 'positive'"
+    with pytest.raises(TextvaeError, match=named):
         fetch("yelp", tmp_path / "out", from_dir=release)
     assert not (tmp_path / "out").exists()
+
+
+def test_unpinned_checksums_warn_once_and_pinned_ones_do_not(tmp_path, monkeypatch, caplog):
+    release = make_release(tmp_path / "release")
+    with caplog.at_level(logging.WARNING, logger="textvae"):
+        dest = fetch("yelp", tmp_path / "unpinned", from_dir=release)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"checksums for yelp are not pinned yet; recorded the files' SHA-256 in {dest / 'SHA256SUMS'}; "
+                        "compare them with a trusted copy"]
+    caplog.clear()
+    with_checksums(monkeypatch, {entry["name"]: sha256_file(release / entry["url"].rsplit("/", 1)[-1])
+                                 for entry in load_manifest()["sources"]["yelp"]["files"]})
+    with caplog.at_level(logging.WARNING, logger="textvae"):
+        fetch("yelp", tmp_path / "pinned", from_dir=release)
+    assert not caplog.records

@@ -5,7 +5,8 @@ in the Yelp/Amazon release format (``train.0`` or ``sentiment.train.0``), CSV/TS
 files, the in-memory synthetic corpus and Hugging Face hub datasets.  Whatever the source,
 the result has the same shape: splits among train/dev/test, a ``text`` column and a
 ``label`` ``ClassLabel`` column whose names are the style names.  Blank and over-long lines
-are skipped and counted rather than fatal, because real releases contain a few.
+are skipped and counted rather than fatal, because real releases contain a few; a label file
+left with no sentence at all is an error, in every split.
 """
 
 from __future__ import annotations
@@ -342,7 +343,9 @@ def _build(source: str, raw: Raw, known: Known, label_names: LabelNames, max_tok
     for split in (split for split in SPLITS if split in raw):
         texts: list[str] = []
         labels: list[int] = []
+        unusable: list[tuple[str, str]] = []  # (file, label name) of label files with no sentence left
         for key, lines, where in sorted(raw[split], key=in_id_order):
+            kept = len(texts)
             line_keys = [key] * len(lines) if isinstance(key, str) else key
             unknown = [line_key for line_key in dict.fromkeys(line_keys) if line_key not in ids]
             if unknown:
@@ -356,11 +359,17 @@ def _build(source: str, raw: Raw, known: Known, label_names: LabelNames, max_tok
                 else:
                     texts.append(line)
                     labels.append(ids[line_key])
+            if isinstance(key, str) and len(texts) == kept:
+                unusable.append((where, names[ids[key]]))
         if not texts:
             raise TextvaeError(
                 f"the {split} split of {source} is empty after skipping {skipped['blank']} blank and "
                 f"{skipped['too_long']} over-long lines; check the files or raise max_tokens"
             )
+        if unusable:
+            where, name = unusable[0]
+            raise TextvaeError(f"{where} has no sentences labelled {name!r} after skipping blank and over-long "
+                               "lines; every split needs every label")
         present = set(labels)
         if split == "train" and len(present) < len(names):
             missing = next(name for index, name in enumerate(names) if index not in present)

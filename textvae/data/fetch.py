@@ -9,6 +9,7 @@ so a failed or corrupt download leaves nothing behind.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import urllib.error
 import urllib.request
@@ -20,6 +21,8 @@ from tqdm import tqdm
 from textvae.data.corpus import load_corpus
 from textvae.errors import TextvaeError
 from textvae.io import atomic_directory, atomic_write_text, check_writable, sha256_file
+
+log = logging.getLogger("textvae")
 
 MANIFEST = Path(__file__).with_name("sources.json")
 TIMEOUT_S = 30
@@ -45,7 +48,8 @@ def fetch(
 
     Downloads the release files, or copies them from ``from_dir`` (release names such as
     ``sentiment.train.0`` and ``reference.0``, or ours).  Every file with a known sha256 is
-    verified; ``dest`` also gets ``labels.json`` and a ``SHA256SUMS`` of what was written.
+    verified, and a warning says when some are not; ``dest`` also gets ``labels.json`` and a
+    ``SHA256SUMS`` of what was written.
     """
     sources = load_manifest()["sources"]
     if name not in sources:
@@ -55,6 +59,8 @@ def fetch(
     from_dir = Path(from_dir).expanduser() if from_dir is not None else None
     if from_dir is not None and not from_dir.is_dir():
         raise TextvaeError(f"--from directory {from_dir} does not exist; pass a directory holding the {name} release")
+    origins = {}  # our file name -> the URL or file it came from, for messages
+    unpinned = False
     with atomic_directory(dest) as tmp:
         for entry in source["files"]:
             target = tmp / entry["name"]
@@ -68,12 +74,17 @@ def fetch(
                 where = str(found)
                 shutil.copyfile(found, target)
             _verify(target, entry.get("sha256"), where)
+            origins[entry["name"]] = where
+            unpinned = unpinned or entry.get("sha256") is None
             if entry["name"].startswith("reference."):
                 _keep_rewrites(target)
         atomic_write_text(tmp / "labels.json", json.dumps(source["labels"], indent=2) + "\n")
         sums = "".join(f"{sha256_file(path)}  {path.name}\n" for path in sorted(tmp.iterdir()))
         atomic_write_text(tmp / "SHA256SUMS", sums)
-        _check_loads(tmp, from_dir)
+        _check_loads(tmp, origins, from_dir)
+    if unpinned:
+        log.warning("checksums for %s are not pinned yet; recorded the files' SHA-256 in %s; "
+                    "compare them with a trusted copy", name, dest / "SHA256SUMS")
     return dest
 
 
@@ -124,10 +135,13 @@ def _keep_rewrites(path: Path) -> None:
         atomic_write_text(path, "".join(line.split("\t", 1)[1] + "\n" for line in lines))
 
 
-def _check_loads(directory: Path, from_dir) -> None:
+def _check_loads(directory: Path, origins: dict, from_dir) -> None:
     try:
         load_corpus(str(directory))
     except TextvaeError as error:
         origin = str(from_dir) if from_dir is not None else "the download"
-        reason = str(error).replace(str(directory), origin)  # not the temporary directory's name
+        reason = str(error)
+        for name, where in origins.items():  # name the files, not their copies in the temporary directory
+            reason = reason.replace(str(directory / name), where)
+        reason = reason.replace(str(directory), origin)
         raise TextvaeError(f"{origin} does not load as a corpus: {reason}") from None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model as load_safetensors
 from safetensors.torch import save_model as save_safetensors
 
@@ -90,17 +91,38 @@ def resolve_model_dir(path: Union[str, Path]) -> Path:
 
 
 def read_meta(path: Path) -> Dict[str, Any]:
+    file = path / CONFIG_FILE
     try:
-        meta = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise TextvaeError(f"cannot read {path / CONFIG_FILE}: {exc}") from None
-    if meta.get("format") != FORMAT_NAME:
-        raise TextvaeError(f"{path} is not a textvae checkpoint (format {meta.get('format')!r})")
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TextvaeError(f"cannot read {file}: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise TextvaeError(f"{path} is not a textvae checkpoint ({file} does not say format 'textvae')")
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise TextvaeError(f"checkpoint {path} has format version {version}, but textvae "
                            f"{textvae.__version__} reads version {FORMAT_VERSION}; use a matching textvae")
+    for key, kind in (("config", dict), ("label_names", list)):
+        if not isinstance(meta.get(key), kind):
+            raise TextvaeError(f"{file} has no valid {key!r} entry; the checkpoint is incomplete or was edited by hand")
     return meta
+
+
+def _read_config(path: Path, meta: Dict[str, Any]) -> Config:
+    """The saved recipe; one that does not parse is most likely from another textvae version."""
+    try:
+        return from_dict(Config, meta["config"])
+    except TextvaeError as exc:
+        saved = meta.get("textvae_version", "unknown")
+        if saved == textvae.__version__:
+            raise TextvaeError(f"{path / CONFIG_FILE} holds an invalid config: {exc}") from None
+        raise TextvaeError(f"checkpoint {path} was written by textvae {saved} and this is textvae "
+                           f"{textvae.__version__}, which cannot read its config ({exc}); "
+                           f"use textvae {saved}") from None
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
 
 
 def load_model_dir(path: Union[str, Path], device: Union[str, torch.device, None] = "cpu") -> ModelBundle:
@@ -109,13 +131,16 @@ def load_model_dir(path: Union[str, Path], device: Union[str, torch.device, None
 
     path = resolve_model_dir(path)
     meta = read_meta(path)
-    config = from_dict(Config, meta["config"])
-    tokenizer = Tokenizer.load(path / TOKENIZER_FILE)
+    config = _read_config(path, meta)
+    try:
+        tokenizer = Tokenizer.load(path / TOKENIZER_FILE)
+    except RuntimeError:  # sentencepiece's error for bytes that are not a model
+        raise TextvaeError(f"{path / TOKENIZER_FILE} is corrupt (not a sentencepiece model)") from None
     model = build_model(config.model, len(tokenizer), num_labels=len(meta["label_names"]))
     try:
         missing, unexpected = load_safetensors(model, str(path / WEIGHTS_FILE), strict=False)
-    except (OSError, RuntimeError) as exc:
-        raise TextvaeError(f"cannot load weights from {path / WEIGHTS_FILE}: {exc}") from None
+    except (OSError, RuntimeError, SafetensorError) as exc:
+        raise TextvaeError(f"cannot load weights from {path / WEIGHTS_FILE}: {_one_line(exc)}") from None
     if missing or unexpected:
         raise TextvaeError(f"weights in {path} do not match the model in its config.json "
                            f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
@@ -127,4 +152,11 @@ def load_trainer_state(path: Union[str, Path]) -> Dict[str, Any]:
     file = Path(path) / TRAINER_STATE_FILE
     if not file.is_file():
         raise TextvaeError(f"no resumable checkpoint at {path} (missing {TRAINER_STATE_FILE})")
-    return torch.load(file, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=False)
+    except Exception as exc:  # unpickling a damaged file can fail with almost any exception type
+        raise TextvaeError(f"cannot read {file} ({type(exc).__name__}: {_one_line(exc)[:200]}); "
+                           "the checkpoint is corrupt: start the run over with --force instead of --resume") from None
+    if not isinstance(state, dict):
+        raise TextvaeError(f"{file} does not hold a textvae trainer state; start the run over with --force")
+    return state
