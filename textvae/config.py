@@ -73,6 +73,14 @@ def constant(value: float) -> ScheduleConfig:
     return ScheduleConfig(type="constant", value=value)
 
 
+def _check_layers(config):
+    """Shared checks of encoder and decoder sizes."""
+    if config.hidden_size <= 0 or config.num_layers <= 0:
+        yield "hidden_size", "and num_layers must be positive"
+    if config.type == "transformer" and config.hidden_size % config.num_heads:
+        yield "num_heads", f"must divide hidden_size ({config.hidden_size}), got {config.num_heads}"
+
+
 @dataclass
 class EncoderConfig:
     type: Literal["gru", "lstm", "transformer"] = "gru"
@@ -85,10 +93,7 @@ class EncoderConfig:
     pooling: Literal["final", "mean", "max"] = "final"  # final: last RNN states (mean for Transformers)
 
     def check(self):
-        if self.hidden_size <= 0 or self.num_layers <= 0:
-            yield "hidden_size", "and num_layers must be positive"
-        if self.type == "transformer" and self.hidden_size % self.num_heads:
-            yield "num_heads", f"must divide hidden_size ({self.hidden_size}), got {self.num_heads}"
+        return _check_layers(self)
 
 
 @dataclass
@@ -106,10 +111,7 @@ class DecoderConfig:
     max_length: int = 256  # Transformer only: longest sequence (positions)
 
     def check(self):
-        if self.hidden_size <= 0 or self.num_layers <= 0:
-            yield "hidden_size", "and num_layers must be positive"
-        if self.type == "transformer" and self.hidden_size % self.num_heads:
-            yield "num_heads", f"must divide hidden_size ({self.hidden_size}), got {self.num_heads}"
+        return _check_layers(self)
 
 
 @dataclass
