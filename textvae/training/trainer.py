@@ -93,7 +93,7 @@ class Trainer:
                 model, device_ids=[device.index] if device.type == "cuda" else None,
                 find_unused_parameters=getattr(model, "ddp_find_unused_parameters", False))
         self.state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "elapsed": 0.0,
-                      "best": None, "best_step": None, "bad_evals": 0, "stopped": None,
+                      "sentences": 0, "best": None, "best_step": None, "bad_evals": 0, "stopped": None,
                       "last_eval": {}, "last_eval_step": None}
         self.logger = MetricLogger(self.out_dir, enabled=self.dist.is_main)
 
@@ -139,6 +139,7 @@ class Trainer:
         totals: Dict[str, float] = {}
         for i, indices in enumerate(micro_batches):
             batch = self.make_batch(indices).to(self.device, non_blocking=True)
+            self.state["sentences"] += len(batch) * self.dist.world_size
             sync = i == len(micro_batches) - 1 or not self.dist.enabled
             with (contextlib.nullcontext() if sync else self.wrapped.no_sync()):
                 with self._autocast():
@@ -250,7 +251,7 @@ class Trainer:
         barrier(self.dist)
         self.logger.close()
         return {"stopped": reason, "step": self.state["step"], "epoch": self.state["epoch"],
-                "elapsed": self.state["elapsed"], "dev": final, "best": self.state["best"],
+                "elapsed": self.state["elapsed"], "sentences": self.state["sentences"], "dev": final, "best": self.state["best"],
                 "best_step": self.state["best_step"]}
 
     def _log_eval(self) -> Dict[str, float]:

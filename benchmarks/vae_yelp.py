@@ -1,0 +1,59 @@
+"""Sentence-VAE benchmark on Yelp (issue 3): train one recipe within its time budget, then
+evaluate it on the test split with the VAE diagnostics.
+
+    python benchmarks/vae_yelp.py yelp_bnvae [--data ../shared/data/yelp] [--out benchmarks/runs]
+        [--samples 100] [--threads 1] [key=value ...]
+
+Prints one Markdown row (and writes ROW.json next to the run) for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+import textvae
+from textvae.config import load_recipe
+from textvae.data.corpus import load_corpus
+from textvae.evaluation.vae import vae_diagnostics
+from textvae.training import train
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+COLUMNS = ("nll", "ppl", "elbo", "kl", "mi", "active_units", "recon_bleu")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("recipe", help="recipe name, e.g. yelp_bnvae")
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "yelp"))
+    parser.add_argument("--out", default="benchmarks/runs")
+    parser.add_argument("--samples", type=int, default=100, help="importance samples for the NLL")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (two runs can share 2 cores)")
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_intermixed_args()
+    torch.set_num_threads(args.threads)
+    config = load_recipe(RECIPES / f"{args.recipe}.yaml",
+                         [f"data.path={args.data}", f"train.threads={args.threads}", *args.overrides])
+    out = Path(args.out) / args.recipe
+    started = time.time()
+    result = train(config, out, force=True)
+    trained = time.time() - started
+    model = textvae.load(out, device="cpu")
+    texts = load_corpus(args.data, splits=("test",)).texts("test")
+    started = time.time()
+    diag = vae_diagnostics(model.model, model.tokenizer, texts, torch.device("cpu"), iw_samples=args.samples)
+    row = {"recipe": args.recipe, "steps": result["step"], "train_minutes": trained / 60,
+           "sentences_per_second": result["sentences"] / max(result["elapsed"], 1e-9), "eval_minutes": (time.time() - started) / 60,
+           **{k: v for k, v in diag.items() if k not in ("samples", "homotopy")},
+           "samples": diag.get("samples", [])[:3], "homotopy": diag.get("homotopy", [])}
+    (out / "row.json").write_text(json.dumps(row, indent=2) + "\n")
+    cells = [f"{row[c]:.2f}" if isinstance(row.get(c), float) else str(row.get(c, "-")) for c in COLUMNS]
+    print(f"| {args.recipe} | {row['steps']} | {row['sentences_per_second']:.0f} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
