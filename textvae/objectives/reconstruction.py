@@ -10,8 +10,10 @@ from textvae.data.tokenizer import PAD_ID
 
 def sentence_nll(logits: torch.Tensor, targets: torch.Tensor, pad_id: int = PAD_ID) -> torch.Tensor:
     """Summed token NLL per sentence ``(B,)``, padding excluded (the ELBO's reconstruction term)."""
-    nll = F.cross_entropy(logits.float().transpose(1, 2), targets, ignore_index=pad_id, reduction="none")
-    return nll.sum(dim=1)
+    # The flat (N, V) layout: cross_entropy on (B, V, T) takes a slow strided path (7x on CPU).
+    flat = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1),
+                           ignore_index=pad_id, reduction="none")
+    return flat.view(targets.shape).sum(dim=1)
 
 
 def token_accuracy(logits: torch.Tensor, targets: torch.Tensor, pad_id: int = PAD_ID) -> torch.Tensor:
