@@ -1,0 +1,142 @@
+"""Training throughput of the classic Sentence-VAE setting, textvae vs. a naive implementation.
+
+    python benchmarks/train_throughput.py [--data ../shared/data/yelp] [--batch 32] [--steps 60]
+
+Setting (Bowman et al. 2016 as in the popular PyTorch ports): embedding 300, GRU 256 encoder and
+decoder, latent 16, batch 32, word vocabulary, on Yelp training sentences. Both sides train the
+same model on the same sentences in this one run:
+
+- textvae: `textvae.training.Trainer` steps with length-bucketed batches, the flat
+  cross-entropy and a fused optimizer;
+- naive: what research code typically does: batches in corpus order padded to the corpus'
+  longest sentence, log-softmax then NLL over every position (padding masked), the default
+  (for-loop) Adam.
+
+Target (issue 3): textvae >= 500 sentences/s on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from textvae.config import TokenizerConfig, TrainConfig, load_recipe
+from textvae.data.batching import BatchSchedule, collate
+from textvae.data.corpus import load_corpus
+from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, train_tokenizer
+from textvae.models import build_model
+from textvae.training.trainer import Trainer
+
+SETTING = ["model.embedding_dim=300", "model.encoder.hidden_size=256", "model.encoder.bidirectional=false",
+           "model.decoder.hidden_size=256", "model.latent.type=gaussian", "model.latent.dim=16"]
+
+
+class NaiveSentenceVAE(nn.Module):
+    """The same architecture written the usual research-code way."""
+
+    def __init__(self, vocab: int):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, 300, padding_idx=PAD_ID)
+        self.encoder = nn.GRU(300, 256, batch_first=True)
+        self.mean, self.logvar = nn.Linear(256, 16), nn.Linear(256, 16)
+        self.init = nn.Linear(16, 256)
+        self.decoder = nn.GRU(300 + 16, 256, batch_first=True)
+        self.out = nn.Linear(256, vocab)
+
+    def forward(self, src, lengths, tgt_in, tgt_out):
+        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(src), lengths, batch_first=True,
+                                                   enforce_sorted=False)
+        _, h = self.encoder(packed)
+        mean, logvar = self.mean(h[-1]), self.logvar(h[-1])
+        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+        x = torch.cat([self.embedding(tgt_in), z[:, None].expand(-1, tgt_in.size(1), -1)], -1)
+        out, _ = self.decoder(x, torch.tanh(self.init(z))[None])
+        log_probs = F.log_softmax(self.out(out), dim=-1)
+        nll = F.nll_loss(log_probs.view(-1, log_probs.size(-1)), tgt_out.view(-1), ignore_index=PAD_ID,
+                         reduction="sum") / src.size(0)
+        kl = -0.5 * (1 + logvar - mean.pow(2) - logvar.exp()).sum(1).mean()
+        return nll + kl
+
+
+def naive_batches(ids, batch, width):
+    for start in range(0, len(ids) - batch + 1, batch):
+        chunk = ids[start:start + batch]
+        src = torch.full((batch, width), PAD_ID)
+        tgt_in = torch.full((batch, width + 1), PAD_ID)
+        tgt_out = torch.full((batch, width + 1), PAD_ID)
+        for row, seq in enumerate(chunk):
+            src[row, :len(seq)] = torch.tensor(seq)
+            tgt_in[row, 0] = BOS_ID
+            tgt_in[row, 1:len(seq) + 1] = torch.tensor(seq)
+            tgt_out[row, :len(seq)] = torch.tensor(seq)
+            tgt_out[row, len(seq)] = EOS_ID
+        yield src, torch.tensor([max(1, len(s)) for s in chunk]), tgt_in, tgt_out
+
+
+def time_naive(ids, vocab, batch, steps, width):
+    torch.manual_seed(0)
+    model = NaiveSentenceVAE(vocab)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=False)
+    batches = naive_batches(ids, batch, width)
+    started, done = None, 0
+    for i, (src, lengths, tgt_in, tgt_out) in enumerate(batches):
+        if i == 3:
+            started, done = time.perf_counter(), 0
+        optimizer.zero_grad()
+        model(src, lengths, tgt_in, tgt_out).backward()
+        optimizer.step()
+        done += src.size(0)
+        if i == steps + 2:
+            break
+    return done / (time.perf_counter() - started)
+
+
+def time_textvae(ids, vocab, batch, steps):
+    config = load_recipe(None, SETTING)
+    torch.manual_seed(0)
+    model = build_model(config.model, vocab)
+    train_cfg = TrainConfig(max_tokens=10**6, max_sentences=batch, max_steps=steps)
+    schedule = BatchSchedule([len(s) for s in ids], train_cfg.max_tokens, batch, seed=0)
+    trainer = Trainer(model, train_cfg, schedule, lambda idx: collate([ids[i] for i in idx]),
+                      Path(tempfile.mkdtemp()), save=lambda *a: None)
+    batches = schedule.epoch(0)
+    started, done = None, 0
+    for i, indices in enumerate(batches[:steps + 3]):
+        if i == 3:
+            started, done = time.perf_counter(), 0
+        trainer.train_step([indices])
+        done += len(indices)
+    return done / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "yelp"))
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    texts = load_corpus(args.data, splits=("train",)).texts("train")
+    tokenizer = train_tokenizer(texts, TokenizerConfig(type="word", vocab_size=12000))
+    ids = tokenizer.encode(texts[:20000])
+    width = max(len(s) for s in tokenizer.encode(texts))
+    ours = time_textvae(ids, len(tokenizer), args.batch, args.steps)
+    naive = time_naive(ids, len(tokenizer), args.batch, args.steps, width)
+    print(f"machine: {platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"vocabulary {len(tokenizer)}, batch {args.batch}, {args.steps} timed steps each")
+    print("| implementation | sentences/s |\n|---|---:|")
+    print(f"| textvae | {ours:.0f} |\n| naive padded | {naive:.0f} |")
+    print(f"ratio textvae / naive: {ours / naive:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

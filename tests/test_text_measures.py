@@ -1,0 +1,45 @@
+import pytest
+
+from textvae.data.synthetic import NOUNS, synthetic_splits
+from textvae.evaluation.lexicon import style_lexicon, style_words
+from textvae.evaluation.normalize import detect_style, normalize
+from textvae.evaluation.similarity import word_overlap
+
+
+@pytest.mark.parametrize("raw, yelp, amazon", [
+    ("I didn't like it!", "i did n't like it !", "i didn t like it !"),
+    ("It's GREAT, can't wait... won't return.", "it 's great , ca n't wait ... wo n't return .",
+     "it s great , can t wait ... won t return ."),
+    ("We paid $25.50 for 2 pizzas.", "we paid $ 25.50 for 2 pizzas .", "we paid $ num_num for num_num pizzas ."),
+    ("\u201cBest\u201d  tacos \u2019til now", '" best " tacos \'til now', "best tacos til now"),
+])
+def test_normalisation_matches_the_releases(raw, yelp, amazon):
+    assert normalize(raw, "yelp") == yelp
+    assert normalize(raw, "amazon").replace('"', "").split() == amazon.split()
+    assert normalize(yelp, "yelp") == yelp  # already-tokenised text is left as it is
+
+
+def test_release_format_is_detected():
+    assert detect_style(["i did n't like it .", "it 's fine ."]) == "yelp"
+    assert detect_style(["i didn t like it .", "paid num_num dollars ."]) == "amazon"
+    assert detect_style(["plain words only"]) == "none"
+    with pytest.raises(ValueError):
+        normalize("x", "klingon")
+
+
+def test_mined_lexicon_recovers_the_synthetic_style_words():
+    data = synthetic_splits(n_train=4000, n_dev=10, n_test=10)["train"]
+    lexicon = style_lexicon([e.text for e in data], [e.label for e in data])
+    truth = {w for e in data for w in e.style_words}
+    nouns = {n for group in NOUNS.values() for n in group}
+    mined = style_words(lexicon)
+    assert mined == truth and not mined & nouns
+    assert {"great", "delicious"} <= {w for w, _ in lexicon[1]}
+    assert {"terrible", "bland"} <= {w for w, _ in lexicon[0]}
+
+
+def test_word_overlap_ignores_stopwords_and_style_words():
+    scores = word_overlap(["the pizza was great .", "the staff is rude .", "it is ."],
+                          ["the pizza was awful .", "a waiter is friendly .", "it was ."],
+                          style_words={"great", "awful", "rude", "friendly"})
+    assert scores == [1.0, 0.0, 1.0]
