@@ -185,8 +185,17 @@ class NoiseConfig:
 
 
 @dataclass
+class PretrainedConfig:
+    """Local `transformers` checkpoints (or hub names when online) for ``model.type: pretrained``."""
+
+    encoder: Optional[str] = None  # an encoder such as BERT (AutoModel); not needed for a language model
+    decoder: Optional[str] = None  # a causal LM such as GPT-2 (AutoModelForCausalLM); its tokenizer is used
+    pooling: Literal["first", "mean"] = "first"  # sentence vector: first token ([CLS]) or mean of states
+
+
+@dataclass
 class ModelConfig:
-    type: Literal["seq2seq"] = "seq2seq"
+    type: Literal["seq2seq", "pretrained"] = "seq2seq"  # pretrained: Optimus-style (Li et al. 2020)
     embedding_dim: int = 256
     dropout: float = 0.0  # on embeddings and decoder outputs
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -194,8 +203,13 @@ class ModelConfig:
     latent: LatentConfig = field(default_factory=LatentConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
+    pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)
 
     def check(self):
+        if self.type == "pretrained" and not self.pretrained.decoder:
+            yield "pretrained.decoder", "must name a local causal-LM directory (e.g. a GPT-2 checkpoint)"
+        if self.type == "pretrained" and self.latent.type != "none" and not self.pretrained.encoder:
+            yield "pretrained.encoder", "must name a local encoder directory (e.g. a BERT checkpoint)"
         if self.decoder.tie_embeddings and self.decoder.hidden_size != self.embedding_dim:
             yield "decoder.tie_embeddings", (f"needs decoder.hidden_size ({self.decoder.hidden_size}) equal to "
                                              f"embedding_dim ({self.embedding_dim})")

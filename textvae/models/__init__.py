@@ -10,8 +10,13 @@ from textvae.models.seq2seq import Seq2SeqAutoencoder
 MODELS = {"seq2seq": Seq2SeqAutoencoder}
 
 
-def build_model(config: ModelConfig, vocab_size: int, num_labels: int = 2) -> nn.Module:
-    """Build the model a config names (``num_labels`` is for style-aware models)."""
+def build_model(config: ModelConfig, vocab_size: int, num_labels: int = 2, tokenizer=None) -> nn.Module:
+    """Build the model a config names (``num_labels`` is for style-aware models; pretrained
+    backbones need their tokenizer)."""
+    if config.type == "pretrained":
+        from textvae.models.pretrained import PretrainedVAE  # imports transformers
+
+        return PretrainedVAE(config, tokenizer)
     return MODELS[config.type](config, vocab_size)
 
 

@@ -62,7 +62,9 @@ def save_model_dir(path: Union[str, Path], model: torch.nn.Module, config: Confi
         "format_version": FORMAT_VERSION,
         "textvae_version": textvae.__version__,
         "label_names": list(label_names),
-        "tokenizer": {"file": TOKENIZER_FILE, "vocab_size": len(tokenizer),
+        "tokenizer": {"type": "sentencepiece" if isinstance(tokenizer, Tokenizer) else "transformers",
+                      "file": TOKENIZER_FILE if isinstance(tokenizer, Tokenizer) else "decoder",
+                      "vocab_size": len(tokenizer),
                       "pad_id": PAD_ID, "unk_id": UNK_ID, "bos_id": BOS_ID, "eos_id": EOS_ID},
         "stats": stats or {},
         "config": config.to_dict(),
@@ -70,7 +72,10 @@ def save_model_dir(path: Union[str, Path], model: torch.nn.Module, config: Confi
     with atomic_directory(path) as tmp:
         (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         save_safetensors(model, str(tmp / WEIGHTS_FILE))
-        (tmp / TOKENIZER_FILE).write_bytes(tokenizer.model_proto)
+        if isinstance(tokenizer, Tokenizer):
+            (tmp / TOKENIZER_FILE).write_bytes(tokenizer.model_proto)
+        if hasattr(model, "save_parts"):  # pretrained backbones: architectures and tokenizers
+            model.save_parts(tmp)
         if trainer_state is not None:
             torch.save(trainer_state, tmp / TRAINER_STATE_FILE)
     return path
@@ -132,11 +137,19 @@ def load_model_dir(path: Union[str, Path], device: Union[str, torch.device, None
     path = resolve_model_dir(path)
     meta = read_meta(path)
     config = _read_config(path, meta)
-    try:
-        tokenizer = Tokenizer.load(path / TOKENIZER_FILE)
-    except RuntimeError:  # sentencepiece's error for bytes that are not a model
-        raise TextvaeError(f"{path / TOKENIZER_FILE} is corrupt (not a sentencepiece model)") from None
-    model = build_model(config.model, len(tokenizer), num_labels=len(meta["label_names"]))
+    if config.model.type == "pretrained":  # rebuild from the architectures saved beside the weights
+        from textvae.data.hf_tokenizer import HFTokenizer
+
+        config.model.pretrained.decoder = str(path / "decoder")
+        if config.model.pretrained.encoder:
+            config.model.pretrained.encoder = str(path / "encoder")
+        tokenizer = HFTokenizer.load(path / "decoder")
+    else:
+        try:
+            tokenizer = Tokenizer.load(path / TOKENIZER_FILE)
+        except RuntimeError:  # sentencepiece's error for bytes that are not a model
+            raise TextvaeError(f"{path / TOKENIZER_FILE} is corrupt (not a sentencepiece model)") from None
+    model = build_model(config.model, len(tokenizer), num_labels=len(meta["label_names"]), tokenizer=tokenizer)
     try:
         missing, unexpected = load_safetensors(model, str(path / WEIGHTS_FILE), strict=False)
     except (OSError, RuntimeError, SafetensorError) as exc:

@@ -120,6 +120,10 @@ def _load_corpus(config: Config, dist_info):
 
 
 def _tokenizer(config: Config, corpus, out: Path, resume: bool, dist_info) -> Tokenizer:
+    if config.model.type == "pretrained":  # the pretrained decoder's own tokenizer
+        from textvae.data.hf_tokenizer import HFTokenizer
+
+        return HFTokenizer.from_pretrained(config.model.pretrained.decoder)
     if resume:
         return Tokenizer.load(out / CHECKPOINT_SUBDIR / TOKENIZER_FILE)
     if dist_info.is_main:  # rank 0 trains and caches; the others then read the cache
@@ -154,7 +158,8 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
 
     dev_batches = _eval_batches(corpus, "dev", tokenizer, config)
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
-    model = build_model(config.model, len(tokenizer), num_labels=len(corpus.label_names)).to(device)
+    model = build_model(config.model, len(tokenizer), num_labels=len(corpus.label_names),
+                        tokenizer=tokenizer).to(device)
     _check_early_stopping(config, model, dev_batches, device)
     stats = {"corpus": corpus.source, "corpus_fingerprint": corpus.fingerprint,
              "train_sentences": len(train_ids)}

@@ -1,0 +1,89 @@
+"""The pretrained (Optimus-style) backbone, on tiny random `transformers` models saved to disk."""
+
+import os
+
+import pytest
+import torch
+
+transformers = pytest.importorskip("transformers")
+from tokenizers import ByteLevelBPETokenizer, BertWordPieceTokenizer  # noqa: E402
+
+import textvae  # noqa: E402
+from textvae.config import load_recipe  # noqa: E402
+from textvae.data.batching import collate  # noqa: E402
+from textvae.data.hf_tokenizer import HFTokenizer  # noqa: E402
+from textvae.data.synthetic import generate  # noqa: E402
+from textvae.data.tokenizer import EOS_ID  # noqa: E402
+from textvae.models import build_model  # noqa: E402
+from textvae.training import train  # noqa: E402
+from tests.conftest import TINY  # noqa: E402
+
+TEXTS = [e.text for e in generate(400, seed=3)]
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pretrained")
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(TEXTS, vocab_size=400, special_tokens=["<|endoftext|>"])
+    gpt_tok = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>",
+                                                   eos_token="<|endoftext|>", unk_token="<|endoftext|>")
+    gpt_tok.save_pretrained(root / "gpt")
+    eos = gpt_tok.eos_token_id
+    torch.manual_seed(0)
+    transformers.GPT2LMHeadModel(transformers.GPT2Config(
+        vocab_size=len(gpt_tok), n_embd=32, n_layer=1, n_head=2, n_positions=64, bos_token_id=eos,
+        eos_token_id=eos)).save_pretrained(root / "gpt")
+    wordpiece = BertWordPieceTokenizer()
+    wordpiece.train_from_iterator(TEXTS, vocab_size=300)
+    bert_tok = transformers.PreTrainedTokenizerFast(tokenizer_object=wordpiece, unk_token="[UNK]",
+                                                    pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+                                                    mask_token="[MASK]")
+    bert_tok.save_pretrained(root / "bert")
+    transformers.BertModel(transformers.BertConfig(
+        vocab_size=len(bert_tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=48, max_position_embeddings=64)).save_pretrained(root / "bert")
+    return root
+
+
+def _overrides(root, *extra):
+    return ["model.type=pretrained", f"model.pretrained.encoder={root / 'bert'}",
+            f"model.pretrained.decoder={root / 'gpt'}", "model.latent.type=gaussian", "model.latent.dim=8", *extra]
+
+
+def test_tokenizer_keeps_textvae_special_ids(tiny_models):
+    tok = HFTokenizer.from_pretrained(tiny_models / "gpt")
+    ids = tok.encode("the food was great .")
+    assert min(ids) >= 4 and tok.decode(ids + [EOS_ID, 9]) == "the food was great ."
+    model_ids = tok.to_model_ids(torch.tensor([[2] + ids + [3, 0]]))
+    eos = tok.hf.eos_token_id
+    assert model_ids[0, 0] == eos and model_ids[0, -2] == eos and model_ids[0, 1] == ids[0] - 4
+
+
+def test_pretrained_vae_memorises_a_batch(tiny_models):
+    config = load_recipe(None, _overrides(tiny_models, "model.latent.type=deterministic"))
+    tok = HFTokenizer.from_pretrained(tiny_models / "gpt")
+    model = build_model(config.model, len(tok), tokenizer=tok)
+    batch = collate(tok.encode(TEXTS[:4]))
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(150):
+        optimizer.zero_grad()
+        model(batch)["loss"].backward()
+        optimizer.step()
+    model.eval()
+    decoded = model.reconstruct(batch, max_len=int(batch.lengths.max()) + 3)
+    assert tok.decode(decoded.tolist()) == TEXTS[:4]
+
+
+def test_pretrained_vae_trains_saves_and_reloads(tiny_models, tmp_path):
+    recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_vae.yaml")
+    config = load_recipe(recipe, TINY + _overrides(tiny_models, "train.max_steps=4", "train.eval_every=2",
+                                                   "model.decoder.word_dropout.value=0.1"))
+    result = train(config, tmp_path / "run")
+    assert result["step"] == 4 and "elbo" in result["dev"]
+    model = textvae.load(tmp_path / "run", device="cpu")
+    assert isinstance(model.tokenizer, HFTokenizer)
+    assert (tmp_path / "run" / "model" / "decoder" / "config.json").is_file()
+    codes = model.encode(TEXTS[:3])
+    assert codes.shape == (3, 8)
+    assert len(model.reconstruct(TEXTS[:3])) == 3
