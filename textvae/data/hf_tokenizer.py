@@ -10,7 +10,7 @@ evaluation then work unchanged; only the pretrained model translates at its boun
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Sequence, Union
+from typing import Sequence, Union
 
 import torch
 
