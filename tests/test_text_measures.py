@@ -43,3 +43,17 @@ def test_word_overlap_ignores_stopwords_and_style_words():
                           ["the pizza was awful .", "a waiter is friendly .", "it was ."],
                           style_words={"great", "awful", "rude", "friendly"})
     assert scores == [1.0, 0.0, 1.0]
+
+
+def test_bleu_self_and_multi_reference():
+    from textvae.evaluation.bleu import corpus_bleu, sentence_bleu_average
+
+    sources = ["the pizza was great and the staff was friendly .", "i love this place so much ."]
+    assert corpus_bleu(sources, [sources])["bleu"] == pytest.approx(100.0)
+    outputs = ["the pizza was bad and the staff was rude .", "i hate this place so much ."]
+    single = corpus_bleu(outputs, [sources])["bleu"]
+    refs = ["the pizza was bad and the staff was rude .", "i hate this place so much ."]
+    multi = corpus_bleu(outputs, [sources, refs])
+    assert 0 < single < multi["bleu"] == pytest.approx(100.0)
+    assert "tok:none" in multi["signature"] and "nrefs:2" in multi["signature"]
+    assert 0 < sentence_bleu_average(outputs, [sources]) < 100
