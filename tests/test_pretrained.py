@@ -5,18 +5,18 @@ import os
 import pytest
 import torch
 
-transformers = pytest.importorskip("transformers")
-from tokenizers import ByteLevelBPETokenizer, BertWordPieceTokenizer  # noqa: E402
+import transformers
+from tokenizers import ByteLevelBPETokenizer, BertWordPieceTokenizer
 
-import textvae  # noqa: E402
-from textvae.config import load_recipe  # noqa: E402
-from textvae.data.batching import collate  # noqa: E402
-from textvae.data.hf_tokenizer import HFTokenizer  # noqa: E402
-from textvae.data.synthetic import generate  # noqa: E402
-from textvae.data.tokenizer import EOS_ID  # noqa: E402
-from textvae.models import build_model  # noqa: E402
-from textvae.training import train  # noqa: E402
-from tests.conftest import TINY  # noqa: E402
+import textvae
+from textvae.config import load_recipe
+from textvae.data.batching import collate
+from textvae.data.hf_tokenizer import HFTokenizer
+from textvae.data.synthetic import generate
+from textvae.data.tokenizer import EOS_ID
+from textvae.models import build_model
+from textvae.training import train
+from tests.conftest import TINY
 
 TEXTS = [e.text for e in generate(400, seed=3)]
 

@@ -57,3 +57,18 @@ def test_bleu_self_and_multi_reference():
     assert 0 < single < multi["bleu"] == pytest.approx(100.0)
     assert "tok:none" in multi["signature"] and "nrefs:2" in multi["signature"]
     assert 0 < sentence_bleu_average(outputs, [sources]) < 100
+
+
+def test_fasttext_judge_is_cached_and_reproducible(tmp_path):
+    from textvae.data.corpus import load_corpus
+    from textvae.evaluation.judge import cached_judge
+
+    corpus = load_corpus("synthetic:2000")
+    judge, cached = cached_judge(corpus, cache_dir=tmp_path)
+    assert not cached and judge.dev_accuracy > 0.95
+    again, cached = cached_judge(corpus, cache_dir=tmp_path)
+    assert cached and again.dev_accuracy == judge.dev_accuracy
+    texts = corpus.texts("test")[:50]
+    assert again.predict_proba(texts) == judge.predict_proba(texts)
+    flipped = [e for e in __import__("textvae.data.synthetic", fromlist=["generate"]).generate(20, seed=9)]
+    assert judge.accuracy([e.transferred for e in flipped], [1 - e.label for e in flipped]) > 0.9

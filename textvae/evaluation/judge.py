@@ -1,0 +1,113 @@
+"""Style judges: the classifier that decides whether a transfer reached its target style.
+
+The default is a fastText classifier (Joulin et al. 2017) trained on the corpus' training
+split with word bigrams, single-threaded and seeded so that two runs give the same judge.
+It is cached under the textvae cache, keyed by the corpus content and its settings, and its
+dev accuracy is reported with every score that uses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+from textvae.errors import TextvaeError
+from textvae.io import atomic_directory, atomic_write_text
+
+
+@dataclass(frozen=True)
+class JudgeSettings:
+    epoch: int = 10
+    lr: float = 0.5
+    word_ngrams: int = 2
+    dim: int = 100
+    seed: int = 0
+
+
+def judge_cache_dir() -> Path:
+    root = os.environ.get("TEXTVAE_CACHE") or Path.home() / ".cache" / "textvae"
+    return Path(root) / "judges"
+
+
+def _label(name: str) -> str:
+    return "__label__" + name.replace(" ", "_")
+
+
+class FastTextJudge:
+    """A fastText style classifier over the corpus' label names."""
+
+    def __init__(self, model, label_names: Sequence[str], dev_accuracy: Optional[float] = None):
+        self.model = model
+        self.label_names = list(label_names)
+        self.dev_accuracy = dev_accuracy
+        self._index = {_label(name): i for i, name in enumerate(self.label_names)}
+
+    @classmethod
+    def train(cls, texts: Sequence[str], labels: Sequence[int], label_names: Sequence[str],
+              settings: JudgeSettings = JudgeSettings()) -> "FastTextJudge":
+        import fasttext
+
+        order = list(range(len(texts)))
+        random.Random(settings.seed).shuffle(order)  # SGD over label-sorted files learns one label
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp) / "train.txt"
+            data.write_text("".join(f"{_label(label_names[labels[i]])} {texts[i]}\n" for i in order),
+                            encoding="utf-8")
+            model = fasttext.train_supervised(str(data), epoch=settings.epoch, lr=settings.lr,
+                                              wordNgrams=settings.word_ngrams, dim=settings.dim,
+                                              seed=settings.seed, thread=1, verbose=0)
+        return cls(model, label_names)
+
+    def predict_proba(self, texts: Sequence[str]) -> List[List[float]]:
+        """Probability of every label, in ``label_names`` order."""
+        out = []
+        k = len(self.label_names)
+        for text in texts:  # the batched binding returns wrong probabilities under numpy 2
+            row = [0.0] * k
+            for p, name in self.model.f.predict(text.replace("\n", " ") + "\n", k, 0.0, "strict"):
+                row[self._index[name]] = float(p)
+            out.append(row)
+        return out
+
+    def predict(self, texts: Sequence[str]) -> List[int]:
+        return [max(range(len(row)), key=row.__getitem__) for row in self.predict_proba(texts)]
+
+    def accuracy(self, texts: Sequence[str], labels: Sequence[int]) -> float:
+        predicted = self.predict(texts)
+        return sum(p == y for p, y in zip(predicted, labels)) / max(len(labels), 1)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model.save_model(str(directory / "judge.bin"))
+        atomic_write_text(directory / "judge.json", json.dumps(
+            {"label_names": self.label_names, "dev_accuracy": self.dev_accuracy}, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory: Path) -> "FastTextJudge":
+        import fasttext
+
+        meta = json.loads((directory / "judge.json").read_text(encoding="utf-8"))
+        return cls(fasttext.load_model(str(directory / "judge.bin")), meta["label_names"], meta["dev_accuracy"])
+
+
+def cached_judge(corpus, settings: JudgeSettings = JudgeSettings(),
+                 cache_dir: Optional[Path] = None) -> Tuple[FastTextJudge, bool]:
+    """The corpus' judge, trained once and cached; returns ``(judge, loaded_from_cache)``."""
+    if "train" not in corpus.datasets:
+        raise TextvaeError(f"corpus {corpus.source} has no train split to train a style judge on")
+    key = hashlib.sha256(json.dumps([corpus.fingerprint, asdict(settings)]).encode()).hexdigest()[:20]
+    directory = (cache_dir or judge_cache_dir()) / key
+    if (directory / "judge.bin").is_file():
+        return FastTextJudge.load(directory), True
+    judge = FastTextJudge.train(corpus.texts("train"), corpus.labels("train"), corpus.label_names, settings)
+    if "dev" in corpus.datasets:
+        judge.dev_accuracy = judge.accuracy(corpus.texts("dev"), corpus.labels("dev"))
+    with atomic_directory(directory) as tmp:
+        judge.save(tmp)
+    return judge, False
