@@ -29,7 +29,7 @@ PLANNED = {
 }
 
 
-SUMMARY_METRICS = ("loss", "nll_token", "token_acc", "recon_acc", "recon_exact")
+SUMMARY_METRICS = ("loss", "elbo", "kl", "nll_token", "token_acc", "recon_acc", "recon_exact")
 
 
 class Parser(argparse.ArgumentParser):
