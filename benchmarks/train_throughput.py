@@ -116,6 +116,26 @@ def time_textvae(ids, vocab, batch, steps):
     return done / (time.perf_counter() - started)
 
 
+def matmul_gflops(vocab: int, rows: int = 384, repeats: int = 30) -> float:
+    """Measured fp32 matmul throughput for the output layer's shape (the dominant cost)."""
+    a, b = torch.randn(rows, 256), torch.randn(256, vocab)
+    for _ in range(3):
+        a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * rows * 256 * vocab * repeats / (time.perf_counter() - started) / 1e9
+
+
+def flops_per_sentence(mean_length: float, vocab: int) -> float:
+    """Matmul FLOPs of one training sentence (forward + backward = 3x forward): GRU encoder over
+    L tokens, GRU decoder and output layer over L + 1 positions."""
+    encoder = 2 * 3 * 256 * (300 + 256)
+    decoder = 2 * 3 * 256 * (300 + 16 + 256)
+    output = 2 * 256 * vocab
+    return 3 * (mean_length * encoder + (mean_length + 1) * (decoder + output))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "yelp"))
@@ -136,6 +156,12 @@ def main() -> None:
     print("| implementation | sentences/s |\n|---|---:|")
     print(f"| textvae | {ours:.0f} |\n| naive padded | {naive:.0f} |")
     print(f"ratio textvae / naive: {ours / naive:.2f}x")
+    gflops = matmul_gflops(len(tokenizer))
+    mean_length = sum(len(s) for s in ids) / len(ids)
+    ceiling = gflops * 1e9 / flops_per_sentence(mean_length, len(tokenizer))
+    print(f"machine limit: matmul {gflops:.0f} GFLOP/s / {flops_per_sentence(mean_length, len(tokenizer)) / 1e6:.0f} "
+          f"MFLOP per sentence (mean length {mean_length:.1f}) = {ceiling:.0f} sentences/s; "
+          f"textvae reaches {ours / ceiling:.0%} of it")
 
 
 if __name__ == "__main__":
