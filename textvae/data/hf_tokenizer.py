@@ -14,7 +14,7 @@ from typing import Sequence, Union
 
 import torch
 
-from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, until_eos
 from textvae.errors import TextvaeError
 
 OFFSET = 4
@@ -62,13 +62,7 @@ class HFTokenizer:
     def decode(self, ids):
         if len(ids) and not isinstance(ids[0], int):
             return [self.decode(seq) for seq in ids]
-        clean = []
-        for idx in ids:
-            idx = int(idx)
-            if idx == EOS_ID:
-                break
-            if idx >= OFFSET:
-                clean.append(idx - OFFSET)
+        clean = [i - OFFSET for i in until_eos(ids) if i >= OFFSET]
         return self.hf.decode(clean, skip_special_tokens=True).strip()
 
     def to_model_ids(self, ids: torch.Tensor) -> torch.Tensor:

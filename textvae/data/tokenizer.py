@@ -26,6 +26,16 @@ PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 TOKENIZER_FILE = "tokenizer.model"
 
 
+def until_eos(ids: Sequence[int]) -> List[int]:
+    """The ids before the first EOS, as Python ints."""
+    out = []
+    for idx in ids:
+        if int(idx) == EOS_ID:
+            break
+        out.append(int(idx))
+    return out
+
+
 def default_cache_dir() -> Path:
     root = os.environ.get("TEXTVAE_CACHE") or Path.home() / ".cache" / "textvae"
     return Path(root) / "tokenizers"
@@ -64,14 +74,7 @@ class Tokenizer:
         """Ids back to text; stops at the first EOS and drops PAD/BOS."""
         if len(ids) and not isinstance(ids[0], int):
             return [self.decode(seq) for seq in ids]
-        clean = []
-        for idx in ids:
-            idx = int(idx)
-            if idx == EOS_ID:
-                break
-            if idx not in (PAD_ID, BOS_ID):
-                clean.append(idx)
-        return self.sp.decode(clean)
+        return self.sp.decode([i for i in until_eos(ids) if i not in (PAD_ID, BOS_ID)])
 
     def id_to_piece(self, idx: int) -> str:
         return self.sp.id_to_piece(idx)
