@@ -2,7 +2,7 @@
 evaluate it on the test split with the VAE diagnostics.
 
     python benchmarks/vae_yelp.py yelp_bnvae [--data ../shared/data/yelp] [--out benchmarks/runs]
-        [--samples 100] [--threads 1] [key=value ...]
+        [--samples 100] [--threads 1] [--split test|dev] [key=value ...]
 
 Prints one Markdown row (and writes ROW.json next to the run) for docs/benchmarks.md.
 """
@@ -33,20 +33,23 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/runs")
     parser.add_argument("--samples", type=int, default=100, help="importance samples for the NLL")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (two runs can share 2 cores)")
+    parser.add_argument("--split", default="test", choices=("test", "dev"),
+                        help="evaluation split: tune on dev, report on test")
+    parser.add_argument("--name", help="run name (default: the recipe's), for tuning variants")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     torch.set_num_threads(args.threads)
     config = load_recipe(RECIPES / f"{args.recipe}.yaml",
                          [f"data.path={args.data}", f"train.threads={args.threads}", *args.overrides])
-    out = Path(args.out) / args.recipe
+    out = Path(args.out) / (args.name or args.recipe)
     started = time.time()
     result = train(config, out, force=True)
     trained = time.time() - started
     model = textvae.load(out, device="cpu")
-    texts = load_corpus(args.data, splits=("test",)).texts("test")
+    texts = load_corpus(args.data, splits=(args.split,)).texts(args.split)
     started = time.time()
     diag = vae_diagnostics(model.model, model.tokenizer, texts, torch.device("cpu"), iw_samples=args.samples)
-    row = {"recipe": args.recipe, "steps": result["step"], "train_minutes": trained / 60,
+    row = {"recipe": args.recipe, "overrides": args.overrides, "split": args.split, "steps": result["step"], "train_minutes": trained / 60,
            "sentences_per_second": result["sentences"] / max(result["elapsed"], 1e-9), "eval_minutes": (time.time() - started) / 60,
            **{k: v for k, v in diag.items() if k not in ("samples", "homotopy")},
            "samples": diag.get("samples", [])[:3], "homotopy": diag.get("homotopy", [])}

@@ -69,7 +69,9 @@ class GaussianLatent(nn.Module):
         if self.batch_norm is not None:
             mean = self.batch_norm(mean)
         logvar = self.logvar(sentence)
-        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar) if self.training else mean
+        # A sample in evaluation too: the loss must be a real (single-sample) ELBO, not the
+        # optimistic likelihood at the mean. Decoding from the mean uses ``mean``.
+        z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
         return {"z": z, "mean": mean, "logvar": logvar}
 
     @staticmethod
