@@ -2,49 +2,16 @@
 
 import os
 
-import pytest
 import torch
-
-import transformers
-from tokenizers import ByteLevelBPETokenizer, BertWordPieceTokenizer
 
 import textvae
 from textvae.config import load_recipe
 from textvae.data.batching import collate
 from textvae.data.hf_tokenizer import HFTokenizer
-from textvae.data.synthetic import generate
 from textvae.data.tokenizer import EOS_ID
 from textvae.models import build_model
 from textvae.training import train
-from tests.conftest import TINY
-
-TEXTS = [e.text for e in generate(400, seed=3)]
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pretrained")
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(TEXTS, vocab_size=400, special_tokens=["<|endoftext|>"])
-    gpt_tok = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>",
-                                                   eos_token="<|endoftext|>", unk_token="<|endoftext|>")
-    gpt_tok.save_pretrained(root / "gpt")
-    eos = gpt_tok.eos_token_id
-    torch.manual_seed(0)
-    transformers.GPT2LMHeadModel(transformers.GPT2Config(
-        vocab_size=len(gpt_tok), n_embd=32, n_layer=1, n_head=2, n_positions=64, bos_token_id=eos,
-        eos_token_id=eos)).save_pretrained(root / "gpt")
-    wordpiece = BertWordPieceTokenizer()
-    wordpiece.train_from_iterator(TEXTS, vocab_size=300)
-    bert_tok = transformers.PreTrainedTokenizerFast(tokenizer_object=wordpiece, unk_token="[UNK]",
-                                                    pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-                                                    mask_token="[MASK]")
-    bert_tok.save_pretrained(root / "bert")
-    transformers.BertModel(transformers.BertConfig(
-        vocab_size=len(bert_tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=48, max_position_embeddings=64)).save_pretrained(root / "bert")
-    return root
-
+from tests.conftest import TEXTS, TINY
 
 def _overrides(root, *extra):
     return ["model.type=pretrained", f"model.pretrained.encoder={root / 'bert'}",

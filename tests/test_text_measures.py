@@ -22,7 +22,8 @@ def test_normalisation_matches_the_releases(raw, yelp, amazon):
 def test_release_format_is_detected():
     assert detect_style(["i did n't like it .", "it 's fine ."]) == "yelp"
     assert detect_style(["i didn t like it .", "paid num_num dollars ."]) == "amazon"
-    assert detect_style(["plain words only"]) == "none"
+    assert detect_style(["plain lowercase words ."]) == "yelp"
+    assert detect_style(["Cased Text, as written."]) == "none"
     with pytest.raises(ValueError):
         normalize("x", "klingon")
 

@@ -19,8 +19,6 @@ from textvae.errors import TextvaeError
 log = logging.getLogger("textvae")
 
 PLANNED = {
-    ("evaluate", "transfer"): "the style-transfer evaluation suite (fastText judge, sacrebleu BLEU, "
-                              "fluency LM, content similarity)",
     ("report", "interpolate"): "interpolation reports",
     ("report", "arithmetic"): "representation-arithmetic reports",
     ("report", "traverse"): "latent traversal reports",
@@ -196,6 +194,34 @@ def cmd_evaluate_vae(args) -> int:
     return 0
 
 
+def cmd_evaluate_transfer(args) -> int:
+    import re
+
+    from textvae.data.corpus import load_corpus
+    from textvae.evaluation.fluency import FluencySettings
+    from textvae.evaluation.transfer import TransferEvaluator, format_scores, load_directions
+    from textvae.io import atomic_write_text
+
+    stem = re.sub(r"\.{2,}", ".", re.sub(r"\{[^}]*\}", "", args.outputs)).rstrip(".")
+    output = output_file(args.output or f"{stem}.scores.json", args.force)
+    corpus = load_corpus(args.data)
+    if args.fluency_steps < 1:
+        raise TextvaeError(f"--fluency-steps must be at least 1, got {args.fluency_steps}")
+    evaluator = TransferEvaluator(corpus, judge=args.judge, fluency_lm=args.fluency_lm,
+                                  fluency_settings=FluencySettings(steps=args.fluency_steps),
+                                  similarity_model=args.similarity_model, normalization=args.normalize,
+                                  legacy_bleu=args.legacy_bleu, device=args.device or "cpu",
+                                  progress=lambda message: log.info(message))
+    directions = load_directions(evaluator, args.split, args.outputs, args.references or [], args.direction)
+    result = evaluator.evaluate(directions)
+    result.update(data=corpus.source, split=args.split, outputs=args.outputs, references=args.references or [])
+    atomic_write_text(output, format_scores(result, "json"))
+    print(format_scores(result, args.format), end="")
+    if args.format == "md":
+        print(f"\nsaved to {output}")
+    return 0
+
+
 def cmd_planned(args) -> int:
     what = PLANNED[(args.command, args.verb)]
     raise TextvaeError(f"`textvae {args.command} {args.verb}` needs {what}, which is not in textvae "
@@ -281,6 +307,30 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--force", action="store_true", help="overwrite an existing output file")
     vae.add_argument("--device", default=None)
     vae.set_defaults(func=cmd_evaluate_vae)
+    tr = verbs["evaluate"].add_parser(
+        "transfer", help="score style-transfer outputs: judge accuracy, BLEU, similarity, fluency",
+        description="Score any system's transfers of a corpus split. Outputs for direction A->B are read "
+                    "from OUTPUTS.A (one line per source of style A, in corpus order), or from OUTPUTS "
+                    "itself with {source}, {target}, {source_name}, {target_name} placeholders.")
+    tr.add_argument("--data", required=True, help="the corpus (release directory or file)")
+    tr.add_argument("--outputs", required=True, help="prefix (or pattern) of the output files")
+    tr.add_argument("--references", action="append", metavar="PREFIX",
+                    help="prefix of reference files, same naming as --outputs; repeat for several references")
+    tr.add_argument("--direction", help="e.g. 0->1,1->0 or negative->positive (default: both ways)")
+    tr.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    tr.add_argument("--format", choices=["md", "json", "csv"], default="md")
+    tr.add_argument("--output", help="JSON file with the scores (default: OUTPUTS.scores.json)")
+    tr.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    tr.add_argument("--judge", help="local transformers classifier to use as judge (default: fastText)")
+    tr.add_argument("--fluency-lm", help="local transformers causal LM (default: textvae's corpus LM)")
+    tr.add_argument("--fluency-steps", type=int, default=4000,
+                    help="training steps of textvae's corpus LM the first time it is needed (default 4000)")
+    tr.add_argument("--similarity-model", help="local transformers sentence encoder (default: word vectors)")
+    tr.add_argument("--normalize", default="auto", choices=["auto", "yelp", "amazon", "none"],
+                    help="tokenisation to put outputs in (default: the corpus' own)")
+    tr.add_argument("--legacy-bleu", action="store_true", help="also report sentence-averaged BLEU")
+    tr.add_argument("--device", default=None)
+    tr.set_defaults(func=cmd_evaluate_transfer)
     for (command, verb), what in PLANNED.items():
         verbs[command].add_parser(verb, help=what).set_defaults(func=cmd_planned)
     return parser

@@ -8,17 +8,16 @@ dev accuracy is reported with every score that uses it.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import random
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from textvae.errors import TextvaeError
-from textvae.io import atomic_directory, atomic_write_text
+from textvae.evaluation.cache import artefact_dir, cached
+from textvae.io import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -30,17 +29,14 @@ class JudgeSettings:
     seed: int = 0
 
 
-def judge_cache_dir() -> Path:
-    root = os.environ.get("TEXTVAE_CACHE") or Path.home() / ".cache" / "textvae"
-    return Path(root) / "judges"
-
-
 def _label(name: str) -> str:
     return "__label__" + name.replace(" ", "_")
 
 
 class FastTextJudge:
     """A fastText style classifier over the corpus' label names."""
+
+    name = "fastText trained on the corpus (word bigrams)"
 
     def __init__(self, model, label_names: Sequence[str], dev_accuracy: Optional[float] = None):
         self.model = model
@@ -96,18 +92,64 @@ class FastTextJudge:
         return cls(fasttext.load_model(str(directory / "judge.bin")), meta["label_names"], meta["dev_accuracy"])
 
 
+class TransformersJudge:
+    """A local ``transformers`` sequence classifier as the judge.
+
+    Its labels are matched to the corpus' label names through the model's ``id2label``
+    (case-insensitive); a model with generic names (``LABEL_0``...) and as many labels as the
+    corpus is taken to use the corpus' order.
+    """
+
+    def __init__(self, path: str, label_names: Sequence[str], device: str = "cpu", batch_size: int = 64):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        if not Path(path).exists():
+            raise TextvaeError(f"judge model {path} does not exist; give a local transformers model directory")
+        self.name = f"transformers classifier {Path(path).name}"
+        self.label_names = list(label_names)
+        self.dev_accuracy: Optional[float] = None
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModelForSequenceClassification.from_pretrained(path).to(device).eval()
+        self.device, self.batch_size = device, batch_size
+        self.columns = self._columns({int(i): str(n) for i, n in self.model.config.id2label.items()})
+
+    def _columns(self, id2label) -> List[int]:
+        """For each corpus label, the model output column that predicts it."""
+        by_name = {n.lower(): i for i, n in id2label.items()}
+        if all(name.lower() in by_name for name in self.label_names):
+            return [by_name[name.lower()] for name in self.label_names]
+        if len(id2label) == len(self.label_names):
+            return list(range(len(self.label_names)))
+        raise TextvaeError(f"judge labels {sorted(id2label.values())} do not match the corpus' styles "
+                           f"{self.label_names}")
+
+    def predict_proba(self, texts: Sequence[str]) -> List[List[float]]:
+        import torch
+
+        out: List[List[float]] = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                enc = self.tokenizer(list(texts[start:start + self.batch_size]), padding=True,
+                                     truncation=True, return_tensors="pt").to(self.device)
+                probs = torch.softmax(self.model(**enc).logits.float(), dim=-1)[:, self.columns]
+                out.extend((probs / probs.sum(-1, keepdim=True)).tolist())
+        return out
+
+    predict = FastTextJudge.predict
+    accuracy = FastTextJudge.accuracy
+
+
 def cached_judge(corpus, settings: JudgeSettings = JudgeSettings(),
                  cache_dir: Optional[Path] = None) -> Tuple[FastTextJudge, bool]:
     """The corpus' judge, trained once and cached; returns ``(judge, loaded_from_cache)``."""
     if "train" not in corpus.datasets:
         raise TextvaeError(f"corpus {corpus.source} has no train split to train a style judge on")
-    key = hashlib.sha256(json.dumps([corpus.fingerprint, asdict(settings)]).encode()).hexdigest()[:20]
-    directory = (cache_dir or judge_cache_dir()) / key
-    if (directory / "judge.bin").is_file():
-        return FastTextJudge.load(directory), True
-    judge = FastTextJudge.train(corpus.texts("train"), corpus.labels("train"), corpus.label_names, settings)
-    if "dev" in corpus.datasets:
-        judge.dev_accuracy = judge.accuracy(corpus.texts("dev"), corpus.labels("dev"))
-    with atomic_directory(directory) as tmp:
-        judge.save(tmp)
-    return judge, False
+
+    def build(directory: Path) -> FastTextJudge:
+        judge = FastTextJudge.train(corpus.texts("train"), corpus.labels("train"), corpus.label_names, settings)
+        if "dev" in corpus.datasets:
+            judge.dev_accuracy = judge.accuracy(corpus.texts("dev"), corpus.labels("dev"))
+        judge.save(directory)
+        return judge
+
+    return cached(artefact_dir("judges", corpus, settings, cache_dir), "judge.bin", build, FastTextJudge.load)

@@ -51,10 +51,11 @@ def normalize_all(texts: Iterable[str], style: str = "yelp") -> List[str]:
 
 
 def detect_style(texts: Sequence[str]) -> str:
-    """Guess the release format of a corpus from its own sentences."""
+    """Guess the release format of a corpus from its own sentences: ``amazon``, ``yelp`` (any
+    lowercased, tokenised corpus) or ``none`` (cased text: left as it is)."""
     sample = " ".join(texts[:5000])
     if "num_num" in sample or re.search(r"\b(didn|don|doesn) t\b", sample):
         return "amazon"
-    if re.search(r" n't\b| 's\b", sample):
-        return "yelp"
+    if re.search(r" n't\b| 's\b", sample) or sample == sample.lower():
+        return "yelp"  # lowercased and tokenised: the PTB-style form
     return "none"
