@@ -41,7 +41,7 @@ def test_train_prints_a_summary(trained, capsys):
     (["train", "missing.yaml"], "missing.yaml does not exist"),
     (["train", RECIPE, "--data-dir", "/nonexistent/corpus"], "/nonexistent/corpus"),
     (["evaluate", "vae", "--model", "x"], "model directory x does not exist"),
-    (["evaluate", "transfer"], "not in textvae"),
+    (["evaluate", "transfer"], "required: --data, --outputs"),
     (["report", "interpolate"], "not in textvae"),
     (["data", "stats", "/nonexistent/dir"], "/nonexistent/dir"),
     (["frobnicate"], "invalid choice"),

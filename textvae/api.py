@@ -44,15 +44,38 @@ class TextModel:
         return torch.stack(codes) if codes else torch.empty(0, self.model.latent_dim)
 
     @torch.inference_mode()
-    def reconstruct(self, sentences: Sequence[str], max_len: Optional[int] = None) -> List[str]:
-        """Greedy reconstructions of ``sentences`` from their posterior means, in input order."""
-        out: List[str] = [""] * len(sentences)
-        for indices, batch in self._batches(sentences):
-            limit = max_len or int(batch.lengths.max()) * 2 + 5
-            decoded = self.model.reconstruct(batch, max_len=limit).tolist()
-            for row, i in enumerate(indices):
-                out[i] = self.tokenizer.decode(decoded[row])
-        return out
+    def decode(self, codes: torch.Tensor, lengths: Optional[Sequence[int]] = None, **options
+               ) -> Union[List[str], List[List[str]]]:
+        """Sentences decoded from latent ``codes`` ``(N, D)``, in order.
+
+        ``options`` are :class:`textvae.decoding.DecodeOptions` fields (``strategy="beam"``,
+        ``beam_size=5``, ``top_p=0.9``...). ``lengths`` (e.g. of the source sentences) sort the
+        codes into batches of similar length and set the default maximum length. With
+        ``n_best > 1`` each item is a list of that many sentences, best first.
+        """
+        from textvae.decoding import DecodeOptions, decode
+
+        opts = DecodeOptions.from_kwargs(**options)
+        n = codes.size(0)
+        order = sorted(range(n), key=lambda i: lengths[i]) if lengths is not None else list(range(n))
+        max_len = int(max(lengths)) * 2 + 5 if lengths else 30
+        from textvae.decoding.cuda import to_device
+
+        z = to_device(codes[order].detach(), self.device, opts.pin_memory)
+        ids, _ = decode(self.model.decoder, z, opts, max_len=max_len) if n else ([], None)
+        texts: List[List[str]] = [[]] * n
+        for position, i in enumerate(order):
+            texts[i] = [self.tokenizer.decode(seq) for seq in ids[position]]
+        return [t[0] for t in texts] if opts.n_best == 1 else texts
+
+    def reconstruct(self, sentences: Sequence[str], **options) -> Union[List[str], List[List[str]]]:
+        """Reconstructions of ``sentences`` from their posterior means, in input order
+        (greedy by default; any :class:`textvae.decoding.DecodeOptions` as keywords)."""
+        sentences = list(sentences)
+        if not sentences:
+            return []
+        lengths = [len(ids) for ids in self.tokenizer.encode(sentences)]
+        return self.decode(self.encode(sentences), lengths, **options)
 
     def transfer(self, sentences: Sequence[str], to: str, **options) -> List[str]:
         """Rewrite ``sentences`` in style ``to`` (needs a style-transfer model)."""

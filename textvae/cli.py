@@ -143,18 +143,57 @@ def sentences_output(args) -> Optional[Path]:
     return output_file(args.output, args.force) if args.output and args.output != "-" else None
 
 
+def add_decode_options(p) -> None:
+    g = p.add_argument_group("decoding")
+    g.add_argument("--strategy", choices=["greedy", "beam", "sample"], default="greedy")
+    g.add_argument("--beam", type=int, default=5, dest="beam_size", help="beam size (--strategy beam)")
+    g.add_argument("--length-penalty", type=float, default=1.0,
+                   help="beam ranking divides log-probabilities by length ** this (0 = raw)")
+    g.add_argument("--n-best", type=int, default=1, help="hypotheses per sentence (beam), tab-separated")
+    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0 = all)")
+    g.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling threshold (1 = off)")
+    g.add_argument("--seed", type=int, default=0, help="sampling seed")
+    g.add_argument("--max-len", type=int, default=None, help="maximum output tokens (default: 2 x input + 5)")
+    g.add_argument("--batch-size", type=int, default=256)
+    g.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="re-read the whole prefix every step (slow; for comparison)")
+    g.add_argument("--amp", choices=["auto", "bf16", "fp16", "none"], default="auto",
+                   help="autocast on CUDA (auto: bf16 where supported)")
+    g.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false")
+    g.add_argument("--no-pin-memory", dest="pin_memory", action="store_false")
+
+
+DECODE_KEYS = ("strategy", "beam_size", "length_penalty", "n_best", "temperature", "top_k", "top_p", "seed",
+               "max_len", "batch_size", "cache", "amp", "cuda_graphs", "pin_memory")
+
+
+def decode_options(args) -> dict:
+    from textvae.decoding import DecodeOptions
+
+    options = {key: getattr(args, key) for key in DECODE_KEYS}
+    DecodeOptions(**options)  # bad values stop here, before the model is loaded
+    return options
+
+
+def nbest_lines(results) -> List[str]:
+    return [r if isinstance(r, str) else "\t".join(r) for r in results]
+
+
 def cmd_reconstruct(args) -> int:
     import textvae
 
+    options = decode_options(args)
     output = sentences_output(args)
     model = textvae.load(args.model, device=args.device)
-    write_sentences(model.reconstruct(read_sentences(args.input)), output)
+    write_sentences(nbest_lines(model.reconstruct(read_sentences(args.input), **options)), output)
     return 0
 
 
 def cmd_transfer(args) -> int:
     import textvae
 
+    options = decode_options(args)
     output = sentences_output(args)
     model = textvae.load(args.model, device=args.device)
     if args.interactive and getattr(model.model, "transfer", None) is None:
@@ -164,7 +203,7 @@ def cmd_transfer(args) -> int:
         raise TextvaeError("interactive transfer is not available in this version")
     if not args.to:
         raise TextvaeError("textvae transfer: --to STYLE is required (one of: " + ", ".join(model.label_names) + ")")
-    write_sentences(model.transfer(read_sentences(args.input), to=args.to), output)
+    write_sentences(nbest_lines(model.transfer(read_sentences(args.input), to=args.to, **options)), output)
     return 0
 
 
@@ -278,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--output", help="output file (default: stdout)")
         p.add_argument("--force", action="store_true", help="overwrite an existing output file")
         p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
+        add_decode_options(p)
 
     transfer = sub.add_parser("transfer", help="rewrite sentences in another style")
     add_model_io(transfer)

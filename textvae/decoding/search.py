@@ -1,11 +1,14 @@
 """Search strategies over one ``step(state, last_tokens) -> (log_probs, state)`` function.
 
-Finished sentences drop out of the batch, so the work shrinks as sentences end.
+Every strategy drives a decoder only through ``step`` (one position, cached state) and
+``select(state, rows)`` (subset or reorder the batch), so RNN and Transformer decoders, cached or
+not, share them. Finished sentences drop out of the batch, so the work shrinks as sentences end.
+PAD and BOS are never generated.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 
@@ -16,16 +19,21 @@ StepFn = Callable[[State, torch.Tensor], Tuple[torch.Tensor, State]]
 SelectFn = Callable[[State, torch.Tensor], State]
 
 
-@torch.inference_mode()
-def greedy(step: StepFn, select: SelectFn, state: State, batch_size: int, max_len: int,
-           device=None, bos_id: int = BOS_ID, eos_id: int = EOS_ID) -> torch.Tensor:
-    """Greedy decoding; returns ``(B, L)`` token ids, EOS included where reached, PAD after."""
+def _forbid_specials(log_probs: torch.Tensor) -> torch.Tensor:
+    log_probs[:, PAD_ID] = float("-inf")
+    log_probs[:, BOS_ID] = float("-inf")
+    return log_probs
+
+
+def _rowwise(choose: Callable[[torch.Tensor], torch.Tensor], step: StepFn, select: SelectFn, state: State,
+             batch_size: int, max_len: int, device, bos_id: int, eos_id: int) -> torch.Tensor:
+    """One token per row per step, chosen by ``choose(log_probs)``; finished rows drop out."""
     out = torch.full((batch_size, max_len), PAD_ID, dtype=torch.long, device=device)
     active = torch.arange(batch_size, device=device)
     last = torch.full((batch_size,), bos_id, dtype=torch.long, device=device)
     for t in range(max_len):
         log_probs, state = step(state, last)
-        last = log_probs.argmax(-1)
+        last = choose(_forbid_specials(log_probs))
         out[active, t] = last
         alive = last != eos_id
         if not bool(alive.all()):
@@ -34,3 +42,134 @@ def greedy(step: StepFn, select: SelectFn, state: State, batch_size: int, max_le
                 break
             active, last, state = active[keep], last[keep], select(state, keep)
     return out
+
+
+@torch.inference_mode()
+def greedy(step: StepFn, select: SelectFn, state: State, batch_size: int, max_len: int,
+           device=None, bos_id: int = BOS_ID, eos_id: int = EOS_ID) -> torch.Tensor:
+    """Greedy decoding; returns ``(B, L)`` token ids, EOS included where reached, PAD after."""
+    return _rowwise(lambda lp: lp.argmax(-1), step, select, state, batch_size, max_len, device, bos_id, eos_id)
+
+
+def filter_logits(log_probs: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
+                  top_p: float = 1.0) -> torch.Tensor:
+    """Temperature, then top-k (keep the k best), then top-p / nucleus (Holtzman et al. 2020:
+    keep the smallest set of tokens whose probability reaches p); removed tokens get -inf."""
+    logits = log_probs / max(temperature, 1e-6)
+    if top_k > 0 and top_k < logits.size(-1):
+        kth = logits.topk(top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = logits.sort(dim=-1, descending=True)
+        cumulative = sorted_logits.softmax(-1).cumsum(-1)
+        remove = cumulative - sorted_logits.softmax(-1) >= top_p  # the token that crosses p stays
+        logits = logits.masked_fill(remove.scatter(-1, order, remove), float("-inf"))
+    return logits
+
+
+@torch.inference_mode()
+def sample(step: StepFn, select: SelectFn, state: State, batch_size: int, max_len: int, device=None,
+           temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: Optional[int] = None,
+           bos_id: int = BOS_ID, eos_id: int = EOS_ID) -> torch.Tensor:
+    """Ancestral sampling with temperature / top-k / top-p; reproducible for a given ``seed``."""
+    generator = None
+    if seed is not None:
+        generator = torch.Generator(device=device or "cpu").manual_seed(seed)
+
+    def choose(log_probs):
+        probs = filter_logits(log_probs, temperature, top_k, top_p).softmax(-1)
+        return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+    return _rowwise(choose, step, select, state, batch_size, max_len, device, bos_id, eos_id)
+
+
+@torch.inference_mode()
+def beam_search(step: StepFn, select: SelectFn, state: State, batch_size: int, max_len: int,
+                beam_size: int = 5, length_penalty: float = 1.0, n_best: int = 1, device=None,
+                bos_id: int = BOS_ID, eos_id: int = EOS_ID) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Batched beam search: ``beam_size`` hypotheses per sentence advance together as rows of one
+    batch; a finished hypothesis keeps its score (padding after EOS) and a sentence leaves the
+    batch once all its hypotheses have finished. The final ranking divides each log-probability
+    by length ** ``length_penalty`` (0: raw scores; 1: per-token average).
+
+    Returns ``(tokens (B, n_best, L), scores (B, n_best))``, best first.
+    """
+    if not 1 <= n_best <= beam_size:
+        raise ValueError(f"n_best must be between 1 and beam_size ({beam_size}), got {n_best}")
+    k = beam_size
+    out = torch.full((batch_size, k, max_len), PAD_ID, dtype=torch.long, device=device)
+    final = torch.zeros(batch_size, k, device=device)
+    lengths_out = torch.ones(batch_size, k, device=device)
+    state = select(state, torch.arange(batch_size, device=device).repeat_interleave(k))
+    scores = torch.full((batch_size, k), float("-inf"), device=device)
+    scores[:, 0] = 0.0  # all beams start identical: expand only the first
+    active = torch.arange(batch_size, device=device)
+    tokens = torch.zeros(batch_size * k, 0, dtype=torch.long, device=device)
+    finished = torch.zeros(batch_size * k, dtype=torch.bool, device=device)
+    last = torch.full((batch_size * k,), bos_id, dtype=torch.long, device=device)
+    for t in range(max_len):
+        log_probs, state = step(state, last)
+        log_probs = _forbid_specials(log_probs.float())
+        vocab = log_probs.size(-1)
+        # a finished hypothesis can only be continued by PAD, at no cost
+        log_probs[finished] = float("-inf")
+        log_probs[finished, PAD_ID] = 0.0
+        n = active.numel()
+        total = (scores.view(-1, 1) + log_probs).view(n, k * vocab)
+        scores, index = total.topk(k, dim=1)
+        rows = (torch.arange(n, device=device)[:, None] * k + index // vocab).view(-1)
+        last = (index % vocab).view(-1)
+        state = select(state, rows)
+        tokens = torch.cat([tokens[rows], last[:, None]], dim=1)
+        finished = finished[rows] | (last == eos_id)
+        done = finished.view(n, k).all(1)
+        if t == max_len - 1:
+            done = torch.ones_like(done)
+        if bool(done.any()):
+            which = done.nonzero(as_tuple=True)[0]
+            block = tokens.view(n, k, -1)[which]
+            out[active[which], :, :block.size(-1)] = block
+            final[active[which]] = scores[which]
+            lengths_out[active[which]] = (block != PAD_ID).sum(-1).clamp(min=1).float()
+            keep = (~done).nonzero(as_tuple=True)[0]
+            if keep.numel() == 0:
+                break
+            keep_rows = (keep[:, None] * k + torch.arange(k, device=device)).view(-1)
+            active, scores = active[keep], scores[keep]
+            tokens, finished, last = tokens[keep_rows], finished[keep_rows], last[keep_rows]
+            state = select(state, keep_rows)
+    normalised = final / lengths_out ** length_penalty
+    best = normalised.argsort(dim=1, descending=True, stable=True)[:, :n_best]
+    return out.gather(1, best[..., None].expand(-1, -1, max_len)), normalised.gather(1, best)
+
+
+def soft_decode(step_embedded: StepFn, embedding: torch.Tensor, state: State, batch_size: int,
+                max_len: int, temperature: float = 1.0, gumbel: bool = False, hard: bool = False,
+                generator: Optional[torch.Generator] = None, bos_id: int = BOS_ID) -> Dict[str, torch.Tensor]:
+    """Differentiable decoding for training losses: at every step the next input is the expected
+    embedding under the (Gumbel-)softmax of the logits (Hu et al. 2017; Gumbel-softmax, Jang et
+    al. 2017); ``hard`` uses straight-through one-hot vectors. Gradients flow through all steps.
+
+    Returns ``probs`` ``(B, L, V)``, the argmax ``tokens`` and a ``mask`` that is 1 up to and
+    including the first argmax EOS.
+    """
+    inputs = embedding[torch.full((batch_size,), bos_id, dtype=torch.long, device=embedding.device)]
+    probs, tokens = [], []
+    for _ in range(max_len):
+        log_probs, state = step_embedded(state, inputs)
+        logits = log_probs
+        if gumbel:
+            uniform = torch.rand(logits.shape, device=logits.device, generator=generator).clamp(1e-10, 1 - 1e-7)
+            logits = logits - torch.log(-torch.log(uniform))  # + Gumbel(0, 1) noise
+        p = (logits / temperature).softmax(-1)
+        token = p.argmax(-1)
+        if hard:
+            one_hot = torch.nn.functional.one_hot(token, p.size(-1)).to(p.dtype)
+            p = one_hot + p - p.detach()
+        probs.append(p)
+        tokens.append(token)
+        inputs = p.to(embedding.dtype) @ embedding
+    probs_t, tokens_t = torch.stack(probs, 1), torch.stack(tokens, 1)
+    ended = (tokens_t == EOS_ID).long().cumsum(1)
+    mask = (ended == 0) | ((ended == 1) & (tokens_t == EOS_ID))
+    return {"probs": probs_t, "tokens": tokens_t, "mask": mask}

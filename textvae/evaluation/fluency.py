@@ -28,7 +28,7 @@ class FluencySettings:
 
     vocab_size: int = 12000
     embedding_dim: int = 256
-    hidden_size: int = 512
+    hidden_size: int = 256
     steps: int = 4000
     max_sentences: int = 64
     lr: float = 0.002

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Dict, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from textvae.config import DecoderConfig
@@ -39,7 +40,10 @@ class RNNDecoder(nn.Module):
         if config.tie_embeddings:
             self.out.weight = embedding.weight
 
-    def initial_state(self, z: torch.Tensor) -> State:
+    def initial_state(self, z: torch.Tensor, cache: bool = True, static: bool = False) -> State:
+        """The hidden state after the inputs so far (an RNN's own cache). ``cache=False`` keeps
+        the initial state and the inputs instead and re-runs the whole prefix every step (the
+        naive way, for comparison: same outputs)."""
         batch = z.size(0)
         layers, hidden = self.config.num_layers, self.config.hidden_size
         if self.init is not None:
@@ -49,6 +53,9 @@ class RNNDecoder(nn.Module):
         state = {"h": h, "z": z}
         if self.is_lstm:
             state["c"] = torch.zeros_like(h)
+        if not cache:
+            state = {("h0" if k == "h" else "c0" if k == "c" else k): v for k, v in state.items()}
+            state["inputs"] = z.new_zeros(batch, 0, self.rnn.input_size)
         return state
 
     def _inputs(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -74,21 +81,99 @@ class RNNDecoder(nn.Module):
 
     def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
         """One decoding step: log-probabilities ``(B, V)`` for the next token and the new state."""
-        out, state = self._run(self._inputs(last_tokens[:, None], state["z"]), state)
-        return torch.log_softmax(self.out(out[:, 0]).float(), dim=-1), state
+        return self.step_embedded(state, self.embedding(last_tokens))
+
+    def step_embedded(self, state: State, embedded: torch.Tensor) -> Tuple[torch.Tensor, State]:
+        """One step from input vectors ``(B, E)`` (token embeddings, or expected embeddings in soft decoding)."""
+        x = self.dropout(embedded[:, None])
+        if self.concat:
+            x = torch.cat([x, state["z"][:, None, :]], dim=-1)
+        if "inputs" in state:  # uncached: the whole prefix again from the initial state
+            inputs = torch.cat([state["inputs"], x], dim=1)
+            start = {"z": state["z"], "h": state["h0"], **({"c": state["c0"]} if self.is_lstm else {})}
+            out, _ = self._run(inputs, start)
+            new = {**state, "inputs": inputs}
+            return torch.log_softmax(self.out(self.dropout(out[:, -1])).float(), dim=-1), new
+        out, state = self._run(x, state)
+        return torch.log_softmax(self.out(self.dropout(out[:, 0])).float(), dim=-1), state
 
     @staticmethod
     def select(state: State, index: torch.Tensor) -> State:
         """Reorder or subset the batch dimension of a state (for beams and finished rows)."""
-        return {k: (v.index_select(1, index) if k in ("h", "c") else v.index_select(0, index))
+        return {k: (v.index_select(1, index) if k in ("h", "c", "h0", "c0") else v.index_select(0, index))
                 for k, v in state.items()}
+
+
+class DecoderBlock(nn.Module):
+    """Pre-norm Transformer decoder block (Vaswani et al. 2017; pre-norm as in GPT-2): causal
+    self-attention, optional cross-attention to a memory, feed-forward.
+
+    In decoding the keys and values of past positions live in a cache in the state, so each step
+    computes one position instead of the whole prefix.
+    """
+
+    def __init__(self, width: int, heads: int, ff_size: int, dropout: float, cross: bool):
+        super().__init__()
+        self.heads = heads
+        self.dropout = dropout
+        self.norm1 = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.attn_out = nn.Linear(width, width)
+        self.cross = cross
+        if cross:
+            self.norm2 = nn.LayerNorm(width)
+            self.cross_q = nn.Linear(width, width)
+            self.cross_kv = nn.Linear(width, 2 * width)
+            self.cross_out = nn.Linear(width, width)
+        self.norm3 = nn.LayerNorm(width)
+        self.ff = nn.Sequential(nn.Linear(width, ff_size), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ff_size, width))
+        self.drop = nn.Dropout(dropout)
+
+    def _split(self, x: torch.Tensor, parts: int):
+        """``(B, T, parts * W)`` -> ``parts`` tensors ``(B, H, T, W / H)``."""
+        b, t, _ = x.shape
+        return x.view(b, t, parts, self.heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+
+    def _merge(self, x: torch.Tensor) -> torch.Tensor:
+        b, h, t, d = x.shape
+        return x.transpose(1, 2).reshape(b, t, h * d)
+
+    def memory_kv(self, memory: torch.Tensor):
+        return self._split(self.cross_kv(memory), 2)
+
+    def forward(self, x: torch.Tensor, memory_kv=None, cache=None, pos=None):
+        """``x`` ``(B, T, W)`` -> ``(B, T, W)``. In decoding, ``x`` is one position and ``cache``
+        holds the keys/values ``(B, H, t, d)`` of the positions before it; then the result is
+        ``(x, new_cache)``. With ``pos`` a (1,) tensor the cache is a fixed-size buffer written in
+        place (static shapes for CUDA graphs); otherwise it grows (and gradients flow through it)."""
+        p = self.dropout if self.training else 0.0
+        q, k, v = self._split(self.qkv(self.norm1(x)), 3)
+        if cache is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=p)
+        elif pos is None:
+            cache = (torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2))
+            y = F.scaled_dot_product_attention(q, *cache)
+        else:
+            cache[0].index_copy_(2, pos, k)
+            cache[1].index_copy_(2, pos, v)
+            visible = torch.arange(cache[0].size(2), device=pos.device) <= pos
+            y = F.scaled_dot_product_attention(q, *cache, attn_mask=visible[None, None, None, :])
+        x = x + self.drop(self.attn_out(self._merge(y)))
+        if self.cross:
+            mk, mv = memory_kv
+            (q,) = self._split(self.cross_q(self.norm2(x)), 1)
+            x = x + self.drop(self.cross_out(self._merge(F.scaled_dot_product_attention(q, mk, mv, dropout_p=p))))
+        x = x + self.drop(self.ff(self.norm3(x)))
+        return x if cache is None else (x, cache)
 
 
 class TransformerDecoder(nn.Module):
     """A pre-norm causal Transformer decoder; ``z`` is the cross-attention memory
     (``latent_init``) and/or is added to every input embedding (``latent_concat``).
 
-    Its step function re-reads the prefix at every step; the state keeps the tokens so far.
+    ``initial_state(z)`` holds a key/value cache per layer (one position per step);
+    ``initial_state(z, cache=False)`` keeps the tokens so far and re-reads the whole prefix at
+    every step instead (the naive way, kept for comparison and tests: same tokens).
     """
 
     def __init__(self, embedding: nn.Embedding, latent_dim: int, config: DecoderConfig, dropout: float = 0.0):
@@ -100,49 +185,85 @@ class TransformerDecoder(nn.Module):
         self.positions = nn.Embedding(config.max_length, width)
         self.memory = nn.Linear(latent_dim, width) if config.latent_init and latent_dim > 0 else None
         self.latent_add = nn.Linear(latent_dim, width) if config.latent_concat and latent_dim > 0 else None
-        if self.memory is not None:
-            layer = nn.TransformerDecoderLayer(width, config.num_heads, config.ff_size, config.dropout,
-                                               batch_first=True, norm_first=True)
-            self.layers = nn.TransformerDecoder(layer, config.num_layers)
-        else:
-            layer = nn.TransformerEncoderLayer(width, config.num_heads, config.ff_size, config.dropout,
-                                               batch_first=True, norm_first=True)
-            self.layers = nn.TransformerEncoder(layer, config.num_layers, enable_nested_tensor=False)
+        self.layers = nn.ModuleList(
+            DecoderBlock(width, config.num_heads, config.ff_size, config.dropout, cross=self.memory is not None)
+            for _ in range(config.num_layers))
         self.norm = nn.LayerNorm(width)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(width, embedding.num_embeddings)
         if config.tie_embeddings:
             self.out.weight = embedding.weight
 
-    def _hidden(self, tokens: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        length = tokens.size(1)
-        if length > self.config.max_length:
-            raise ValueError(f"sequence of {length} tokens exceeds decoder.max_length {self.config.max_length}")
-        positions = torch.arange(length, device=tokens.device)
-        x = self.input(self.dropout(self.embedding(tokens))) + self.positions(positions)[None]
+    def _embed(self, x: torch.Tensor, start, z: torch.Tensor) -> torch.Tensor:
+        """Input vectors ``(B, T, E)`` at positions ``start..start+T-1`` -> model width
+        (``start`` an int, or a (1,) tensor in static-shape decoding)."""
+        if isinstance(start, int):
+            length = start + x.size(1)
+            if length > self.config.max_length:
+                raise ValueError(f"sequence of {length} tokens exceeds decoder.max_length {self.config.max_length}")
+            positions = torch.arange(start, length, device=x.device)
+        else:
+            positions = start + torch.arange(x.size(1), device=x.device)
+        x = self.input(self.dropout(x)) + self.positions(positions)[None]
         if self.latent_add is not None:
             x = x + self.latent_add(z)[:, None, :]
-        causal = nn.Transformer.generate_square_subsequent_mask(length, device=tokens.device, dtype=x.dtype)
-        if self.memory is not None:
-            h = self.layers(x, self.memory(z)[:, None, :], tgt_mask=causal, tgt_is_causal=True)
-        else:
-            h = self.layers(x, mask=causal, is_causal=True)
-        return self.norm(h)
+        return x
 
-    def initial_state(self, z: torch.Tensor) -> State:
-        return {"z": z, "tokens": torch.zeros(z.size(0), 0, dtype=torch.long, device=z.device)}
+    def _memory_kv(self, z: torch.Tensor):
+        if self.memory is None:
+            return [None] * len(self.layers)
+        memory = self.memory(z)[:, None, :]
+        return [layer.memory_kv(memory) for layer in self.layers]
+
+    def _hidden(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        for layer, kv in zip(self.layers, self._memory_kv(z)):
+            x = layer(x, kv)
+        return self.norm(x)
 
     def forward(self, tgt_in: torch.Tensor, z: torch.Tensor, state: Optional[State] = None) -> torch.Tensor:
-        return self.out(self.dropout(self._hidden(tgt_in, z)))
+        return self.out(self.dropout(self._hidden(self._embed(self.embedding(tgt_in), 0, z), z)))
+
+    def initial_state(self, z: torch.Tensor, cache: bool = True, static: bool = False) -> State:
+        """Decoding state for codes ``z``: a key/value cache (``static``: with a position tensor
+        on the device, for fixed-shape steps that CUDA graphs can capture), or with ``cache=False``
+        the inputs so far."""
+        batch = z.size(0)
+        if not cache:
+            return {"z": z, "inputs": z.new_zeros(batch, 0, self.embedding.embedding_dim)}
+        state: State = {"z": z, "pos": torch.zeros(1 if static else (), dtype=torch.long, device=z.device)}
+        heads, width = self.config.num_heads, self.config.hidden_size
+        shape = (batch, heads, self.config.max_length if static else 0, width // heads)
+        for i, kv in enumerate(self._memory_kv(z)):
+            state[f"k{i}"] = z.new_zeros(shape)
+            state[f"v{i}"] = z.new_zeros(shape)
+            if kv is not None:
+                state[f"mk{i}"], state[f"mv{i}"] = kv
+        return state
 
     def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
-        tokens = torch.cat([state["tokens"], last_tokens[:, None]], dim=1)
-        h = self._hidden(tokens, state["z"])[:, -1]
-        return torch.log_softmax(self.out(h).float(), dim=-1), {"z": state["z"], "tokens": tokens}
+        return self.step_embedded(state, self.embedding(last_tokens))
+
+    def step_embedded(self, state: State, embedded: torch.Tensor) -> Tuple[torch.Tensor, State]:
+        """One step from input vectors ``(B, E)`` (token embeddings, or expected embeddings in soft decoding)."""
+        z = state["z"]
+        if "inputs" in state:  # uncached: the whole prefix again
+            inputs = torch.cat([state["inputs"], embedded[:, None]], dim=1)
+            h = self._hidden(self._embed(inputs, 0, z), z)[:, -1]
+            return torch.log_softmax(self.out(h).float(), dim=-1), {"z": z, "inputs": inputs}
+        static = state["pos"].dim() == 1
+        pos = state["pos"] if static else state["k0"].size(2)
+        x = self._embed(embedded[:, None], pos, z)
+        new = dict(state)
+        for i, layer in enumerate(self.layers):
+            memory = (state[f"mk{i}"], state[f"mv{i}"]) if f"mk{i}" in state else None
+            x, (new[f"k{i}"], new[f"v{i}"]) = layer(x, memory, cache=(state[f"k{i}"], state[f"v{i}"]),
+                                                    pos=state["pos"] if static else None)
+        new["pos"] = state["pos"] + 1
+        return torch.log_softmax(self.out(self.norm(x[:, 0])).float(), dim=-1), new
 
     @staticmethod
     def select(state: State, index: torch.Tensor) -> State:
-        return {k: v.index_select(0, index) for k, v in state.items()}
+        return {k: v if k == "pos" else v.index_select(0, index) for k, v in state.items()}
 
 
 def build_decoder(embedding: nn.Embedding, latent_dim: int, config: DecoderConfig, dropout: float) -> nn.Module:

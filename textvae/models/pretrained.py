@@ -74,7 +74,8 @@ class PretrainedDecoder(nn.Module):
             logits = logits[:, 1:]
         return logits.index_select(-1, self.vocab_index) + self.never
 
-    def initial_state(self, z: torch.Tensor) -> State:
+    def initial_state(self, z: torch.Tensor, cache: bool = False, static: bool = False) -> State:
+        """Re-reads the prefix each step (no key/value cache for wrapped LMs yet)."""
         return {"z": z, "tokens": torch.zeros(z.size(0), 0, dtype=torch.long, device=z.device)}
 
     def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:

@@ -1,0 +1,150 @@
+"""Decoding latent codes into token ids with any strategy, in batches, on CPU or CUDA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Iterator, List, Literal, Optional, Tuple
+
+import torch
+
+from textvae.decoding import cuda
+from textvae.decoding.search import beam_search, filter_logits, greedy, sample
+from textvae.errors import TextvaeError
+
+
+@dataclass
+class DecodeOptions:
+    """How to decode. ``strategy``: ``greedy``, ``beam`` (``beam_size``, ``length_penalty``,
+    ``n_best``) or ``sample`` (``temperature``, ``top_k``, ``top_p``, ``seed``).
+
+    ``cache=False`` re-reads the whole prefix every step (the naive way; same tokens).
+    CUDA only: ``amp`` autocast (``auto`` = bf16 where supported), ``cuda_graphs`` (greedy and
+    sampling at a fixed batch shape, captured once), ``pin_memory`` for host copies.
+    """
+
+    strategy: Literal["greedy", "beam", "sample"] = "greedy"
+    beam_size: int = 5
+    length_penalty: float = 1.0
+    n_best: int = 1
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: Optional[int] = 0
+    max_len: Optional[int] = None  # default: longest input + 10, capped by the decoder
+    batch_size: int = 256
+    cache: bool = True
+    amp: Literal["auto", "bf16", "fp16", "none"] = "auto"
+    cuda_graphs: bool = True
+    pin_memory: bool = True
+
+    def __post_init__(self):
+        problems = []
+        if self.strategy not in ("greedy", "beam", "sample"):
+            problems.append(f"strategy must be greedy, beam or sample, got {self.strategy!r}")
+        if self.beam_size < 1:
+            problems.append(f"beam_size must be at least 1, got {self.beam_size}")
+        if not 1 <= self.n_best <= max(self.beam_size, 1):
+            problems.append(f"n_best must be between 1 and beam_size ({self.beam_size}), got {self.n_best}")
+        if self.n_best > 1 and self.strategy != "beam":
+            problems.append("n_best > 1 needs the beam strategy")
+        if self.temperature <= 0:
+            problems.append(f"temperature must be positive, got {self.temperature}")
+        if self.top_k < 0:
+            problems.append(f"top_k must be 0 (off) or positive, got {self.top_k}")
+        if not 0 < self.top_p <= 1:
+            problems.append(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.max_len is not None and self.max_len < 1:
+            problems.append(f"max_len must be at least 1, got {self.max_len}")
+        if self.batch_size < 1:
+            problems.append(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.amp not in ("auto", "bf16", "fp16", "none"):
+            problems.append(f"amp must be auto, bf16, fp16 or none, got {self.amp!r}")
+        if problems:
+            raise TextvaeError("decoding options: " + "; ".join(problems))
+
+    @classmethod
+    def from_kwargs(cls, **kwargs) -> "DecodeOptions":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TextvaeError(f"unknown decoding option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**kwargs)
+
+
+def _max_len(decoder, requested: int) -> int:
+    limit = getattr(getattr(decoder, "config", None), "max_length", None)
+    if getattr(getattr(decoder, "config", None), "type", None) == "transformer" and limit:
+        return min(requested, limit)
+    return requested
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+@torch.inference_mode()
+def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
+           max_len: int = 30) -> Tuple[List[List[List[int]]], Optional[torch.Tensor]]:
+    """Decode codes ``z`` ``(N, D)`` with ``decoder`` (``initial_state``/``step``/``select``).
+
+    Returns, per code, its ``n_best`` token-id lists (EOS and padding removed), and the beam
+    scores ``(N, n_best)`` for beam search (None otherwise).
+    """
+    device = z.device
+    max_len = _max_len(decoder, options.max_len or max_len)
+    results: List[List[List[int]]] = []
+    scores: List[torch.Tensor] = []
+    fast = device.type == "cuda" and options.cuda_graphs and options.strategy != "beam" and options.cache
+    with cuda.autocast(device, options.amp):
+        for part in _chunks(z.size(0), options.batch_size):
+            codes = z[part]
+            if fast:
+                ids = _decode_static(decoder, codes, options, max_len)[:, None]
+            elif options.strategy == "beam":
+                state = decoder.initial_state(codes, cache=options.cache)
+                ids, s = beam_search(decoder.step, decoder.select, state, codes.size(0), max_len,
+                                     options.beam_size, options.length_penalty, options.n_best, device=device)
+                scores.append(s.float().cpu())
+            else:
+                state = decoder.initial_state(codes, cache=options.cache)
+                if options.strategy == "greedy":
+                    ids = greedy(decoder.step, decoder.select, state, codes.size(0), max_len, device=device)
+                else:
+                    seed = None if options.seed is None else options.seed + part.start
+                    ids = sample(decoder.step, decoder.select, state, codes.size(0), max_len, device=device,
+                                 temperature=options.temperature, top_k=options.top_k, top_p=options.top_p,
+                                 seed=seed)
+                ids = ids[:, None]
+            host = cuda.to_host(ids, options.pin_memory).tolist()
+            results.extend([_strip(seq) for seq in row] for row in host)
+    return results, (torch.cat(scores) if scores else None)
+
+
+def _decode_static(decoder, codes: torch.Tensor, options: DecodeOptions, max_len: int) -> torch.Tensor:
+    """Greedy or sampling at a fixed batch shape through a captured CUDA graph."""
+    n = codes.size(0)
+    padded = codes
+    if n < options.batch_size:  # one graph per batch size: pad the last batch with copies
+        padded = torch.cat([codes, codes[:1].expand(options.batch_size - n, -1)])
+    state = decoder.initial_state(padded, cache=True, static=True)
+    key = (padded.size(0), max_len, str(torch.get_autocast_dtype("cuda")), torch.is_autocast_enabled("cuda"))
+    step = cuda.graphed_step(decoder, state, key)
+    if options.strategy == "greedy":
+        def choose(lp):
+            return lp.argmax(-1)
+    else:
+        generator = torch.Generator(device=codes.device)
+        if options.seed is not None:
+            generator.manual_seed(options.seed)
+
+        def choose(lp):
+            probs = filter_logits(lp.float(), options.temperature, options.top_k, options.top_p).softmax(-1)
+            return torch.multinomial(probs, 1, generator=generator)[:, 0]
+    return cuda.static_decode(step, padded.size(0), max_len, codes.device, choose)[:n]
+
+
+def _strip(seq: List[int]) -> List[int]:
+    from textvae.data.tokenizer import until_eos
+
+    return until_eos(seq)
