@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
@@ -10,6 +11,8 @@ import torch
 from textvae.data.batching import bucket_batches, collate
 from textvae.errors import TextvaeError
 from textvae.training.checkpoint import ModelBundle, load_model_dir
+
+log = logging.getLogger("textvae")
 
 
 class TextModel:
@@ -28,8 +31,28 @@ class TextModel:
         return (f"TextModel({self.config.name!r}, type={self.config.model.type!r}, "
                 f"styles={self.label_names}, device={self.device})")
 
-    def _batches(self, sentences: Sequence[str], max_tokens: int = 8192, max_sentences: int = 256):
+    @property
+    def max_tokens(self) -> int:
+        """The longest input the model takes: its training limit, and its Transformers' positions."""
+        limits = [self.config.data.max_tokens]
+        model = self.config.model
+        if model.type == "seq2seq" and model.decoder.type == "transformer":
+            limits.append(model.decoder.max_length - 1)  # BOS takes a position
+        if model.type == "seq2seq" and model.encoder.type == "transformer":
+            limits.append(512)
+        return min(limits)
+
+    def _token_ids(self, sentences: Sequence[str], warn: bool = True) -> List[List[int]]:
+        """Token ids, truncated (with a warning) to :attr:`max_tokens`."""
         ids = self.tokenizer.encode(list(sentences))
+        limit = self.max_tokens
+        long = sum(len(x) > limit for x in ids)
+        if long and warn:
+            log.warning("%d sentence(s) longer than this model's maximum of %d tokens were truncated", long, limit)
+        return [x[:limit] for x in ids]
+
+    def _batches(self, sentences: Sequence[str], max_tokens: int = 8192, max_sentences: int = 256):
+        ids = self._token_ids(sentences)
         for indices in bucket_batches([len(s) for s in ids], max_tokens, max_sentences):
             yield indices, collate([ids[i] for i in indices], index=indices).to(self.device)
 
@@ -74,7 +97,7 @@ class TextModel:
         sentences = list(sentences)
         if not sentences:
             return []
-        lengths = [len(ids) for ids in self.tokenizer.encode(sentences)]
+        lengths = [len(ids) for ids in self._token_ids(sentences, warn=False)]
         return self.decode(self.encode(sentences), lengths, **options)
 
     def transfer(self, sentences: Sequence[str], to: str, **options) -> List[str]:

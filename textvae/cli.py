@@ -97,7 +97,8 @@ def cmd_data_synthetic(args) -> int:
 
 
 def read_sentences(source: str) -> List[str]:
-    """The non-blank lines of a UTF-8 file, or of standard input for ``-``."""
+    """The lines of a UTF-8 file, or of standard input for ``-`` (stripped; blank ones kept so
+    that output line i answers input line i)."""
     if source == "-":
         name, data = "standard input", sys.stdin.buffer.read()
     else:
@@ -115,7 +116,17 @@ def read_sentences(source: str) -> List[str]:
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise TextvaeError(f"{name} is not valid UTF-8 (line {line}); convert it, e.g. with iconv -t utf-8") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return [line.strip() for line in text.splitlines()]
+
+
+def map_nonblank(fn, lines: Sequence[str]) -> list:
+    """``fn`` on the non-blank lines; blank lines come back blank, in place."""
+    keep = [i for i, line in enumerate(lines) if line]
+    results = fn([lines[i] for i in keep]) if keep else []
+    out: list = [""] * len(lines)
+    for i, result in zip(keep, results):
+        out[i] = result
+    return out
 
 
 def output_file(output, force: bool) -> Path:
@@ -186,7 +197,8 @@ def cmd_reconstruct(args) -> int:
     options = decode_options(args)
     output = sentences_output(args)
     model = textvae.load(args.model, device=args.device)
-    write_sentences(nbest_lines(model.reconstruct(read_sentences(args.input), **options)), output)
+    lines = read_sentences(args.input)
+    write_sentences(nbest_lines(map_nonblank(lambda x: model.reconstruct(x, **options), lines)), output)
     return 0
 
 
@@ -196,14 +208,19 @@ def cmd_transfer(args) -> int:
     options = decode_options(args)
     output = sentences_output(args)
     model = textvae.load(args.model, device=args.device)
-    if args.interactive and getattr(model.model, "transfer", None) is None:
-        raise TextvaeError(f"--interactive needs a style-transfer model; {args.model} cannot transfer "
-                           "(see `textvae transfer --help`)")
+    if getattr(model.model, "transfer", None) is None:
+        model.transfer([], to=model.label_names[0])  # raises the model's one-line explanation
     if args.interactive:
-        raise TextvaeError("interactive transfer is not available in this version")
+        from textvae.transfer.interactive import run_interactive
+
+        return run_interactive(model, options, strength=args.strength, stdin=sys.stdin, stdout=sys.stdout)
     if not args.to:
         raise TextvaeError("textvae transfer: --to STYLE is required (one of: " + ", ".join(model.label_names) + ")")
-    write_sentences(nbest_lines(model.transfer(read_sentences(args.input), to=args.to, **options)), output)
+    if args.to not in model.label_names:
+        raise TextvaeError(f"unknown style '{args.to}'; this model knows: {', '.join(model.label_names)}")
+    lines = read_sentences(args.input)
+    results = map_nonblank(lambda x: model.transfer(x, to=args.to, strength=args.strength, **options), lines)
+    write_sentences(nbest_lines(results), output)
     return 0
 
 
@@ -322,7 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     transfer = sub.add_parser("transfer", help="rewrite sentences in another style")
     add_model_io(transfer)
     transfer.add_argument("--to", help="target style name")
-    transfer.add_argument("--interactive", action="store_true", help="type sentences, see them transferred")
+    transfer.add_argument("--interactive", action="store_true",
+                          help="type sentences, see them transferred to every style (:help for commands)")
+    transfer.add_argument("--strength", type=float, default=1.0,
+                          help="how far to move the style code towards the target style (1 = all the way)")
     transfer.set_defaults(func=cmd_transfer)
 
     recon = sub.add_parser("reconstruct", help="encode and decode sentences (autoencoder check)")

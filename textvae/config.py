@@ -194,6 +194,40 @@ class PretrainedConfig:
 
 
 @dataclass
+class StyleConfig:
+    """The style half of a split latent (John et al. 2019, "Disentangled Representation
+    Learning for Non-Parallel Text Style Transfer"); ``latent`` is then the content half.
+
+    Auxiliary losses, each off at weight 0: ``multitask`` (classify the label from ``s``),
+    ``adversarial`` (a discriminator predicts the label from ``c``; the encoder maximises its
+    entropy), ``content_multitask`` (predict the bag of content words from ``c``) and
+    ``content_adversarial`` (a discriminator predicts the bag of content words from ``s``).
+    The paper's weights: 10, 1, 3 and 0.03.
+    """
+
+    dim: int = 0  # 0: no style latent
+    type: Literal["deterministic", "gaussian"] = "gaussian"
+    kl_weight: ScheduleConfig = field(default_factory=lambda: constant(1.0))
+    multitask: float = 0.0
+    adversarial: float = 0.0
+    content_multitask: float = 0.0
+    content_adversarial: float = 0.0
+    discriminator_lr: float = 1e-3
+    content_vocab: int = 5000  # most frequent content words the bag-of-words losses predict
+
+    def check(self):
+        if self.dim < 0:
+            yield "dim", f"must not be negative, got {self.dim}"
+        for name in ("multitask", "adversarial", "content_multitask", "content_adversarial"):
+            if getattr(self, name) < 0:
+                yield name, f"must not be negative, got {getattr(self, name)}"
+        if self.discriminator_lr <= 0:
+            yield "discriminator_lr", f"must be positive, got {self.discriminator_lr}"
+        if self.content_vocab < 1:
+            yield "content_vocab", f"must be at least 1, got {self.content_vocab}"
+
+
+@dataclass
 class ModelConfig:
     type: Literal["seq2seq", "pretrained"] = "seq2seq"  # pretrained: Optimus-style (Li et al. 2020)
     embedding_dim: int = 256
@@ -204,8 +238,13 @@ class ModelConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)
+    style: StyleConfig = field(default_factory=StyleConfig)
 
     def check(self):
+        if self.style.dim > 0 and self.latent.type == "none":
+            yield "style.dim", "a style latent needs a content latent too (latent.type gaussian or deterministic)"
+        if self.style.dim > 0 and self.type == "pretrained":
+            yield "style.dim", "the style/content split is not available for pretrained backbones yet"
         if self.type == "pretrained" and not self.pretrained.decoder:
             yield "pretrained.decoder", "must name a local causal-LM directory (e.g. a GPT-2 checkpoint)"
         if self.type == "pretrained" and self.latent.type != "none" and not self.pretrained.encoder:

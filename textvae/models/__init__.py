@@ -17,6 +17,10 @@ def build_model(config: ModelConfig, vocab_size: int, num_labels: int = 2, token
         from textvae.models.pretrained import PretrainedVAE  # imports transformers
 
         return PretrainedVAE(config, tokenizer)
+    if config.style.dim > 0:
+        from textvae.models.disentangled import DisentangledVAE
+
+        return DisentangledVAE(config, vocab_size, num_labels)
     return MODELS[config.type](config, vocab_size)
 
 

@@ -85,6 +85,13 @@ class Seq2SeqAutoencoder(nn.Module):
         return torch.cat([batch.tgt_in[:, :1], dropped], dim=1)
 
     def forward(self, batch: Batch) -> Dict[str, torch.Tensor]:
+        out = self._reconstruction_terms(batch)
+        del out["posterior"]
+        return out
+
+    def _reconstruction_terms(self, batch: Batch) -> Dict[str, torch.Tensor]:
+        """The loss dict plus ``posterior``; KL and MMD apply to ``posterior["content"]`` when
+        the code has parts (a split style/content latent), else to the whole code."""
         src, lengths = batch.src, batch.lengths
         if self.training:
             src, lengths = self.corrupt(src, lengths)
@@ -96,20 +103,22 @@ class Seq2SeqAutoencoder(nn.Module):
         if not self.training:  # an argmax over the vocabulary costs ~10% of a training step
             out["token_acc"] = token_accuracy(logits.detach(), batch.tgt_out)
         loss = rec.mean()
+        latent = posterior.get("content", posterior)
         if self.is_gaussian:
-            kl_dims = gaussian_kl(posterior["mean"].float(), posterior["logvar"].float())
+            kl_dims = gaussian_kl(latent["mean"].float(), latent["logvar"].float())
             weight = self.config.loss.beta * schedule_value(self.config.loss.kl_weight, self.step_count)
             loss = loss + weight * kl_penalty(kl_dims, self.config.loss.free_bits)
             kl = kl_dims.sum(1).mean().detach()
             out.update(kl=kl, elbo=out["rec"] + kl, kl_weight=torch.tensor(weight))
         if self.has_latent and self.config.loss.mmd_weight > 0:
-            z = posterior["z"].float()
+            z = latent["z"].float()
             divergence = mmd(z, torch.randn_like(z), self.config.loss.mmd_kernel)
             loss = loss + self.config.loss.mmd_weight * divergence
             out["mmd"] = divergence.detach()
         if self.training and self.config.decoder.word_dropout.value > 0:
             out["word_dropout"] = torch.tensor(schedule_value(self.config.decoder.word_dropout, self.step_count))
         out["loss"] = loss
+        out["posterior"] = posterior
         return out
 
     # ---------------------------------------------------------------- decoding

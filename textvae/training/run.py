@@ -12,7 +12,7 @@ import logging
 import random
 import shutil
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 import yaml
@@ -160,11 +160,16 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
     model = build_model(config.model, len(tokenizer), num_labels=len(corpus.label_names),
                         tokenizer=tokenizer).to(device)
+    if hasattr(model, "prepare"):  # e.g. the content vocabulary of a style/content model
+        model.prepare(train_ids, corpus.texts("train"), train_labels, tokenizer)
     _check_early_stopping(config, model, dev_batches, device)
     stats = {"corpus": corpus.source, "corpus_fingerprint": corpus.fingerprint,
              "train_sentences": len(train_ids)}
+    style_batches = _style_batches(train_ids, train_labels, config) if hasattr(model, "refresh_style_means") else []
 
     def save(path: Path, trainer_state: Optional[dict]) -> None:
+        if style_batches:  # the mean style vectors transfer uses, from the weights being saved
+            model.refresh_style_means(style_batches, device)
         save_model_dir(path, model, config, tokenizer, corpus.label_names, stats, trainer_state)
 
     evaluate = (lambda m: evaluate_reconstruction(m, dev_batches, device)) if dev_batches else None
@@ -226,6 +231,18 @@ def _eval_batches(corpus, split: str, tokenizer, config: Config):
     return [collate([ids[i] for i in indices], [labels[i] for i in indices], indices)
             for indices in bucket_batches([len(s) for s in ids], config.train.max_tokens,
                                           config.train.max_sentences)]
+
+
+def _style_batches(train_ids, train_labels, config: Config, per_label: int = 2000):
+    """A fixed sample of training sentences, ``per_label`` of each label, for the mean style vectors."""
+    rng = random.Random(config.seed)
+    chosen: List[int] = []
+    for label in sorted(set(train_labels)):
+        pool = [i for i, y in enumerate(train_labels) if y == label]
+        chosen += sorted(rng.sample(pool, min(per_label, len(pool))))
+    return [collate([train_ids[chosen[i]] for i in idx], [train_labels[chosen[i]] for i in idx], idx)
+            for idx in bucket_batches([len(train_ids[i]) for i in chosen], config.train.max_tokens,
+                                      config.train.max_sentences)]
 
 
 def _load_weights(model: torch.nn.Module, path: Path) -> None:

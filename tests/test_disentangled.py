@@ -1,0 +1,121 @@
+"""The style/content split VAE (John et al. 2019) on the synthetic corpus."""
+
+import io
+import os
+
+import pytest
+import torch
+
+import textvae
+from textvae.cli import main
+from textvae.config import load_recipe
+from textvae.data.synthetic import synthetic_splits
+from textvae.errors import TextvaeError
+from textvae.training import train
+from textvae.transfer.interactive import run_interactive
+from tests.data.test_synthetic import NEGATIVE, POSITIVE
+
+RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_disentangled_vae.yaml")
+SMALL = ["data.path=synthetic:6000", "model.embedding_dim=64", "model.encoder.hidden_size=128",
+         "model.decoder.hidden_size=128", "train.max_steps=500", "train.max_sentences=64",
+         "train.eval_every=500", "train.checkpoint_every=500", "train.max_minutes=null",
+         "train.eval_max_sentences=200", "train.lr=0.003"]
+TEST = synthetic_splits(n_train=10, n_dev=10, n_test=200, seed=0)["test"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("disentangled") / "run"
+    train(load_recipe(RECIPE, SMALL), out)
+    return textvae.load(out, device="cpu")
+
+
+def test_transfer_flips_the_style_word_and_keeps_the_noun(trained):
+    negatives = [e for e in TEST if e.label == 0][:60]
+    outputs = trained.transfer([e.text for e in negatives], to="positive")
+    flipped = sum(bool(set(o.split()) & POSITIVE) and not set(o.split()) & NEGATIVE for o in outputs)
+    kept_nouns = sum(all(n in o.split() for n in e.nouns) for o, e in zip(outputs, negatives))
+    assert flipped >= 0.8 * len(negatives), list(zip(outputs[:5], negatives[:5]))
+    assert kept_nouns >= 0.6 * len(negatives), list(zip(outputs[:5], negatives[:5]))
+
+
+def test_style_lives_in_s_not_in_c(trained):
+    from textvae.evaluation.probes import probe_accuracy
+
+    texts, labels = [e.text for e in TEST], [e.label for e in TEST]
+    codes = trained.encode(texts)
+    s, c = trained.model.split(codes)
+    assert probe_accuracy(s[:100], labels[:100], s[100:], labels[100:]) >= 0.95
+    assert probe_accuracy(c[:100], labels[:100], c[100:], labels[100:]) <= 0.8
+
+
+def test_entropy_losses_push_the_discriminator_towards_chance(tmp_path):
+    """The label discriminator on c is less sure with the adversarial weight on than (almost) off."""
+    entropies = {}
+    for weight in (1e-6, 3.0):
+        config = load_recipe(RECIPE, SMALL + ["train.max_steps=150", "train.eval_every=150",
+                                              "train.checkpoint_every=150", f"model.style.adversarial={weight}"])
+        entropies[weight] = train(config, tmp_path / f"adv{weight}")["dev"]["adv_style_entropy"]
+    assert entropies[3.0] > entropies[1e-6]
+
+
+def test_style_means_are_saved_and_reloaded(trained):
+    means = trained.model.style_means
+    assert means.abs().sum() > 0
+    again = textvae.load(trained.path, device="cpu")
+    assert torch.equal(again.model.style_means, means)
+    assert again.transfer(["the food was terrible ."], to="positive") == trained.transfer(
+        ["the food was terrible ."], to="positive")
+
+
+def test_strength_zero_keeps_the_style(trained):
+    text = [e.text for e in TEST if e.label == 0][:10]
+    assert trained.transfer(text, to="positive", strength=0.0) == trained.reconstruct(text)
+
+
+def test_interactive_through_a_pipe_matches_batch_mode(trained):
+    lines = [e.text for e in TEST[:3]]
+    stdin = io.StringIO("\n".join(lines[:2]) + "\n\n:beam 3\n" + lines[2] + "\n:strength x\n:quit\nignored\n")
+    stdout = io.StringIO()
+    assert run_interactive(trained, {"strategy": "greedy"}, stdin=stdin, stdout=stdout) == 0
+    printed = stdout.getvalue().splitlines()
+    assert not any(p.startswith(">") for p in printed)  # no prompt on a pipe
+    positive = [p.split(": ", 1)[1].split("  (judge")[0] for p in printed if p.strip().startswith("positive:")]
+    assert positive[:2] == trained.transfer(lines[:2], to="positive")
+    assert positive[2] == trained.transfer(lines[2:], to="positive", strategy="beam", beam_size=3)[0]
+    assert "" in printed and any("expected a number" in p for p in printed)
+    assert "ignored" not in stdout.getvalue()
+
+
+def test_transfer_command_bad_input_and_blank_lines(trained, tmp_path, capsys):
+    source = tmp_path / "in.txt"
+    source.write_text("the food was terrible .\n\nthe staff was rude .\n")
+    assert main(["transfer", "--model", str(trained.path), "--to", "positive", "--input", str(source)]) == 0
+    out = capsys.readouterr().out.split("\n")
+    assert out[1] == "" and out[0] and out[2]
+    assert main(["transfer", "--model", str(trained.path), "--to", "sarcastic", "--input", str(source)]) == 2
+    assert "negative, positive" in capsys.readouterr().err
+    with pytest.raises(TextvaeError, match="unknown style"):
+        trained.transfer(["x"], to="sarcastic")
+
+
+def test_long_sentences_are_truncated_with_a_warning(trained, caplog):
+    long = " ".join(["the food was great ."] * 40)
+    with caplog.at_level("WARNING", logger="textvae"):
+        out = trained.transfer([long], to="negative")
+    assert len(out) == 1 and "truncated" in caplog.text
+
+
+@pytest.mark.parametrize("override, key", [("model.style.dim=-1", "style.dim"),
+                                           ("model.style.multitask=-2", "style.multitask"),
+                                           ("model.latent.type=none", "style.dim")])
+def test_bad_style_config(override, key):
+    with pytest.raises(TextvaeError, match=key):
+        load_recipe(RECIPE, [override])
+
+
+def test_models_without_a_style_head_refuse_to_transfer(tiny_config, tmp_path, capsys):
+    out = tmp_path / "ae"
+    train(tiny_config("train.max_steps=2"), out)
+    assert main(["transfer", "--model", str(out), "--to", "positive", "--input", os.devnull]) == 2
+    assert "cannot transfer" in capsys.readouterr().err

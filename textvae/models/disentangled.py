@@ -1,0 +1,209 @@
+"""Style/content split latents for non-parallel style transfer (John et al. 2019, "Disentangled
+Representation Learning for Non-Parallel Text Style Transfer", ACL).
+
+The encoder's sentence vector feeds two latent heads: style ``s`` (small) and content ``c``
+(the ordinary ``latent``); the decoder reads ``[s; c]``. Auxiliary losses push style
+information into ``s`` and out of ``c`` (and content the other way):
+
+- multitask style: a classifier predicts the label from ``s``;
+- adversarial style: a discriminator predicts the label from ``c`` (trained on its own
+  optimizer, on detached codes); the encoder maximises the entropy of its prediction;
+- multitask content: ``c`` predicts the sentence's bag of content words (no stopwords, no
+  mined style words);
+- adversarial content: a discriminator predicts that bag from ``s``; the encoder maximises
+  its entropy.
+
+Transfer replaces ``s`` by the mean style vector of the target label, computed on training
+sentences whenever the model is saved and stored with its weights.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from textvae.config import LatentConfig, ModelConfig
+from textvae.data.batching import Batch
+from textvae.models.latent import build_latent
+from textvae.models.seq2seq import Seq2SeqAutoencoder
+from textvae.objectives.kl import gaussian_kl
+from textvae.objectives.schedules import schedule_value
+
+
+def _mlp(inputs: int, outputs: int, hidden: int = 128) -> nn.Module:
+    return nn.Sequential(nn.Linear(inputs, hidden), nn.LeakyReLU(), nn.Linear(hidden, outputs))
+
+
+def entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Mean entropy (nats) of the categorical distributions given by ``logits`` ``(B, K)``."""
+    log_p = logits.float().log_softmax(-1)
+    return -(log_p.exp() * log_p).sum(-1).mean()
+
+
+class DisentangledVAE(Seq2SeqAutoencoder):
+    """A sentence VAE (or DAE) whose code is ``[s; c]``; see the module docstring."""
+
+    def __init__(self, config: ModelConfig, vocab_size: int, num_labels: int):
+        self.style_dim = config.style.dim
+        super().__init__(config, vocab_size)
+        style = config.style
+        self.num_labels = num_labels
+        self.style_latent = build_latent(self.encoder.output_size, LatentConfig(type=style.type, dim=style.dim))
+        k = style.content_vocab
+        self.style_classifier = nn.Linear(style.dim, num_labels) if style.multitask > 0 else None
+        self.content_predictor = nn.Linear(config.latent.dim, k) if style.content_multitask > 0 else None
+        # adversaries: trained by their own optimizer on detached codes
+        self.style_adversary = _mlp(config.latent.dim, num_labels) if style.adversarial > 0 else None
+        self.content_adversary = _mlp(style.dim, k) if style.content_adversarial > 0 else None
+        # token id -> content class (-1: not a content word); set by prepare() before training
+        self.register_buffer("content_index", torch.full((vocab_size,), -1, dtype=torch.long))
+        self.register_buffer("style_means", torch.zeros(num_labels, style.dim))
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent.dim + self.style_dim
+
+    def adversaries(self) -> List[nn.Module]:
+        return [m for m in (self.style_adversary, self.content_adversary) if m is not None]
+
+    # ------------------------------------------------------------ set-up from the corpus
+
+    def prepare(self, train_ids: Sequence[Sequence[int]], texts: Sequence[str], labels: Sequence[int],
+                tokenizer) -> None:
+        """Choose the content vocabulary: the most frequent tokens that are neither stopwords
+        nor style words mined from the training split."""
+        from collections import Counter
+
+        from textvae.evaluation.lexicon import STOPWORDS, style_lexicon, style_words
+
+        excluded = STOPWORDS | style_words(style_lexicon(texts, labels))
+        counts = Counter(t for ids in train_ids for t in ids)
+        chosen = [t for t, _ in counts.most_common()
+                  if t >= 4 and tokenizer.decode([t]).strip() not in excluded][:self.config.style.content_vocab]
+        index = torch.full_like(self.content_index, -1)
+        index[torch.tensor(chosen, dtype=torch.long)] = torch.arange(len(chosen))
+        self.content_index.copy_(index)
+
+    @torch.no_grad()
+    def refresh_style_means(self, batches: Sequence[Batch], device) -> None:
+        """Mean posterior style vector of every label over ``batches`` (training sentences)."""
+        was_training = self.training
+        self.eval()
+        sums = torch.zeros_like(self.style_means)
+        counts = torch.zeros(self.num_labels, device=sums.device)
+        for batch in batches:
+            batch = batch.to(device)
+            s = self.encode(batch.src, batch.lengths)["style_mean"].float()
+            sums.index_add_(0, batch.labels, s)
+            counts.index_add_(0, batch.labels, torch.ones_like(batch.labels, dtype=counts.dtype))
+        self.style_means.copy_(sums / counts.clamp(min=1)[:, None])
+        self.train(was_training)
+
+    # ------------------------------------------------------------ model
+
+    def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Content posterior as ``z``/``mean``/``logvar`` of ``[s; c]`` plus the parts."""
+        _, sentence = self.encoder(src, lengths, embedded=self.dropout(self.embedding(src)))
+        content, style = self.latent(sentence), self.style_latent(sentence)
+        out = {"z": torch.cat([style["z"], content["z"]], -1),
+               "mean": torch.cat([style["mean"], content["mean"]], -1),
+               "style_mean": style["mean"], "content_mean": content["mean"],
+               "style": style, "content": content}
+        if "logvar" in style and "logvar" in content:
+            out["logvar"] = torch.cat([style["logvar"], content["logvar"]], -1)
+        return out
+
+    def split(self, code: torch.Tensor):
+        """``[s; c]`` -> ``(s, c)``."""
+        return code[:, :self.style_dim], code[:, self.style_dim:]
+
+    def transfer_codes(self, mean: torch.Tensor, target: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """Codes with ``s`` moved ``strength`` of the way to the target labels' mean style."""
+        s, c = self.split(mean)
+        s = s + strength * (self.style_means[target].to(s.dtype) - s)
+        return torch.cat([s, c], -1)
+
+    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, **options) -> List:
+        """``sentences`` rewritten in style ``to`` (see :meth:`textvae.api.TextModel.transfer`)."""
+        sentences = list(sentences)
+        if not sentences:
+            return []
+        target = torch.full((len(sentences),), text_model.label_names.index(to), dtype=torch.long)
+        codes = self.transfer_codes(text_model.encode(sentences).to(self.style_means.device),
+                                    target.to(self.style_means.device), strength)
+        lengths = [len(ids) for ids in text_model._token_ids(sentences, warn=False)]
+        return text_model.decode(codes, lengths, **options)
+
+    def _bag_of_words(self, tokens: torch.Tensor) -> Optional[torch.Tensor]:
+        """Normalised counts of content words per sentence ``(B, K)``; rows without any are zero."""
+        index = self.content_index[tokens]
+        keep = index >= 0
+        bag = torch.zeros(tokens.size(0), self.config.style.content_vocab, device=tokens.device)
+        rows = torch.arange(tokens.size(0), device=tokens.device)[:, None].expand_as(tokens)
+        bag.index_put_((rows[keep], index[keep]), torch.ones_like(index[keep], dtype=bag.dtype), accumulate=True)
+        return bag / bag.sum(1, keepdim=True).clamp(min=1)
+
+    def forward(self, batch: Batch) -> Dict[str, torch.Tensor]:
+        out = self._reconstruction_terms(batch)  # rec, content KL / MMD, loss
+        posterior = out.pop("posterior")
+        style_cfg = self.config.style
+        s_post, c_post = posterior["style"], posterior["content"]
+        s, c = s_post["z"], c_post["z"]
+        loss = out["loss"]
+        if style_cfg.type == "gaussian":
+            kl_s = gaussian_kl(s_post["mean"].float(), s_post["logvar"].float()).sum(1).mean()
+            weight = schedule_value(style_cfg.kl_weight, self.step_count)
+            loss = loss + weight * kl_s
+            out["kl_style"] = kl_s.detach()
+            out["elbo"] = out["elbo"] + out["kl_style"] if "elbo" in out else out["rec"] + out["kl_style"]
+        labels = batch.labels
+        bag = self._bag_of_words(batch.tgt_out) if (self.content_predictor or self.content_adversary) else None
+        disc_loss = torch.zeros((), device=s.device)
+        if self.style_classifier is not None:
+            logits = self.style_classifier(s)
+            style_loss = F.cross_entropy(logits.float(), labels)
+            loss = loss + style_cfg.multitask * style_loss
+            out["style_loss"] = style_loss.detach()
+            out["style_acc"] = (logits.argmax(-1) == labels).float().mean().detach()
+        if self.content_predictor is not None:
+            content_loss = -(bag * self.content_predictor(c).float().log_softmax(-1)).sum(1).mean()
+            loss = loss + style_cfg.content_multitask * content_loss
+            out["content_loss"] = content_loss.detach()
+        if self.style_adversary is not None:
+            d_logits = self.style_adversary(c.detach())
+            d_loss = F.cross_entropy(d_logits.float(), labels)
+            disc_loss = disc_loss + d_loss
+            out["adv_style_acc"] = (d_logits.argmax(-1) == labels).float().mean().detach()
+            h = entropy(_frozen(self.style_adversary, c))
+            loss = loss - style_cfg.adversarial * h
+            out["adv_style_entropy"] = h.detach()
+        if self.content_adversary is not None:
+            d_loss = -(bag * self.content_adversary(s.detach()).float().log_softmax(-1)).sum(1).mean()
+            disc_loss = disc_loss + d_loss
+            out["adv_content_loss"] = d_loss.detach()
+            h = entropy(_frozen(self.content_adversary, s))
+            loss = loss - style_cfg.content_adversarial * h
+            out["adv_content_entropy"] = h.detach()
+        out["loss"] = loss
+        out["disc_loss"] = disc_loss
+        return out
+
+    def optimizer_groups(self) -> List[dict]:
+        adversary_params = {id(p) for m in self.adversaries() for p in m.parameters()}
+        main = [p for p in self.parameters() if id(p) not in adversary_params]
+        groups = [{"name": "main", "params": main, "loss": "loss"}]
+        if adversary_params:
+            groups.append({"name": "adversaries", "params": [p for m in self.adversaries() for p in m.parameters()],
+                           "loss": "disc_loss", "lr": self.config.style.discriminator_lr})
+        return groups
+
+
+def _frozen(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``module(x)`` with gradients to ``x`` only: the encoder fools the adversary, the adversary
+    does not learn from the encoder's objective."""
+    params = {name: p.detach() for name, p in module.named_parameters()}
+    return functional_call(module, params, (x,))

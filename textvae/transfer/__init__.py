@@ -1,0 +1,1 @@
+"""Style transfer on top of trained models: interactive sessions (and, later, back-translation)."""

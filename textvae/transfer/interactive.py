@@ -1,0 +1,108 @@
+"""``textvae transfer --interactive``: type a sentence, see it in every style.
+
+Each input line prints its reconstruction and its transfer to every other style, with the
+judge's confidence when an evaluation judge for the model's corpus is cached. Lines that start
+with ``:`` are commands (``:help``). Without a terminal (a pipe) there is no prompt, and the
+transfers are exactly what batch mode prints.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Dict, Optional, TextIO
+
+log = logging.getLogger("textvae")
+
+HELP = """commands:
+  :strength X   move the style code X of the way to the target style (now {strength})
+  :beam N       beam search with N beams        :greedy      greedy decoding
+  :sample P     top-p sampling with threshold P
+  :help         this text                       :quit        leave (or end of input)"""
+
+
+def cached_judge_for(model):
+    """The evaluation judge of the model's corpus if one is cached (never trains one here)."""
+    try:
+        from textvae.data.corpus import load_corpus
+        from textvae.evaluation.cache import artefact_dir
+        from textvae.evaluation.judge import FastTextJudge, JudgeSettings
+
+        corpus = load_corpus(model.config.data.path, splits=("train",))
+        directory = artefact_dir("judges", corpus, JudgeSettings())
+        if (directory / "judge.bin").is_file():
+            return FastTextJudge.load(directory)
+    except Exception as exc:  # no corpus at hand: transfer works without a judge
+        log.debug("no judge: %s", exc)
+    return None
+
+
+def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
+    """Apply a ``:command``; returns the message to print (``None`` to quit)."""
+    name, _, value = line[1:].partition(" ")
+    value = value.strip()
+    try:
+        if name == "quit":
+            return None
+        if name == "help":
+            return HELP.format(strength=state["strength"])
+        if name == "strength":
+            state["strength"] = float(value)
+            return f"strength {state['strength']:g}"
+        if name == "beam":
+            options.update(strategy="beam", beam_size=int(value or 5), n_best=1)
+            return f"beam search, {options['beam_size']} beams"
+        if name == "greedy":
+            options.update(strategy="greedy")
+            return "greedy decoding"
+        if name == "sample":
+            options.update(strategy="sample", top_p=float(value or 0.9))
+            return f"top-p sampling, p = {options['top_p']:g}"
+    except ValueError:
+        return f"{line}: expected a number; :help lists the commands"
+    return f"unknown command {line}; :help lists the commands"
+
+
+def run_interactive(model, options: Dict, strength: float = 1.0, stdin: TextIO = None, stdout: TextIO = None) -> int:
+    from textvae.decoding import DecodeOptions
+    from textvae.errors import TextvaeError
+
+    tty = stdin.isatty()
+    judge = cached_judge_for(model)
+    state = {"strength": strength}
+    width = max(len(name) for name in model.label_names + ["reconstruction"])
+    if tty:
+        stdout.write(f"textvae: {model.path} ({', '.join(model.label_names)}); :help for commands\n")
+    while True:
+        if tty:
+            stdout.write("> ")
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        line = line.strip()
+        if not line:
+            stdout.write("\n")
+            continue
+        if line.startswith(":"):
+            message = _command(line, options, state)
+            if message is None:
+                break
+            stdout.write(message + "\n")
+            continue
+        try:
+            DecodeOptions(**options)
+        except TextvaeError as exc:
+            stdout.write(f"{exc}\n")
+            continue
+        rows = [("reconstruction", model.reconstruct([line], **options)[0])]
+        for name in model.label_names:
+            rows.append((name, model.transfer([line], to=name, strength=state["strength"], **options)[0]))
+        for name, text in rows:
+            text = text if isinstance(text, str) else text[0]
+            confidence = ""
+            if judge is not None and name != "reconstruction":
+                p = judge.predict_proba([text])[0][judge.label_names.index(name)]
+                confidence = f"  (judge: {name} {p:.2f})"
+            stdout.write(f"{name:>{width}}: {text}{confidence}\n")
+        stdout.flush()
+    return 0
