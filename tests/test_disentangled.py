@@ -119,3 +119,12 @@ def test_models_without_a_style_head_refuse_to_transfer(tiny_config, tmp_path, c
     train(tiny_config("train.max_steps=2"), out)
     assert main(["transfer", "--model", str(out), "--to", "positive", "--input", os.devnull]) == 2
     assert "cannot transfer" in capsys.readouterr().err
+
+
+def test_latent_plot_of_style_and_content(trained, tmp_path, capsys):
+    out = tmp_path / "latent.png"
+    args = ["report", "latent", "--model", str(trained.path), "--max-sentences", "150", "--out", str(out)]
+    assert main(args) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(args) == 2  # no overwriting without --force
+    assert main(args + ["--force", "--method", "pca"]) == 0

@@ -23,7 +23,6 @@ PLANNED = {
     ("report", "arithmetic"): "representation-arithmetic reports",
     ("report", "traverse"): "latent traversal reports",
     ("report", "samples"): "prior-sample reports",
-    ("report", "latent"): "latent-space plots",
 }
 
 
@@ -278,6 +277,27 @@ def cmd_evaluate_transfer(args) -> int:
     return 0
 
 
+def cmd_report_latent(args) -> int:
+    import random
+
+    import textvae
+    from textvae.data.corpus import load_corpus
+    from textvae.reports.plots import model_latent_plot
+    from textvae.training.checkpoint import resolve_model_dir
+
+    output = output_file(args.out or resolve_model_dir(args.model) / f"latent_{args.split}.png", args.force)
+    model = textvae.load(args.model, device=args.device)
+    if not model.model.latent_dim:
+        raise TextvaeError(f"model {args.model} has no latent code to plot (a language model)")
+    corpus = load_corpus(args.data or model.config.data.path, splits=(args.split,))
+    texts, labels = corpus.texts(args.split), corpus.labels(args.split)
+    if len(texts) > args.max_sentences:
+        keep = sorted(random.Random(0).sample(range(len(texts)), args.max_sentences))
+        texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+    print(f"saved to {model_latent_plot(model, texts, labels, output, args.method)}")
+    return 0
+
+
 def cmd_planned(args) -> int:
     what = PLANNED[(args.command, args.verb)]
     raise TextvaeError(f"`textvae {args.command} {args.verb}` needs {what}, which is not in textvae "
@@ -391,6 +411,16 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--legacy-bleu", action="store_true", help="also report sentence-averaged BLEU")
     tr.add_argument("--device", default=None)
     tr.set_defaults(func=cmd_evaluate_transfer)
+    latent = verbs["report"].add_parser("latent", help="2-D t-SNE/PCA plot of the latent codes, coloured by label")
+    latent.add_argument("--model", required=True, help="model directory or run directory")
+    latent.add_argument("--data", help="corpus (default: the one the model was trained on)")
+    latent.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    latent.add_argument("--max-sentences", type=int, default=2000)
+    latent.add_argument("--method", choices=["tsne", "pca"], default="tsne")
+    latent.add_argument("--out", help="PNG file (default: latent_SPLIT.png in the model directory)")
+    latent.add_argument("--force", action="store_true", help="overwrite an existing plot")
+    latent.add_argument("--device", default=None)
+    latent.set_defaults(func=cmd_report_latent)
     for (command, verb), what in PLANNED.items():
         verbs[command].add_parser(verb, help=what).set_defaults(func=cmd_planned)
     return parser

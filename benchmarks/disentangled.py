@@ -1,0 +1,89 @@
+"""Disentangled style transfer benchmark (issue 6): train one recipe / ablation row, transfer the
+test split with it and score the transfers with the evaluation suite.
+
+    python benchmarks/disentangled.py yelp_disentangled_vae [--ablation all|ae|mul|adv|style]
+        [--data ../shared/data/yelp] [--out benchmarks/runs] [--threads 2] [key=value ...]
+
+Ablation rows of John et al. (2019, Table 2): ``ae`` (no auxiliary loss), ``mul`` (+ multitask
+style), ``adv`` (+ adversarial style), ``style`` (both style losses), ``all`` (all four losses,
+the recipe as written). Besides the suite's metrics the row reports how well an MLP probe
+trained on dev codes reads the style from ``s`` and from ``c`` on the test codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+import textvae
+from textvae.config import load_recipe
+from textvae.data.corpus import load_corpus
+from textvae.evaluation.probes import probe_accuracy
+from textvae.evaluation.transfer import Direction, TransferEvaluator
+from textvae.io import atomic_write_text
+from textvae.training import train
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+ABLATIONS = {
+    "ae": ["model.style.multitask=0", "model.style.adversarial=0", "model.style.content_multitask=0",
+           "model.style.content_adversarial=0"],
+    "mul": ["model.style.adversarial=0", "model.style.content_multitask=0", "model.style.content_adversarial=0"],
+    "adv": ["model.style.multitask=0", "model.style.content_multitask=0", "model.style.content_adversarial=0"],
+    "style": ["model.style.content_multitask=0", "model.style.content_adversarial=0"],
+    "all": [],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("recipe")
+    parser.add_argument("--ablation", default="all", choices=sorted(ABLATIONS))
+    parser.add_argument("--data", default=None, help="corpus directory (default: the recipe's)")
+    parser.add_argument("--out", default="benchmarks/runs")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resume", action="store_true", help="continue a run that was stopped")
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_intermixed_args()
+    torch.set_num_threads(args.threads)
+    overrides = ABLATIONS[args.ablation] + [f"train.threads={args.threads}"] + args.overrides
+    if args.data:
+        overrides.append(f"data.path={args.data}")
+    config = load_recipe(RECIPES / f"{args.recipe}.yaml", overrides)
+    name = args.recipe if args.ablation == "all" else f"{args.recipe}-{args.ablation}"
+    out = Path(args.out) / name
+    started = time.time()
+    result = train(config, out, resume=args.resume, force=not args.resume)
+    trained_minutes = (time.time() - started) / 60
+
+    model = textvae.load(out, device="cpu")
+    corpus = load_corpus(config.data.path)
+    evaluator = TransferEvaluator(corpus)
+    texts, labels = corpus.texts("test"), corpus.labels("test")
+    directions = []
+    for a in range(len(corpus.label_names)):
+        b = 1 - a
+        sources = [t for t, y in zip(texts, labels) if y == a]
+        outputs = model.transfer(sources, to=corpus.label_names[b])
+        atomic_write_text(out / f"transfer.test.{a}", "".join(o + "\n" for o in outputs))
+        directions.append(Direction(a, b, sources, outputs))
+    scores = evaluator.evaluate(directions)
+    dev_codes, test_codes = model.encode(corpus.texts("dev")), model.encode(texts)
+    (dev_s, dev_c), (test_s, test_c) = model.model.split(dev_codes), model.model.split(test_codes)
+    dev_labels = corpus.labels("dev")
+    probes = {"probe_s": probe_accuracy(dev_s, dev_labels, test_s, labels),
+              "probe_c": probe_accuracy(dev_c, dev_labels, test_c, labels)}
+    overall = scores["directions"]["overall"]
+    row = {"recipe": args.recipe, "ablation": args.ablation, "steps": result["step"],
+           "train_minutes": trained_minutes, **probes, "overall": overall, "scores": scores}
+    atomic_write_text(out / "row.json", json.dumps(row, indent=2) + "\n")
+    print(f"| {name} | {result['step']} | {100 * overall['accuracy']:.1f} | {overall['self_bleu']:.1f} | "
+          f"{overall['similarity']:.3f} | {overall['overlap']:.3f} | {overall['ppl']:.1f} | "
+          f"{100 * probes['probe_s']:.1f} | {100 * probes['probe_c']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Reports on trained models: plots now; interpolation and arithmetic pages to come."""

@@ -1,0 +1,74 @@
+"""Latent-space plots: 2-D projections of codes coloured by label (John et al. 2019, Figure 2)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Dict, Sequence
+
+import numpy as np
+
+from textvae.errors import TextvaeError
+
+
+def project(codes: np.ndarray, method: str = "tsne", seed: int = 0) -> np.ndarray:
+    """``(N, D)`` -> ``(N, 2)`` by t-SNE (van der Maaten and Hinton 2008) or PCA."""
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.shape[1] <= 2:
+        return np.pad(codes, ((0, 0), (0, 2 - codes.shape[1])))
+    if method == "pca":
+        centred = codes - codes.mean(0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        return centred @ vt[:2].T
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        perplexity = min(30.0, max(2.0, (len(codes) - 1) / 3))
+        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
+    raise TextvaeError(f"unknown projection {method!r}; choose tsne or pca")
+
+
+def latent_plot(panels: Dict[str, np.ndarray], labels: Sequence[int], label_names: Sequence[str], path: Path,
+                method: str = "tsne", seed: int = 0) -> Path:
+    """One scatter panel per code (e.g. ``{"style s": ..., "content c": ...}``), written as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = np.asarray(labels)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.6), squeeze=False)
+    for ax, (title, codes) in zip(axes[0], panels.items()):
+        xy = project(codes, method, seed)
+        for k, name in enumerate(label_names):
+            mask = labels == k
+            ax.scatter(xy[mask, 0], xy[mask, 1], s=6, alpha=0.6, label=name)
+        ax.set_title(f"{title} ({method.upper()})")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][0].legend(markerscale=3, loc="best")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(handle)
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def model_latent_plot(model, texts: Sequence[str], labels: Sequence[int], path: Path, method: str = "tsne") -> Path:
+    """Posterior means of ``texts``; split models get a style and a content panel."""
+    codes = model.encode(list(texts)).float().cpu()
+    if getattr(model.model, "style_dim", 0):
+        s, c = model.model.split(codes)
+        panels = {"style s": s.numpy(), "content c": c.numpy()}
+    else:
+        panels = {"latent z": codes.numpy()}
+    return latent_plot(panels, labels, model.label_names, path, method)
