@@ -142,10 +142,21 @@ def test_fixed_shape_loop_matches_the_dynamic_one(trained):
 
 def test_bf16_autocast_on_cpu_gives_the_same_greedy_output(trained):
     model, z = trained
+    decoder = model.model.decoder
     with autocast(torch.device("cpu"), "bf16"):
-        low = _greedy(model.model.decoder, z)
-    same = (low == _greedy(model.model.decoder, z)).all(1).float().mean()
+        low = _greedy(decoder, z)
+        state = decoder.initial_state(z, static=True)  # the fast path's fixed-shape loop, in bf16
+
+        def step(last):
+            nonlocal state
+            log_probs, state = decoder.step(state, last)
+            return log_probs
+
+        with torch.inference_mode():
+            fixed = static_decode(step, z.size(0), 20, z.device, lambda lp: lp.argmax(-1))
+    same = (low == _greedy(decoder, z)).all(1).float().mean()
     assert same >= 0.9
+    assert (fixed == low).all(1).float().mean() >= 0.9
 
 
 def test_hard_soft_decoding_follows_greedy_and_passes_gradients(trained):

@@ -22,15 +22,19 @@ from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
 State = Dict[str, torch.Tensor]
 
 
-def autocast(device: torch.device, amp: str):
-    """``amp``: ``auto`` (bf16 on CUDA when supported, else fp16; off on CPU), ``bf16``, ``fp16`` or ``none``."""
+def autocast(device: torch.device, amp: str, graphs: bool = False):
+    """``amp``: ``auto`` (bf16 on CUDA when supported, else fp16; off on CPU), ``bf16``, ``fp16`` or ``none``.
+
+    With ``graphs`` the weight-cast cache is off: a captured graph must cast the weights itself
+    rather than read cached copies that autocast frees when its block exits.
+    """
     if amp == "none" or (amp == "auto" and device.type != "cuda"):
         return contextlib.nullcontext()
     if amp == "auto":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     else:
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
-    return torch.autocast(device.type, dtype=dtype)
+    return torch.autocast(device.type, dtype=dtype, cache_enabled=not graphs)
 
 
 def to_device(tensor: torch.Tensor, device: torch.device, pin: bool) -> torch.Tensor:
@@ -114,8 +118,12 @@ def static_decode(step_fn: Callable[[torch.Tensor], torch.Tensor], batch_size: i
     return out
 
 
+MAX_GRAPHS = 4  # each captured graph keeps its own memory pool and state buffers
+
+
 def graph_cache(decoder) -> Dict:
-    """Captured graphs live on the decoder, keyed by batch size, length and autocast."""
+    """Captured graphs live on the decoder, keyed by batch size and autocast dtype (the oldest
+    is dropped beyond :data:`MAX_GRAPHS`)."""
     if not hasattr(decoder, "_textvae_graphs"):
         decoder._textvae_graphs = {}
     return decoder._textvae_graphs
@@ -124,6 +132,8 @@ def graph_cache(decoder) -> Dict:
 def graphed_step(decoder, state: State, key) -> Optional[GraphedStep]:
     graphs = graph_cache(decoder)
     if key not in graphs:
+        while len(graphs) >= MAX_GRAPHS:
+            graphs.pop(next(iter(graphs)))
         graphs[key] = GraphedStep(decoder.step, state)
     graph = graphs[key]
     graph.reset(state)

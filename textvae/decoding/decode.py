@@ -96,11 +96,11 @@ def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
     results: List[List[List[int]]] = []
     scores: List[torch.Tensor] = []
     fast = device.type == "cuda" and options.cuda_graphs and options.strategy != "beam" and options.cache
-    with cuda.autocast(device, options.amp):
+    with cuda.autocast(device, options.amp, graphs=fast):
         for part in _chunks(z.size(0), options.batch_size):
             codes = z[part]
             if fast:
-                ids = _decode_static(decoder, codes, options, max_len)[:, None]
+                ids = _decode_static(decoder, codes, options, max_len, part.start)[:, None]
             elif options.strategy == "beam":
                 state = decoder.initial_state(codes, cache=options.cache)
                 ids, s = beam_search(decoder.step, decoder.select, state, codes.size(0), max_len,
@@ -121,22 +121,25 @@ def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
     return results, (torch.cat(scores) if scores else None)
 
 
-def _decode_static(decoder, codes: torch.Tensor, options: DecodeOptions, max_len: int) -> torch.Tensor:
+def _decode_static(decoder, codes: torch.Tensor, options: DecodeOptions, max_len: int, offset: int) -> torch.Tensor:
     """Greedy or sampling at a fixed batch shape through a captured CUDA graph."""
     n = codes.size(0)
     padded = codes
     if n < options.batch_size:  # one graph per batch size: pad the last batch with copies
         padded = torch.cat([codes, codes[:1].expand(options.batch_size - n, -1)])
     state = decoder.initial_state(padded, cache=True, static=True)
-    key = (padded.size(0), max_len, str(torch.get_autocast_dtype("cuda")), torch.is_autocast_enabled("cuda"))
+    # the step does not depend on max_len (the Transformer cache always has max_length slots)
+    key = (padded.size(0), str(torch.get_autocast_dtype("cuda")), torch.is_autocast_enabled("cuda"))
     step = cuda.graphed_step(decoder, state, key)
     if options.strategy == "greedy":
         def choose(lp):
             return lp.argmax(-1)
     else:
         generator = torch.Generator(device=codes.device)
-        if options.seed is not None:
-            generator.manual_seed(options.seed)
+        if options.seed is None:
+            generator.seed()
+        else:  # as the ordinary loop: each batch its own stream
+            generator.manual_seed(options.seed + offset)
 
         def choose(lp):
             probs = filter_logits(lp.float(), options.temperature, options.top_k, options.top_p).softmax(-1)

@@ -164,6 +164,7 @@ class TransferEvaluator:
 
     def _metrics(self, sources: List[str], outputs: List[str], targets: List[int],
                  references: Sequence[Sequence[str]]) -> Dict[str, object]:
+        sources = normalize_all(sources, self.normalization)  # a no-op for a tokenised corpus
         outputs = normalize_all(outputs, self.normalization)
         references = [normalize_all(stream, self.normalization) for stream in references]
         predicted = self.judge.predict(outputs)

@@ -154,8 +154,8 @@ class DecoderBlock(nn.Module):
             cache = (torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2))
             y = F.scaled_dot_product_attention(q, *cache)
         else:
-            cache[0].index_copy_(2, pos, k)
-            cache[1].index_copy_(2, pos, v)
+            cache[0].index_copy_(2, pos, k.to(cache[0].dtype))
+            cache[1].index_copy_(2, pos, v.to(cache[1].dtype))
             visible = torch.arange(cache[0].size(2), device=pos.device) <= pos
             y = F.scaled_dot_product_attention(q, *cache, attn_mask=visible[None, None, None, :])
         x = x + self.drop(self.attn_out(self._merge(y)))
@@ -233,9 +233,11 @@ class TransformerDecoder(nn.Module):
         state: State = {"z": z, "pos": torch.zeros(1 if static else (), dtype=torch.long, device=z.device)}
         heads, width = self.config.num_heads, self.config.hidden_size
         shape = (batch, heads, self.config.max_length if static else 0, width // heads)
-        for i, kv in enumerate(self._memory_kv(z)):
-            state[f"k{i}"] = z.new_zeros(shape)
-            state[f"v{i}"] = z.new_zeros(shape)
+        device_type = z.device.type
+        dtype = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else z.dtype
+        for i, kv in enumerate(self._memory_kv(z)):  # the cache in the dtype attention computes in
+            state[f"k{i}"] = z.new_zeros(shape, dtype=dtype)
+            state[f"v{i}"] = z.new_zeros(shape, dtype=dtype)
             if kv is not None:
                 state[f"mk{i}"], state[f"mv{i}"] = kv
         return state

@@ -85,7 +85,7 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         chosen = [t for t, _ in counts.most_common()
                   if t >= 4 and tokenizer.decode([t]).strip() not in excluded][:self.config.style.content_vocab]
         index = torch.full_like(self.content_index, -1)
-        index[torch.tensor(chosen, dtype=torch.long)] = torch.arange(len(chosen))
+        index[torch.tensor(chosen, dtype=torch.long, device=index.device)] = torch.arange(len(chosen), device=index.device)
         self.content_index.copy_(index)
 
     @torch.no_grad()
