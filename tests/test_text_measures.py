@@ -73,3 +73,17 @@ def test_fasttext_judge_is_cached_and_reproducible(tmp_path):
     assert again.predict_proba(texts) == judge.predict_proba(texts)
     flipped = [e for e in __import__("textvae.data.synthetic", fromlist=["generate"]).generate(20, seed=9)]
     assert judge.accuracy([e.transferred for e in flipped], [1 - e.label for e in flipped]) > 0.9
+
+
+def test_bleu_matches_a_hand_computed_value_and_sacrebleu():
+    import sacrebleu
+
+    from textvae.evaluation.bleu import corpus_bleu
+
+    # precisions 5/6, 3/5, 2/4, 1/3, equal lengths: BLEU = (5/6 * 3/5 * 1/2 * 1/3) ** (1/4)
+    score = corpus_bleu(["the cat sat on the mat"], [["the cat sat on a mat"]])["bleu"]
+    assert score == pytest.approx(100 * (5 / 6 * 3 / 5 * 1 / 2 * 1 / 3) ** 0.25, abs=1e-6)
+    outputs = ["the food was great , really .", "service is slow but friendly ."]
+    refs = [["the food was great .", "service was slow and rude ."]]
+    expected = sacrebleu.corpus_bleu(outputs, refs, tokenize="none").score
+    assert corpus_bleu(outputs, refs)["bleu"] == pytest.approx(expected)

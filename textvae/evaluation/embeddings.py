@@ -29,6 +29,7 @@ class WordVectorSettings:
     dim: int = 100
     epoch: int = 5
     min_count: int = 3
+    bucket: int = 100_000  # subword hash buckets (fastText's 2M would make an 800 MB file)
     seed: int = 0
 
 
@@ -51,6 +52,7 @@ class WordVectors:
             data.write_text("".join(texts[i] + "\n" for i in order), encoding="utf-8")
             model = fasttext.train_unsupervised(str(data), model="skipgram", dim=settings.dim,
                                                 epoch=settings.epoch, minCount=settings.min_count,
+                                                bucket=settings.bucket,
                                                 thread=1, verbose=0)  # its seed is fixed at 0
         return cls(model)
 
