@@ -40,6 +40,19 @@ def _greedy(decoder, z, max_len=20, cache=True):
     return greedy(decoder.step, decoder.select, decoder.initial_state(z, cache=cache), z.size(0), max_len)
 
 
+def _static_greedy(decoder, z, max_len=20):
+    """The fixed-shape loop the CUDA graph path runs (masked rows, position tensor), without graphs."""
+    state = decoder.initial_state(z, static=True)
+
+    def step(last):
+        nonlocal state
+        log_probs, state = decoder.step(state, last)
+        return log_probs
+
+    with torch.inference_mode():
+        return static_decode(step, z.size(0), max_len, z.device, lambda lp: lp.argmax(-1))
+
+
 def _ids(tokens):
     return [[t for t in row if t != PAD_ID] for row in tokens.tolist()]
 
@@ -128,16 +141,7 @@ def test_fixed_shape_loop_matches_the_dynamic_one(trained):
     """What the CUDA graph path runs (masked rows, position tensor), checked on CPU without graphs."""
     model, z = trained
     decoder = model.model.decoder
-    state = decoder.initial_state(z, static=True)
-
-    def step(last):
-        nonlocal state
-        log_probs, state = decoder.step(state, last)
-        return log_probs
-
-    with torch.inference_mode():
-        fixed = static_decode(step, z.size(0), 20, z.device, lambda lp: lp.argmax(-1))
-    assert torch.equal(fixed, _greedy(decoder, z))
+    assert torch.equal(_static_greedy(decoder, z), _greedy(decoder, z))
 
 
 def test_bf16_autocast_on_cpu_gives_the_same_greedy_output(trained):
@@ -145,15 +149,7 @@ def test_bf16_autocast_on_cpu_gives_the_same_greedy_output(trained):
     decoder = model.model.decoder
     with autocast(torch.device("cpu"), "bf16"):
         low = _greedy(decoder, z)
-        state = decoder.initial_state(z, static=True)  # the fast path's fixed-shape loop, in bf16
-
-        def step(last):
-            nonlocal state
-            log_probs, state = decoder.step(state, last)
-            return log_probs
-
-        with torch.inference_mode():
-            fixed = static_decode(step, z.size(0), 20, z.device, lambda lp: lp.argmax(-1))
+        fixed = _static_greedy(decoder, z)  # the fast path's fixed-shape loop, in bf16
     same = (low == _greedy(decoder, z)).all(1).float().mean()
     assert same >= 0.9
     assert (fixed == low).all(1).float().mean() >= 0.9

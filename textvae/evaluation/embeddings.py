@@ -104,13 +104,10 @@ class SentenceEncoder:
     """Sentence embeddings from a local ``transformers`` encoder (mean over tokens)."""
 
     def __init__(self, path: str, device: str = "cpu", batch_size: int = 64):
-        from transformers import AutoModel, AutoTokenizer
+        from textvae.evaluation.local_models import load_local
 
-        if not Path(path).exists():
-            raise TextvaeError(f"sentence-embedding model {path} does not exist; give a local model directory")
+        self.tokenizer, self.model = load_local(path, "sentence-embedding model", "AutoModel", device)
         self.name = f"sentence encoder {Path(path).name} (mean pooling)"
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModel.from_pretrained(path).to(device).eval()
         self.device, self.batch_size = device, batch_size
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

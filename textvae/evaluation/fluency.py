@@ -106,13 +106,10 @@ class HFCausalLM:
     """Perplexity from a local ``transformers`` causal LM (e.g. GPT-2)."""
 
     def __init__(self, path: str, device: str = "cpu", batch_size: int = 32):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from textvae.evaluation.local_models import load_local
 
-        if not Path(path).exists():
-            raise TextvaeError(f"fluency LM {path} does not exist; give a local transformers model directory")
+        self.tokenizer, self.model = load_local(path, "fluency LM", "AutoModelForCausalLM", device)
         self.name = f"transformers causal LM {Path(path).name}"
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModelForCausalLM.from_pretrained(path).to(device).eval()
         self.device, self.batch_size = device, batch_size
 
     @torch.no_grad()

@@ -106,15 +106,12 @@ class TransformersJudge:
     """
 
     def __init__(self, path: str, label_names: Sequence[str], device: str = "cpu", batch_size: int = 64):
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from textvae.evaluation.local_models import load_local
 
-        if not Path(path).exists():
-            raise TextvaeError(f"judge model {path} does not exist; give a local transformers model directory")
+        self.tokenizer, self.model = load_local(path, "judge model", "AutoModelForSequenceClassification", device)
         self.name = f"transformers classifier {Path(path).name}"
         self.label_names = list(label_names)
         self.dev_accuracy: Optional[float] = None
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModelForSequenceClassification.from_pretrained(path).to(device).eval()
         self.device, self.batch_size = device, batch_size
         self.columns = self._columns({int(i): str(n) for i, n in self.model.config.id2label.items()})
 
