@@ -95,6 +95,10 @@ class TextModel:
         """Reconstructions of ``sentences`` from their posterior means, in input order
         (greedy by default; any :class:`textvae.decoding.DecodeOptions` as keywords)."""
         sentences = list(sentences)
+        if not getattr(self.model, "latent_dim", 0):
+            hint = (" (transfer a sentence to its own style instead)" if hasattr(self.model, "transfer")
+                    else "")
+            raise TextvaeError(f"model {self.path} has no latent code to reconstruct from{hint}")
         if not sentences:
             return []
         lengths = [len(ids) for ids in self._token_ids(sentences, warn=False)]

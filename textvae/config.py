@@ -228,8 +228,43 @@ class StyleConfig:
 
 
 @dataclass
+class CycleConfig:
+    """Iterative back-translation ("cycle") training of a style-conditioned seq2seq model
+    (``model.type: style_seq2seq``; Lample et al. 2019, Dai et al. 2019).
+
+    Every step: denoising self-reconstruction with the sentence's own style (``ae_weight``);
+    after ``warmup_steps``, on-the-fly back-translation (transfer the batch to another style
+    with the current model, no gradient, then learn to rebuild the original from it;
+    ``bt_weight``), and a style loss on soft transfers (``style_weight``): the decoder's
+    (Gumbel-)softmax outputs go through a CNN style classifier that trains alongside on real
+    sentences (its own optimizer, ``classifier_lr``).
+    """
+
+    ae_weight: float = 1.0
+    bt_weight: ScheduleConfig = field(default_factory=lambda: constant(1.0))
+    warmup_steps: int = 1000
+    bt_strategy: Literal["greedy", "sample"] = "greedy"
+    bt_temperature: float = 1.0
+    style_weight: ScheduleConfig = field(default_factory=lambda: constant(0.0))
+    gumbel: bool = True
+    soft_temperature: float = 0.5
+    classifier_lr: float = 1e-3
+    classifier_filters: int = 128
+    extra_length: int = 5  # transfers may be this many tokens longer than their source
+
+    def check(self):
+        for name in ("ae_weight", "bt_temperature", "soft_temperature", "classifier_lr"):
+            if getattr(self, name) < 0 or (name != "ae_weight" and getattr(self, name) == 0):
+                yield name, f"must be positive, got {getattr(self, name)}"
+        if self.warmup_steps < 0:
+            yield "warmup_steps", f"must not be negative, got {self.warmup_steps}"
+        if self.classifier_filters < 1:
+            yield "classifier_filters", f"must be at least 1, got {self.classifier_filters}"
+
+
+@dataclass
 class ModelConfig:
-    type: Literal["seq2seq", "pretrained"] = "seq2seq"  # pretrained: Optimus-style (Li et al. 2020)
+    type: Literal["seq2seq", "pretrained", "style_seq2seq"] = "seq2seq"  # pretrained: Optimus-style (Li et al. 2020)
     embedding_dim: int = 256
     dropout: float = 0.0  # on embeddings and decoder outputs
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -239,8 +274,11 @@ class ModelConfig:
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)
     style: StyleConfig = field(default_factory=StyleConfig)
+    cycle: CycleConfig = field(default_factory=CycleConfig)
 
     def check(self):
+        if self.type == "style_seq2seq" and self.style.dim > 0:
+            yield "style.dim", "style_seq2seq models take the style as an embedding; leave style.dim at 0"
         if self.style.dim > 0 and self.latent.type == "none":
             yield "style.dim", "a style latent needs a content latent too (latent.type gaussian or deterministic)"
         if self.style.dim > 0 and self.type == "pretrained":

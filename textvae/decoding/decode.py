@@ -83,36 +83,50 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
         yield slice(start, min(n, start + size))
 
 
+def _rows(z) -> int:
+    """Batch size of codes: a tensor, or a dict of batch-first tensors (e.g. encoder states)."""
+    return next(iter(z.values())).size(0) if isinstance(z, dict) else z.size(0)
+
+
+def _take(z, rows):
+    return {k: v[rows] for k, v in z.items()} if isinstance(z, dict) else z[rows]
+
+
+def device_of(z) -> torch.device:
+    return next(iter(z.values())).device if isinstance(z, dict) else z.device
+
+
 @torch.inference_mode()
 def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
            max_len: int = 30) -> Tuple[List[List[List[int]]], Optional[torch.Tensor]]:
-    """Decode codes ``z`` ``(N, D)`` with ``decoder`` (``initial_state``/``step``/``select``).
+    """Decode codes ``z`` ``(N, D)`` (or a dict of batch-first tensors the decoder conditions on)
+    with ``decoder`` (``initial_state``/``step``/``select``).
 
     Returns, per code, its ``n_best`` token-id lists (EOS and padding removed), and the beam
     scores ``(N, n_best)`` for beam search (None otherwise).
     """
-    device = z.device
+    device = device_of(z)
     max_len = _max_len(decoder, options.max_len or max_len)
     results: List[List[List[int]]] = []
     scores: List[torch.Tensor] = []
     fast = device.type == "cuda" and options.cuda_graphs and options.strategy != "beam" and options.cache
     with cuda.autocast(device, options.amp, graphs=fast):
-        for part in _chunks(z.size(0), options.batch_size):
-            codes = z[part]
+        for part in _chunks(_rows(z), options.batch_size):
+            codes = _take(z, part)
             if fast:
                 ids = _decode_static(decoder, codes, options, max_len, part.start)[:, None]
             elif options.strategy == "beam":
                 state = decoder.initial_state(codes, cache=options.cache)
-                ids, s = beam_search(decoder.step, decoder.select, state, codes.size(0), max_len,
+                ids, s = beam_search(decoder.step, decoder.select, state, _rows(codes), max_len,
                                      options.beam_size, options.length_penalty, options.n_best, device=device)
                 scores.append(s.float().cpu())
             else:
                 state = decoder.initial_state(codes, cache=options.cache)
                 if options.strategy == "greedy":
-                    ids = greedy(decoder.step, decoder.select, state, codes.size(0), max_len, device=device)
+                    ids = greedy(decoder.step, decoder.select, state, _rows(codes), max_len, device=device)
                 else:
                     seed = None if options.seed is None else options.seed + part.start
-                    ids = sample(decoder.step, decoder.select, state, codes.size(0), max_len, device=device,
+                    ids = sample(decoder.step, decoder.select, state, _rows(codes), max_len, device=device,
                                  temperature=options.temperature, top_k=options.top_k, top_p=options.top_p,
                                  seed=seed)
                 ids = ids[:, None]
@@ -123,19 +137,20 @@ def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
 
 def _decode_static(decoder, codes: torch.Tensor, options: DecodeOptions, max_len: int, offset: int) -> torch.Tensor:
     """Greedy or sampling at a fixed batch shape through a captured CUDA graph."""
-    n = codes.size(0)
+    n = _rows(codes)
     padded = codes
-    if n < options.batch_size:  # one graph per batch size: pad the last batch with copies
-        padded = torch.cat([codes, codes[:1].expand(options.batch_size - n, -1)])
+    if n < options.batch_size:  # one graph per batch size: pad the last batch with copies of row 0
+        fill = torch.zeros(options.batch_size - n, dtype=torch.long, device=device_of(codes))
+        padded = _take(codes, torch.cat([torch.arange(n, device=fill.device), fill]))
     state = decoder.initial_state(padded, cache=True, static=True)
     # the step does not depend on max_len (the Transformer cache always has max_length slots)
-    key = (padded.size(0), str(torch.get_autocast_dtype("cuda")), torch.is_autocast_enabled("cuda"))
+    key = (options.batch_size, str(torch.get_autocast_dtype("cuda")), torch.is_autocast_enabled("cuda"))
     step = cuda.graphed_step(decoder, state, key)
     if options.strategy == "greedy":
         def choose(lp):
             return lp.argmax(-1)
     else:
-        generator = torch.Generator(device=codes.device)
+        generator = torch.Generator(device=device_of(codes))
         if options.seed is None:
             generator.seed()
         else:  # as the ordinary loop: each batch its own stream
@@ -144,7 +159,7 @@ def _decode_static(decoder, codes: torch.Tensor, options: DecodeOptions, max_len
         def choose(lp):
             probs = filter_logits(lp.float(), options.temperature, options.top_k, options.top_p).softmax(-1)
             return torch.multinomial(probs, 1, generator=generator)[:, 0]
-    return cuda.static_decode(step, padded.size(0), max_len, codes.device, choose)[:n]
+    return cuda.static_decode(step, options.batch_size, max_len, device_of(codes), choose)[:n]
 
 
 def _strip(seq: List[int]) -> List[int]:

@@ -17,6 +17,10 @@ def build_model(config: ModelConfig, vocab_size: int, num_labels: int = 2, token
         from textvae.models.pretrained import PretrainedVAE  # imports transformers
 
         return PretrainedVAE(config, tokenizer)
+    if config.type == "style_seq2seq":
+        from textvae.models.style_seq2seq import StyleSeq2Seq
+
+        return StyleSeq2Seq(config, vocab_size, num_labels)
     if config.style.dim > 0:
         from textvae.models.disentangled import DisentangledVAE
 

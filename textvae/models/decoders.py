@@ -160,9 +160,11 @@ class DecoderBlock(nn.Module):
             y = F.scaled_dot_product_attention(q, *cache, attn_mask=visible[None, None, None, :])
         x = x + self.drop(self.attn_out(self._merge(y)))
         if self.cross:
-            mk, mv = memory_kv
+            mk, mv, mask = memory_kv
             (q,) = self._split(self.cross_q(self.norm2(x)), 1)
-            x = x + self.drop(self.cross_out(self._merge(F.scaled_dot_product_attention(q, mk, mv, dropout_p=p))))
+            mask = None if mask is None else mask[:, None, None, :]
+            y = F.scaled_dot_product_attention(q, mk, mv, attn_mask=mask, dropout_p=p)
+            x = x + self.drop(self.cross_out(self._merge(y)))
         x = x + self.drop(self.ff(self.norm3(x)))
         return x if cache is None else (x, cache)
 
@@ -171,12 +173,16 @@ class TransformerDecoder(nn.Module):
     """A pre-norm causal Transformer decoder; ``z`` is the cross-attention memory
     (``latent_init``) and/or is added to every input embedding (``latent_concat``).
 
+    What conditions the decoder comes from :meth:`condition`: a vector ``add`` added to every
+    input and/or a ``memory`` sequence (with ``memory_mask``, True where attended) for
+    cross-attention; subclasses condition on other things (e.g. encoder states and a style).
     ``initial_state(z)`` holds a key/value cache per layer (one position per step);
-    ``initial_state(z, cache=False)`` keeps the tokens so far and re-reads the whole prefix at
+    ``initial_state(z, cache=False)`` keeps the inputs so far and re-reads the whole prefix at
     every step instead (the naive way, kept for comparison and tests: same tokens).
     """
 
-    def __init__(self, embedding: nn.Embedding, latent_dim: int, config: DecoderConfig, dropout: float = 0.0):
+    def __init__(self, embedding: nn.Embedding, latent_dim: int, config: DecoderConfig, dropout: float = 0.0,
+                 cross: Optional[bool] = None):
         super().__init__()
         width = config.hidden_size
         self.embedding = embedding
@@ -185,8 +191,9 @@ class TransformerDecoder(nn.Module):
         self.positions = nn.Embedding(config.max_length, width)
         self.memory = nn.Linear(latent_dim, width) if config.latent_init and latent_dim > 0 else None
         self.latent_add = nn.Linear(latent_dim, width) if config.latent_concat and latent_dim > 0 else None
+        cross = self.memory is not None if cross is None else cross
         self.layers = nn.ModuleList(
-            DecoderBlock(width, config.num_heads, config.ff_size, config.dropout, cross=self.memory is not None)
+            DecoderBlock(width, config.num_heads, config.ff_size, config.dropout, cross=cross)
             for _ in range(config.num_layers))
         self.norm = nn.LayerNorm(width)
         self.dropout = nn.Dropout(dropout)
@@ -194,7 +201,16 @@ class TransformerDecoder(nn.Module):
         if config.tie_embeddings:
             self.out.weight = embedding.weight
 
-    def _embed(self, x: torch.Tensor, start, z: torch.Tensor) -> torch.Tensor:
+    def condition(self, z: torch.Tensor) -> State:
+        """``z`` -> ``add`` / ``memory`` (see the class docstring); ``z`` itself keeps the batch size."""
+        cond: State = {"z": z}
+        if self.latent_add is not None:
+            cond["add"] = self.latent_add(z)
+        if self.memory is not None:
+            cond["memory"] = self.memory(z)[:, None, :]
+        return cond
+
+    def _embed(self, x: torch.Tensor, start, cond: State) -> torch.Tensor:
         """Input vectors ``(B, T, E)`` at positions ``start..start+T-1`` -> model width
         (``start`` an int, or a (1,) tensor in static-shape decoding)."""
         if isinstance(start, int):
@@ -205,41 +221,44 @@ class TransformerDecoder(nn.Module):
         else:
             positions = start + torch.arange(x.size(1), device=x.device)
         x = self.input(self.dropout(x)) + self.positions(positions)[None]
-        if self.latent_add is not None:
-            x = x + self.latent_add(z)[:, None, :]
+        if "add" in cond:
+            x = x + cond["add"][:, None, :]
         return x
 
-    def _memory_kv(self, z: torch.Tensor):
-        if self.memory is None:
+    def _memory_kv(self, cond: State):
+        if "memory" not in cond:
             return [None] * len(self.layers)
-        memory = self.memory(z)[:, None, :]
-        return [layer.memory_kv(memory) for layer in self.layers]
+        mask = cond.get("memory_mask")
+        return [(*layer.memory_kv(cond["memory"]), mask) for layer in self.layers]
 
-    def _hidden(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        for layer, kv in zip(self.layers, self._memory_kv(z)):
+    def _hidden(self, x: torch.Tensor, cond: State) -> torch.Tensor:
+        for layer, kv in zip(self.layers, self._memory_kv(cond)):
             x = layer(x, kv)
         return self.norm(x)
 
-    def forward(self, tgt_in: torch.Tensor, z: torch.Tensor, state: Optional[State] = None) -> torch.Tensor:
-        return self.out(self.dropout(self._hidden(self._embed(self.embedding(tgt_in), 0, z), z)))
+    def forward(self, tgt_in: torch.Tensor, z, state: Optional[State] = None) -> torch.Tensor:
+        cond = self.condition(z)
+        return self.out(self.dropout(self._hidden(self._embed(self.embedding(tgt_in), 0, cond), cond)))
 
-    def initial_state(self, z: torch.Tensor, cache: bool = True, static: bool = False) -> State:
+    def initial_state(self, z, cache: bool = True, static: bool = False) -> State:
         """Decoding state for codes ``z``: a key/value cache (``static``: with a position tensor
         on the device, for fixed-shape steps that CUDA graphs can capture), or with ``cache=False``
         the inputs so far."""
-        batch = z.size(0)
+        cond = self.condition(z)
+        ref = next(iter(cond.values()))
+        batch, device = ref.size(0), ref.device
         if not cache:
-            return {"z": z, "inputs": z.new_zeros(batch, 0, self.embedding.embedding_dim)}
-        state: State = {"z": z, "pos": torch.zeros(1 if static else (), dtype=torch.long, device=z.device)}
+            return {**cond, "inputs": self.embedding.weight.new_zeros(batch, 0, self.embedding.embedding_dim)}
+        state: State = {k: v for k, v in cond.items() if k != "memory"}
+        state["pos"] = torch.zeros(1 if static else (), dtype=torch.long, device=device)
         heads, width = self.config.num_heads, self.config.hidden_size
         shape = (batch, heads, self.config.max_length if static else 0, width // heads)
-        device_type = z.device.type
-        dtype = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else z.dtype
-        for i, kv in enumerate(self._memory_kv(z)):  # the cache in the dtype attention computes in
-            state[f"k{i}"] = z.new_zeros(shape, dtype=dtype)
-            state[f"v{i}"] = z.new_zeros(shape, dtype=dtype)
+        dtype = torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else ref.dtype
+        for i, kv in enumerate(self._memory_kv(cond)):  # the cache in the dtype attention computes in
+            state[f"k{i}"] = torch.zeros(shape, dtype=dtype, device=device)
+            state[f"v{i}"] = torch.zeros(shape, dtype=dtype, device=device)
             if kv is not None:
-                state[f"mk{i}"], state[f"mv{i}"] = kv
+                state[f"mk{i}"], state[f"mv{i}"] = kv[0], kv[1]
         return state
 
     def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
@@ -247,17 +266,17 @@ class TransformerDecoder(nn.Module):
 
     def step_embedded(self, state: State, embedded: torch.Tensor) -> Tuple[torch.Tensor, State]:
         """One step from input vectors ``(B, E)`` (token embeddings, or expected embeddings in soft decoding)."""
-        z = state["z"]
         if "inputs" in state:  # uncached: the whole prefix again
             inputs = torch.cat([state["inputs"], embedded[:, None]], dim=1)
-            h = self._hidden(self._embed(inputs, 0, z), z)[:, -1]
-            return torch.log_softmax(self.out(h).float(), dim=-1), {"z": z, "inputs": inputs}
+            h = self._hidden(self._embed(inputs, 0, state), state)[:, -1]
+            return torch.log_softmax(self.out(h).float(), dim=-1), {**state, "inputs": inputs}
         static = state["pos"].dim() == 1
         pos = state["pos"] if static else state["k0"].size(2)
-        x = self._embed(embedded[:, None], pos, z)
+        x = self._embed(embedded[:, None], pos, state)
         new = dict(state)
+        mask = state.get("memory_mask")
         for i, layer in enumerate(self.layers):
-            memory = (state[f"mk{i}"], state[f"mv{i}"]) if f"mk{i}" in state else None
+            memory = (state[f"mk{i}"], state[f"mv{i}"], mask) if f"mk{i}" in state else None
             x, (new[f"k{i}"], new[f"v{i}"]) = layer(x, memory, cache=(state[f"k{i}"], state[f"v{i}"]),
                                                     pos=state["pos"] if static else None)
         new["pos"] = state["pos"] + 1

@@ -94,7 +94,7 @@ def run_interactive(model, options: Dict, strength: float = 1.0, stdin: TextIO =
         except TextvaeError as exc:
             stdout.write(f"{exc}\n")
             continue
-        rows = [("reconstruction", model.reconstruct([line], **options)[0])]
+        rows = [("reconstruction", model.reconstruct([line], **options)[0])] if model.model.latent_dim else []
         for name in model.label_names:
             rows.append((name, model.transfer([line], to=name, strength=state["strength"], **options)[0]))
         for name, text in rows:

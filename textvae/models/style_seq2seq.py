@@ -1,0 +1,271 @@
+"""Style-conditioned sequence-to-sequence model trained by iterative back-translation.
+
+The encoder reads a sentence into per-token states; the decoder attends to them and is told
+the style to write in by a style embedding added to every input. Training (see
+:class:`textvae.config.CycleConfig`) mixes denoising self-reconstruction, on-the-fly
+back-translation (Lample et al. 2019, "Multiple-Attribute Text Rewriting"; Dai et al. 2019,
+"Style Transformer") and a classifier loss on soft (Gumbel-softmax, Jang et al. 2017)
+transfers. Transfer encodes a sentence and decodes it with the target style.
+
+Backbones: a Transformer decoder with cross-attention, or a GRU decoder with Luong et al.
+(2015) global attention.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from textvae.config import DecoderConfig, ModelConfig
+from textvae.data.batching import Batch
+from textvae.data.noise import local_shuffle, token_drop, word_dropout
+from textvae.data.tokenizer import EOS_ID, PAD_ID, UNK_ID
+from textvae.decoding.search import greedy, sample, soft_decode
+from textvae.models.decoders import TransformerDecoder
+from textvae.models.encoders import build_encoder, padding_mask
+from textvae.objectives.reconstruction import sentence_nll
+from textvae.objectives.schedules import schedule_value
+
+State = Dict[str, torch.Tensor]
+
+
+class StyleTransformerDecoder(TransformerDecoder):
+    """Transformer decoder conditioned on encoder states (cross-attention) and a style vector."""
+
+    def __init__(self, embedding: nn.Embedding, memory_size: int, config: DecoderConfig, dropout: float):
+        super().__init__(embedding, 0, config, dropout, cross=True)
+        self.memory_proj = nn.Linear(memory_size, config.hidden_size)
+
+    def condition(self, context: State) -> State:
+        return {"memory": self.memory_proj(context["states"]), "memory_mask": context["mask"],
+                "add": context["style_vector"]}
+
+
+class AttentionRNNDecoder(nn.Module):
+    """GRU/LSTM decoder with global (dot) attention over encoder states (Luong et al. 2015);
+    the style vector is added to every input embedding and the sentence vector sets the
+    initial state."""
+
+    def __init__(self, embedding: nn.Embedding, memory_size: int, config: DecoderConfig, dropout: float):
+        super().__init__()
+        from textvae.models.encoders import RNNS
+
+        self.embedding, self.config = embedding, config
+        hidden, layers = config.hidden_size, config.num_layers
+        self.is_lstm = config.type == "lstm"
+        self.rnn = RNNS[config.type](embedding.embedding_dim, hidden, num_layers=layers, batch_first=True,
+                                     dropout=config.dropout if layers > 1 else 0.0)
+        self.init = nn.Linear(memory_size, hidden * layers)
+        self.keys = nn.Linear(memory_size, hidden, bias=False)
+        self.combine = nn.Linear(hidden + memory_size, hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, embedding.num_embeddings)
+
+    def condition(self, context: State) -> State:
+        batch = context["states"].size(0)
+        layers, hidden = self.config.num_layers, self.config.hidden_size
+        h = torch.tanh(self.init(context["sentence"])).view(batch, layers, hidden).transpose(0, 1).contiguous()
+        cond = {"memory": context["states"], "keys": self.keys(context["states"]), "memory_mask": context["mask"],
+                "add": context["style_vector"], "h": h}
+        if self.is_lstm:
+            cond["c"] = torch.zeros_like(h)
+        return cond
+
+    def _attend(self, out: torch.Tensor, cond: State) -> torch.Tensor:
+        scores = out @ cond["keys"].transpose(1, 2)  # (B, T, S)
+        scores = scores.masked_fill(~cond["memory_mask"][:, None, :], float("-inf"))
+        context = scores.softmax(-1) @ cond["memory"]
+        return torch.tanh(self.combine(torch.cat([out, context], -1)))
+
+    def _run(self, x: torch.Tensor, cond: State):
+        hidden = (cond["h"], cond["c"]) if self.is_lstm else cond["h"]
+        out, hidden = self.rnn(self.dropout(x + cond["add"][:, None, :]), hidden)
+        return out, hidden
+
+    def forward(self, tgt_in: torch.Tensor, context: State, state: Optional[State] = None) -> torch.Tensor:
+        cond = self.condition(context)
+        out, _ = self._run(self.embedding(tgt_in), cond)
+        return self.out(self.dropout(self._attend(out, cond)))
+
+    def initial_state(self, context: State, cache: bool = True, static: bool = False) -> State:
+        return self.condition(context)
+
+    def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
+        return self.step_embedded(state, self.embedding(last_tokens))
+
+    def step_embedded(self, state: State, embedded: torch.Tensor) -> Tuple[torch.Tensor, State]:
+        out, hidden = self._run(embedded[:, None], state)
+        new = dict(state)
+        if self.is_lstm:
+            new["h"], new["c"] = hidden
+        else:
+            new["h"] = hidden
+        logits = self.out(self.dropout(self._attend(out, state)[:, 0]))
+        return torch.log_softmax(logits.float(), dim=-1), new
+
+    @staticmethod
+    def select(state: State, index: torch.Tensor) -> State:
+        return {k: v.index_select(1 if k in ("h", "c") else 0, index) for k, v in state.items()}
+
+
+class StyleClassifier(nn.Module):
+    """A CNN sentence classifier (Kim 2014) that also reads soft token distributions."""
+
+    def __init__(self, vocab_size: int, embedding_dim: int, num_labels: int, filters: int):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.convs = nn.ModuleList(nn.Conv1d(embedding_dim, filters, k, padding=k // 2) for k in (3, 4, 5))
+        self.out = nn.Linear(3 * filters, num_labels)
+
+    def forward(self, tokens: Optional[torch.Tensor] = None, probs: Optional[torch.Tensor] = None,
+                mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Logits from token ids ``(B, T)`` or distributions ``(B, T, V)`` with a ``(B, T)`` mask."""
+        if tokens is not None:
+            x, mask = self.embedding(tokens), tokens != PAD_ID
+        else:
+            x = probs.to(self.embedding.weight.dtype) @ self.embedding.weight
+        x = (x * mask[..., None].to(x.dtype)).transpose(1, 2)
+        pooled = [conv(x)[..., :x.size(2)].masked_fill(~mask[:, None, :], -1e4).max(-1).values for conv in self.convs]
+        return self.out(torch.cat(pooled, -1))
+
+
+class StyleSeq2Seq(nn.Module):
+    """Encoder -> (attention) decoder told the target style; see the module docstring."""
+
+    has_latent = False
+
+    def __init__(self, config: ModelConfig, vocab_size: int, num_labels: int):
+        super().__init__()
+        self.config, self.num_labels, self.step_count = config, num_labels, 0
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
+        self.encoder = build_encoder(self.embedding, config.encoder)
+        self.input_dropout = nn.Dropout(config.dropout)
+        if config.decoder.type == "transformer":
+            self.decoder = StyleTransformerDecoder(self.embedding, self.encoder.output_size, config.decoder,
+                                                   config.dropout)
+            style_size = config.decoder.hidden_size
+        else:
+            self.decoder = AttentionRNNDecoder(self.embedding, self.encoder.output_size, config.decoder,
+                                               config.dropout)
+            style_size = config.embedding_dim
+        self.styles = nn.Embedding(num_labels, style_size)
+        cycle = config.cycle
+        uses_classifier = cycle.style_weight.value > 0 or cycle.style_weight.start > 0
+        self.classifier = (StyleClassifier(vocab_size, config.embedding_dim, num_labels, cycle.classifier_filters)
+                           if uses_classifier else None)
+
+    @property
+    def latent_dim(self) -> int:
+        return 0
+
+    def set_step(self, step: int) -> None:
+        self.step_count = step
+
+    def context(self, src: torch.Tensor, lengths: torch.Tensor, styles: torch.Tensor) -> State:
+        """What the decoder reads: encoder states, their mask, sentence vector, style vector."""
+        states, sentence = self.encoder(src, lengths, embedded=self.input_dropout(self.embedding(src)))
+        return {"states": states, "mask": ~padding_mask(lengths, src.size(1)), "sentence": sentence,
+                "style_vector": self.styles(styles)}
+
+    def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> State:
+        _, sentence = self.encoder(src, lengths)
+        return {"mean": sentence, "z": sentence}
+
+    def other_styles(self, labels: torch.Tensor) -> torch.Tensor:
+        """A random style different from each label (the other one when there are two)."""
+        shift = torch.randint(1, self.num_labels, labels.shape, device=labels.device)
+        return (labels + shift) % self.num_labels
+
+    def _corrupt(self, src, lengths):
+        noise = self.config.noise
+        src, lengths = token_drop(src, lengths, noise.token_drop)
+        src, lengths = local_shuffle(src, lengths, noise.shuffle_window)
+        return word_dropout(src, lengths, noise.word_dropout)
+
+    @torch.no_grad()
+    def _back_translate(self, batch: Batch, targets: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Transfers of the batch into ``targets`` by the current model (no gradient), as padded
+        ``(tokens, lengths)`` inputs for the reverse direction."""
+        cfg = self.config.cycle
+        was_training = self.training
+        self.eval()
+        state = self.decoder.initial_state(self.context(batch.src, batch.lengths, targets))
+        max_len = int(batch.lengths.max()) + cfg.extra_length
+        if cfg.bt_strategy == "sample":
+            ids = sample(self.decoder.step, self.decoder.select, state, len(batch), max_len,
+                         device=batch.src.device, temperature=cfg.bt_temperature)
+        else:
+            ids = greedy(self.decoder.step, self.decoder.select, state, len(batch), max_len, device=batch.src.device)
+        self.train(was_training)
+        ids = ids.clone()  # a normal tensor, usable as an input in autograd
+        ended = (ids == EOS_ID).long().cumsum(1) > 0
+        ids = ids.masked_fill(ended, PAD_ID)
+        lengths = (ids != PAD_ID).sum(1).clamp(min=1)
+        ids[ids[:, 0] == PAD_ID, 0] = UNK_ID  # an empty transfer: the encoder reads one unknown word
+        width = int(lengths.max())
+        return ids[:, :width], lengths
+
+    def forward(self, batch: Batch) -> Dict[str, torch.Tensor]:
+        cfg = self.config.cycle
+        labels = batch.labels
+        src, lengths = (self._corrupt(batch.src, batch.lengths) if self.training else (batch.src, batch.lengths))
+        rec = sentence_nll(self.decoder(batch.tgt_in, self.context(src, lengths, labels)), batch.tgt_out)
+        ntokens = (batch.tgt_out != PAD_ID).sum()
+        out = {"rec": rec.mean().detach(), "nll_token": (rec.sum() / ntokens).detach()}
+        loss = cfg.ae_weight * rec.mean()
+        past_warmup = self.step_count >= cfg.warmup_steps
+        targets = self.other_styles(labels)
+        bt_weight = schedule_value(cfg.bt_weight, self.step_count - cfg.warmup_steps) if past_warmup else 0.0
+        if bt_weight > 0 or not self.training:
+            tilde, tilde_lengths = self._back_translate(batch, targets)
+            bt = sentence_nll(self.decoder(batch.tgt_in, self.context(tilde, tilde_lengths, labels)), batch.tgt_out)
+            loss = loss + bt_weight * bt.mean()
+            out["bt_rec"] = bt.mean().detach()
+        if self.classifier is not None:
+            clf_logits = self.classifier(tokens=batch.src)
+            out["clf_loss"] = F.cross_entropy(clf_logits.float(), labels)
+            out["clf_acc"] = (clf_logits.argmax(-1) == labels).float().mean().detach()
+            style_weight = schedule_value(cfg.style_weight, self.step_count - cfg.warmup_steps) if past_warmup else 0.0
+            if style_weight > 0 or not self.training:
+                soft = soft_decode(self.decoder.step_embedded, self.embedding.weight,
+                                   self.decoder.initial_state(self.context(batch.src, batch.lengths, targets)),
+                                   len(batch), int(batch.lengths.max()) + cfg.extra_length,
+                                   temperature=cfg.soft_temperature, gumbel=cfg.gumbel and self.training)
+                frozen = {name: p.detach() for name, p in self.classifier.named_parameters()}
+                logits = functional_call(self.classifier, frozen, (), {"probs": soft["probs"], "mask": soft["mask"]})
+                style_loss = F.cross_entropy(logits.float(), targets)
+                loss = loss + style_weight * style_loss
+                out["style_loss"] = style_loss.detach()
+                out["transfer_acc"] = (logits.argmax(-1) == targets).float().mean().detach()
+        out["loss"] = loss
+        return out
+
+    def optimizer_groups(self) -> List[dict]:
+        classifier = {id(p) for p in self.classifier.parameters()} if self.classifier is not None else set()
+        groups = [{"name": "main", "params": [p for p in self.parameters() if id(p) not in classifier], "loss": "loss"}]
+        if self.classifier is not None:
+            groups.append({"name": "classifier", "params": list(self.classifier.parameters()), "loss": "clf_loss",
+                           "lr": self.config.cycle.classifier_lr})
+        return groups
+
+    @torch.inference_mode()
+    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, **options) -> List:
+        """``sentences`` written in style ``to`` (``strength`` does not apply to this model)."""
+        from textvae.decoding import DecodeOptions, decode
+
+        opts = DecodeOptions.from_kwargs(**options)
+        target = text_model.label_names.index(to)
+        out: List = [None] * len(sentences)
+        for indices, batch in text_model._batches(list(sentences), max_sentences=opts.batch_size):
+            styles = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
+            context = self.context(batch.src, batch.lengths, styles)
+            max_len = opts.max_len or int(batch.lengths.max()) * 2 + 5
+            ids, _ = decode(self.decoder, context, opts, max_len=max_len)
+            for row, i in enumerate(indices):
+                texts = [text_model.tokenizer.decode(seq) for seq in ids[row]]
+                out[i] = texts[0] if opts.n_best == 1 else texts
+        return out
