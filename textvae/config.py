@@ -317,6 +317,7 @@ class TrainConfig:
     max_minutes: Optional[float] = None  # stop cleanly and save after this much wall clock
     eval_every: int = 500  # steps between dev evaluations (and at the end)
     eval_max_sentences: Optional[int] = 2000  # dev sentences used for decoding metrics
+    eval_transfer_sentences: int = 500  # style-transfer models: dev sentences transferred at each eval (0: off)
     checkpoint_every: int = 500  # steps between resumable checkpoints
     log_every: int = 50
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)

@@ -72,3 +72,39 @@ def model_latent_plot(model, texts: Sequence[str], labels: Sequence[int], path: 
     else:
         panels = {"latent z": codes.numpy()}
     return latent_plot(panels, labels, model.label_names, path, method)
+
+
+def training_curve(metrics_file: Path, path: Path, keys=("transfer_acc", "transfer_self_bleu"),
+                   split: str = "dev") -> Path:
+    """Plot ``keys`` of the ``split`` records in a run's ``metrics.jsonl`` against training time."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in Path(metrics_file).read_text(encoding="utf-8").splitlines() if line]
+    records = [r for r in records if r.get("split") == split]
+    keys = [k for k in keys if any(k in r for r in records)]
+    if not keys:
+        raise TextvaeError(f"{metrics_file} has no {split} records with {', '.join(keys) or 'those metrics'}")
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        points = [(r["elapsed"] / 60, r[key]) for r in records if key in r]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o")
+        ax.set_xlabel("training minutes")
+        ax.set_title(f"{split} {key}")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    try:
+        fig.savefig(tmp, dpi=110)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if tmp.exists():
+            tmp.unlink()
+    return path

@@ -173,6 +173,15 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
         save_model_dir(path, model, config, tokenizer, corpus.label_names, stats, trainer_state)
 
     evaluate = (lambda m: evaluate_reconstruction(m, dev_batches, device)) if dev_batches else None
+    if evaluate is not None and hasattr(model, "transfer"):  # the training curve of a style-transfer model
+        from textvae.evaluation.transfer_dev import transfer_evaluator
+
+        transfer_eval = transfer_evaluator(corpus, tokenizer, config, device, config.train.eval_transfer_sentences)
+        if transfer_eval is not None:
+            def evaluate(m):
+                if style_batches:  # transfer with the current mean style vectors
+                    m.refresh_style_means(style_batches, device)
+                return {**evaluate_reconstruction(m, dev_batches, device), **transfer_eval(m)}
     trainer = Trainer(model, config.train, schedule, make_batch, out, save, evaluate, dist_info, device)
     if resume:
         _load_weights(model, out / CHECKPOINT_SUBDIR / WEIGHTS_FILE)
@@ -212,6 +221,8 @@ def _check_early_stopping(config: Config, model, dev_batches, device) -> None:
         raise TextvaeError(f"train.early_stopping.metric is '{metric}' but the corpus has no dev split; "
                            "add one or set train.early_stopping.metric=null")
     available = evaluate_reconstruction(model, dev_batches[:1], device)
+    if hasattr(model, "transfer") and config.train.eval_transfer_sentences > 0:
+        available.update(transfer_acc=0.0, transfer_self_bleu=0.0)
     if metric not in available:
         raise TextvaeError(f"train.early_stopping.metric '{metric}' is not a dev metric of this model; "
                            f"choose one of: {', '.join(sorted(available))}")

@@ -1,0 +1,44 @@
+"""Transfer quality during training: judge accuracy and self-BLEU of dev transfers.
+
+Style-transfer models (those with a ``transfer`` method) get these metrics at every dev
+evaluation, so that ``metrics.jsonl`` holds the training curve (accuracy and self-BLEU against
+time) and early stopping can use them. The judge is the evaluation suite's cached fastText
+judge; the sentences are a fixed random subset of the dev split, each sent to another style.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, Dict, Optional
+
+from textvae.evaluation.bleu import corpus_bleu
+
+
+def transfer_evaluator(corpus, tokenizer, config, device, limit: int) -> Optional[Callable]:
+    """``evaluate(model) -> {"transfer_acc", "transfer_self_bleu"}``, or None without a dev split."""
+    if limit <= 0 or "dev" not in corpus.datasets or len(corpus.label_names) < 2:
+        return None
+    from textvae.api import TextModel
+    from textvae.evaluation.judge import cached_judge
+    from textvae.training.checkpoint import ModelBundle
+
+    judge, _ = cached_judge(corpus)
+    texts, labels = corpus.texts("dev"), corpus.labels("dev")
+    rng = random.Random(config.seed)
+    keep = sorted(rng.sample(range(len(texts)), min(limit, len(texts))))
+    k = len(corpus.label_names)
+    targets = [(labels[i] + rng.randrange(1, k)) % k for i in keep]
+
+    def evaluate(model) -> Dict[str, float]:
+        text_model = TextModel(ModelBundle(model, config, tokenizer, list(corpus.label_names)), device)
+        outputs = [""] * len(keep)
+        for target in sorted(set(targets)):
+            rows = [j for j, t in enumerate(targets) if t == target]
+            transferred = model.transfer(text_model, [texts[keep[j]] for j in rows], to=corpus.label_names[target])
+            for j, out in zip(rows, transferred):
+                outputs[j] = out
+        predicted = judge.predict(outputs)
+        return {"transfer_acc": sum(p == t for p, t in zip(predicted, targets)) / len(targets),
+                "transfer_self_bleu": corpus_bleu(outputs, [[texts[i] for i in keep]])["bleu"]}
+
+    return evaluate
