@@ -48,6 +48,13 @@ def latent_plot(panels: Dict[str, np.ndarray], labels: Sequence[int], label_name
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0][0].legend(markerscale=3, loc="best")
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Write ``fig`` as PNG atomically (a temporary file renamed over ``path``) and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,15 +103,4 @@ def training_curve(metrics_file: Path, path: Path, keys=("transfer_acc", "transf
         ax.set_xlabel("training minutes")
         ax.set_title(f"{split} {key}")
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return save_figure(fig, path)
