@@ -67,7 +67,8 @@ def test_reconstruct_and_output_protection(trained, tmp_path, capsys):
     src.write_text("the food was great .\n\nthe staff is rude .\n")
     out = tmp_path / "out.txt"
     assert main(["reconstruct", "--model", str(trained), "--input", str(src), "--output", str(out)]) == 0
-    assert len(out.read_text().splitlines()) == 2
+    lines = out.read_text().splitlines()  # line i answers line i: the blank line stays blank
+    assert len(lines) == 3 and lines[1] == "" and lines[0] and lines[2]
     assert main(["reconstruct", "--model", str(trained), "--input", str(src), "--output", str(out)]) == 2
     assert "--force" in capsys.readouterr().err
     assert main(["reconstruct", "--model", str(trained), "--input", str(src), "--output", str(out), "--force"]) == 0
