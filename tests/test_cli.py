@@ -42,7 +42,7 @@ def test_train_prints_a_summary(trained, capsys):
     (["train", RECIPE, "--data-dir", "/nonexistent/corpus"], "/nonexistent/corpus"),
     (["evaluate", "vae", "--model", "x"], "model directory x does not exist"),
     (["evaluate", "transfer"], "required: --data, --outputs"),
-    (["report", "interpolate"], "not in textvae"),
+    (["report", "interpolate"], "required: --model, --pairs"),
     (["data", "stats", "/nonexistent/dir"], "/nonexistent/dir"),
     (["frobnicate"], "invalid choice"),
 ])
@@ -216,7 +216,7 @@ def test_evaluate_vae_refuses_to_overwrite_its_default_output_before_any_work(tr
 
 def test_transfer_interactive_explains_what_it_needs(trained, capsys):
     assert main(["transfer", "--model", str(trained), "--interactive", "--device", "cpu"]) == 2
-    assert "--interactive needs a style-transfer model" in one_line_error(capsys)
+    assert "cannot transfer" in one_line_error(capsys)
 
 
 def test_evaluate_and_report_list_their_verbs(capsys):

@@ -122,9 +122,11 @@ def test_models_without_a_style_head_refuse_to_transfer(tiny_config, tmp_path, c
 
 
 def test_latent_plot_of_style_and_content(trained, tmp_path, capsys):
-    out = tmp_path / "latent.png"
+    out = tmp_path / "latent"
     args = ["report", "latent", "--model", str(trained.path), "--max-sentences", "150", "--out", str(out)]
     assert main(args) == 0
-    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "latent.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "data:image/png;base64," in (out / "report.html").read_text()
+    assert "latent.png" in (out / "report.md").read_text()
     assert main(args) == 2  # no overwriting without --force
     assert main(args + ["--force", "--method", "pca"]) == 0

@@ -18,14 +18,6 @@ from textvae.errors import TextvaeError
 
 log = logging.getLogger("textvae")
 
-PLANNED = {
-    ("report", "interpolate"): "interpolation reports",
-    ("report", "arithmetic"): "representation-arithmetic reports",
-    ("report", "traverse"): "latent traversal reports",
-    ("report", "samples"): "prior-sample reports",
-}
-
-
 SUMMARY_METRICS = ("loss", "elbo", "kl", "nll_token", "token_acc", "recon_acc", "recon_exact")
 
 
@@ -279,29 +271,103 @@ def cmd_evaluate_transfer(args) -> int:
 
 def cmd_report_latent(args) -> int:
     import random
+    import tempfile
 
     import textvae
     from textvae.data.corpus import load_corpus
+    from textvae.reports.page import Section, write_report
     from textvae.reports.plots import model_latent_plot
-    from textvae.training.checkpoint import resolve_model_dir
 
-    output = output_file(args.out or resolve_model_dir(args.model) / f"latent_{args.split}.png", args.force)
+    out = report_target(args, "latent")
     model = textvae.load(args.model, device=args.device)
     if not model.model.latent_dim:
-        raise TextvaeError(f"model {args.model} has no latent code to plot (a language model)")
+        raise TextvaeError(f"model {args.model} has no latent code to plot (e.g. a language model)")
     corpus = load_corpus(args.data or model.config.data.path, splits=(args.split,))
     texts, labels = corpus.texts(args.split), corpus.labels(args.split)
     if len(texts) > args.max_sentences:
         keep = sorted(random.Random(0).sample(range(len(texts)), args.max_sentences))
         texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
-    print(f"saved to {model_latent_plot(model, texts, labels, output, args.method)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        image = model_latent_plot(model, texts, labels, Path(tmp) / "latent.png", args.method)
+        counts = {name: labels.count(i) for i, name in enumerate(model.label_names)}
+        section = Section(f"Posterior means of {len(texts)} {args.split} sentences ({args.method.upper()})",
+                          ["style", "sentences"], [[k, v] for k, v in counts.items()], images=[image])
+        write_report(out, "textvae latent-space report", f"model {model.path}; corpus {corpus.source}",
+                     [section], {"split": args.split, "sentences": len(texts), "method": args.method,
+                                 "counts": counts})
+    print(f"wrote {out / 'report.html'} (and latent.png, report.md, report.json)")
     return 0
 
 
-def cmd_planned(args) -> int:
-    what = PLANNED[(args.command, args.verb)]
-    raise TextvaeError(f"`textvae {args.command} {args.verb}` needs {what}, which is not in textvae "
-                       f"{__version__} yet")
+def read_tsv(path: str, columns: int, what: str) -> List[List[str]]:
+    """Rows of exactly ``columns`` non-empty tab-separated sentences (blank lines skipped)."""
+    rows = []
+    for number, line in enumerate(read_sentences(path), 1):
+        if not line:
+            continue
+        cells = [c.strip() for c in line.split("\t")]
+        if len(cells) != columns:
+            raise TextvaeError(f"{path} line {number}: expected {columns} tab-separated sentences ({what}), "
+                               f"found {len(cells)}")
+        if not all(cells):
+            raise TextvaeError(f"{path} line {number}: an empty sentence; every {what} needs {columns} sentences")
+        rows.append(cells)
+    if not rows:
+        raise TextvaeError(f"{path} has no {what}")
+    return rows
+
+
+def report_target(args, kind: str) -> Path:
+    from textvae.training.checkpoint import resolve_model_dir
+
+    out = Path(args.out) if args.out else resolve_model_dir(args.model) / "reports" / kind
+    if out.exists() and not args.force:
+        raise TextvaeError(f"report directory {out} exists; pass --force to replace it")
+    return out
+
+
+def cmd_report(args) -> int:
+    import textvae
+    from textvae.reports import latent_ops
+    from textvae.reports.page import Section, write_report
+
+    options = decode_options(args)
+    out = report_target(args, args.verb)
+    model = textvae.load(args.model, device=args.device)
+    latent_ops.require_latent(model)
+    meta = f"model {model.path}; decoding {options['strategy']}"
+    if args.verb == "interpolate":
+        pairs = read_tsv(args.pairs, 2, "pair")
+        data = latent_ops.interpolate(model, pairs, args.steps, args.method, args.part, **options)
+        sections = [Section("Summary", ["pairs", "steps", "method", "part", "mean distinct", "mean neighbour BLEU"],
+                            [[len(data), args.steps, args.method, args.part,
+                              sum(d["distinct"] for d in data) / len(data),
+                              sum(d["neighbour_bleu"] for d in data) / len(data)]])]
+        for i, item in enumerate(data, 1):
+            sections.append(Section(f"Pair {i}", ["t", "sentence"],
+                                    [[k / args.steps, sentence] for k, sentence in enumerate(item["sentences"])],
+                                    text=f"{item['distinct']} distinct sentences, neighbour BLEU "
+                                         f"{item['neighbour_bleu']:.1f}"))
+    elif args.verb == "arithmetic":
+        data = latent_ops.arithmetic(model, read_tsv(args.triples, 3, "triple"), **options)
+        sections = [Section("z(s1) - z(s2) + z(s3)", ["s1", "s2", "s3", "decoded"],
+                            [[d["s1"], d["s2"], d["s3"], d["result"]] for d in data])]
+    elif args.verb == "traverse":
+        sentences = [s for s in read_sentences(args.sentences) if s]
+        if not sentences:
+            raise TextvaeError(f"{args.sentences} has no sentences")
+        dims = [int(d) for d in args.dims.split(",")] if args.dims else list(range(min(8, model.model.latent_dim)))
+        data = latent_ops.traverse(model, sentences, dims, args.radius, args.points, **options)
+        sections = [Section(f"{d['sentence']} (dimension {d['dim']})", ["value", "sentence"],
+                            [[v, s] for v, s in zip(d["values"], d["sentences"])],
+                            text=f"{d['distinct']} distinct sentences") for d in data]
+    else:
+        data = latent_ops.prior_samples(model, args.n, **options)
+        sections = [Section(f"{len(data)} samples from the prior N(0, I)", ["#", "sentence"],
+                            [[i, s] for i, s in enumerate(data, 1)])]
+    write_report(out, f"textvae {args.verb} report", meta, sections, data)
+    print(f"wrote {out / 'report.html'} (and report.md, report.json)")
+    return 0
 
 
 # ----------------------------------------------------------------------------- parser
@@ -417,12 +483,35 @@ def build_parser() -> argparse.ArgumentParser:
     latent.add_argument("--split", default="test", choices=["train", "dev", "test"])
     latent.add_argument("--max-sentences", type=int, default=2000)
     latent.add_argument("--method", choices=["tsne", "pca"], default="tsne")
-    latent.add_argument("--out", help="PNG file (default: latent_SPLIT.png in the model directory)")
-    latent.add_argument("--force", action="store_true", help="overwrite an existing plot")
+    latent.add_argument("--out", help="report directory (default: MODEL/reports/latent)")
+    latent.add_argument("--force", action="store_true", help="replace an existing report directory")
     latent.add_argument("--device", default=None)
     latent.set_defaults(func=cmd_report_latent)
-    for (command, verb), what in PLANNED.items():
-        verbs[command].add_parser(verb, help=what).set_defaults(func=cmd_planned)
+    def add_report(verb, help_text):
+        p = verbs["report"].add_parser(verb, help=help_text)
+        p.add_argument("--model", required=True, help="model directory or run directory")
+        p.add_argument("--out", help="report directory (default: MODEL/reports/VERB)")
+        p.add_argument("--force", action="store_true", help="replace an existing report directory")
+        p.add_argument("--device", default=None)
+        add_decode_options(p)
+        p.set_defaults(func=cmd_report)
+        return p
+
+    p = add_report("interpolate", "decode evenly spaced points between the codes of sentence pairs")
+    p.add_argument("--pairs", required=True, help="TSV file: two sentences a line")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--method", choices=["linear", "slerp"], default="linear")
+    p.add_argument("--part", choices=["all", "style", "content"], default="all",
+                   help="for split models: interpolate only the style or only the content code")
+    p = add_report("arithmetic", "decode z(s1) - z(s2) + z(s3) for sentence triples")
+    p.add_argument("--triples", required=True, help="TSV file: three sentences a line")
+    p = add_report("traverse", "vary one latent dimension at a time around sentences' codes")
+    p.add_argument("--sentences", required=True, help="file with one sentence a line")
+    p.add_argument("--dims", help="comma-separated dimensions (default: the first 8)")
+    p.add_argument("--radius", type=float, default=3.0, help="values go from -radius to radius")
+    p.add_argument("--points", type=int, default=7)
+    p = add_report("samples", "sentences decoded from the prior")
+    p.add_argument("-n", type=int, default=50)
     return parser
 
 
@@ -431,7 +520,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args, extra = parser.parse_known_args(argv)
         func = getattr(args, "func", None)
-        if extra and func is not cmd_planned:  # key=value overrides may come after options such as --out
+        if extra:  # key=value overrides may come after options such as --out
             if func is not cmd_train or any("=" not in e or e.startswith("-") for e in extra):
                 parser.error("unrecognized arguments: " + " ".join(extra))
             args.overrides = list(args.overrides) + extra

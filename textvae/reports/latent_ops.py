@@ -1,0 +1,122 @@
+"""Operations in a model's latent space: interpolation, arithmetic, traversal, prior samples.
+
+"What lies between two sentences?" (Bowman et al. 2016, homotopies) and "does z(s1) - z(s2) +
+z(s3) work?" (representation arithmetic, e.g. Brunner et al. 2018; Zhu et al. 2020) for whole
+files at once. Codes are posterior means; decoding takes the usual decoding options.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Sequence
+
+import torch
+
+from textvae.errors import TextvaeError
+from textvae.evaluation.bleu import sentence_bleu_average
+
+
+def require_latent(model) -> None:
+    if not getattr(model.model, "latent_dim", 0):
+        raise TextvaeError(f"model {model.path} has no latent code (e.g. a language model or a "
+                           "back-translation model); these reports need an autoencoder or VAE")
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    return (1 - t) * a + t * b
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation (Shoemake 1985; White 2016 for generative models): follows the
+    great circle, keeping norms typical of a Gaussian prior; falls back to lerp for parallel codes."""
+    cos = torch.nn.functional.cosine_similarity(a, b, dim=-1).clamp(-1, 1)
+    omega = torch.acos(cos)[..., None]
+    so = torch.sin(omega)
+    parallel = so.abs() < 1e-6
+    mixed = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.where(parallel, torch.ones_like(so), so)
+    return torch.where(parallel, lerp(a, b, t), mixed)
+
+
+def _part_mask(model, part: str) -> torch.Tensor:
+    """Which code dimensions an interpolation moves: all, or only style / content of a split model."""
+    dim = model.model.latent_dim
+    mask = torch.ones(dim, dtype=torch.bool)
+    if part == "all":
+        return mask
+    style_dim = getattr(model.model, "style_dim", 0)
+    if not style_dim:
+        raise TextvaeError(f"--part {part} needs a model with a style/content split latent; this one has one code")
+    mask[:] = False
+    if part == "style":
+        mask[:style_dim] = True
+    else:
+        mask[style_dim:] = True
+    return mask
+
+
+def smoothness(sentences: Sequence[str]) -> Dict[str, float]:
+    """How gradual a path is: distinct sentences on it, and mean BLEU between neighbours."""
+    pairs = list(zip(sentences[:-1], sentences[1:]))
+    neighbour = sentence_bleu_average([b for _, b in pairs], [[a for a, _ in pairs]]) if pairs else 0.0
+    return {"distinct": len(set(sentences)), "neighbour_bleu": neighbour}
+
+
+def interpolate(model, pairs: Sequence[Sequence[str]], steps: int = 10, method: str = "linear",
+                part: str = "all", **options) -> List[Dict]:
+    """For each ``(a, b)``: ``steps`` + 1 decoded points from z(a) to z(b) (ends included)."""
+    require_latent(model)
+    if steps < 1:
+        raise TextvaeError(f"--steps must be at least 1, got {steps}")
+    mix = {"linear": lerp, "slerp": slerp}.get(method)
+    if mix is None:
+        raise TextvaeError(f"unknown interpolation {method!r}; choose linear or slerp")
+    mask = _part_mask(model, part)
+    codes = model.encode([s for pair in pairs for s in pair]).float()
+    results = []
+    for i, (a, b) in enumerate(pairs):
+        za, zb = codes[2 * i], codes[2 * i + 1]
+        points = [torch.where(mask, mix(za, zb, k / steps), za) for k in range(steps + 1)]
+        decoded = model.decode(torch.stack(points), **options)
+        results.append({"a": a, "b": b, "sentences": decoded, **smoothness(decoded)})
+    return results
+
+
+def arithmetic(model, triples: Sequence[Sequence[str]], **options) -> List[Dict]:
+    """For each ``(s1, s2, s3)``: decode z(s1) - z(s2) + z(s3)."""
+    require_latent(model)
+    codes = model.encode([s for triple in triples for s in triple]).float()
+    z = codes[0::3] - codes[1::3] + codes[2::3]
+    decoded = model.decode(z, **options)
+    return [{"s1": t[0], "s2": t[1], "s3": t[2], "result": d} for t, d in zip(triples, decoded)]
+
+
+def traverse(model, sentences: Sequence[str], dims: Sequence[int], radius: float = 3.0, points: int = 7,
+             **options) -> List[Dict]:
+    """For each sentence and dimension: set that dimension of its code to values in
+    [-radius, radius] (``points`` of them), the other dimensions unchanged."""
+    require_latent(model)
+    dim = model.model.latent_dim
+    bad = [d for d in dims if not 0 <= d < dim]
+    if bad:
+        raise TextvaeError(f"--dims {bad} out of range: the latent has {dim} dimensions (0..{dim - 1})")
+    if points < 2:
+        raise TextvaeError(f"--points must be at least 2, got {points}")
+    values = torch.linspace(-radius, radius, points)
+    codes = model.encode(list(sentences)).float()
+    results = []
+    for sentence, code in zip(sentences, codes):
+        for d in dims:
+            grid = code.repeat(points, 1)
+            grid[:, d] = values
+            decoded = model.decode(grid, **options)
+            results.append({"sentence": sentence, "dim": d, "values": values.tolist(), "sentences": decoded,
+                            **smoothness(decoded)})
+    return results
+
+
+def prior_samples(model, n: int = 50, **options) -> List[str]:
+    """Sentences decoded from z ~ N(0, I), drawn with the decoding ``seed`` (default 0)."""
+    require_latent(model)
+    if n < 1:
+        raise TextvaeError(f"-n must be at least 1, got {n}")
+    generator = torch.Generator().manual_seed(options.get("seed") or 0)
+    return model.decode(torch.randn(n, model.model.latent_dim, generator=generator), **options)
