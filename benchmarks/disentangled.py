@@ -23,7 +23,7 @@ import textvae
 from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
 from textvae.evaluation.probes import probe_accuracy
-from textvae.evaluation.transfer import Direction, TransferEvaluator
+from textvae.evaluation.transfer import TransferEvaluator, score_model
 from textvae.io import atomic_write_text
 from textvae.training import train
 
@@ -62,15 +62,8 @@ def main() -> None:
     model = textvae.load(out, device="cpu")
     corpus = load_corpus(config.data.path)
     evaluator = TransferEvaluator(corpus)
+    scores = score_model(model, evaluator, "test", save_to=out)
     texts, labels = corpus.texts("test"), corpus.labels("test")
-    directions = []
-    for a in range(len(corpus.label_names)):
-        b = 1 - a
-        sources = [t for t, y in zip(texts, labels) if y == a]
-        outputs = model.transfer(sources, to=corpus.label_names[b])
-        atomic_write_text(out / f"transfer.test.{a}", "".join(o + "\n" for o in outputs))
-        directions.append(Direction(a, b, sources, outputs))
-    scores = evaluator.evaluate(directions)
     dev_codes, test_codes = model.encode(corpus.texts("dev")), model.encode(texts)
     (dev_s, dev_c), (test_s, test_c) = model.model.split(dev_codes), model.model.split(test_codes)
     dev_labels = corpus.labels("dev")

@@ -308,3 +308,22 @@ def format_scores(result: Dict[str, object], fmt: str = "md") -> str:
     for name, row in rows.items():
         lines.append(f"| {name} | {row['n']} | " + " | ".join(cell(row.get(k), s) for k, _, s in columns) + " |")
     return "\n".join(lines) + "\n"
+
+
+def score_model(model, evaluator: TransferEvaluator, split: str = "test", save_to: Optional[Path] = None,
+                **options) -> Dict[str, object]:
+    """Transfer every sentence of ``split`` to another style with a trained model (``textvae.load``)
+    and score the transfers; with ``save_to``, the transfers go to ``save_to/transfer.SPLIT.A``."""
+    corpus, k = evaluator.corpus, len(evaluator.label_names)
+    texts, labels = corpus.texts(split), corpus.labels(split)
+    directions = []
+    for a in range(k):
+        b = (a + 1) % k
+        sources = [t for t, y in zip(texts, labels) if y == a]
+        if not sources:
+            continue
+        outputs = model.transfer(sources, to=evaluator.label_names[b], **options)
+        if save_to is not None:
+            atomic_write_text(Path(save_to) / f"transfer.{split}.{a}", "".join(o + "\n" for o in outputs))
+        directions.append(Direction(a, b, sources, outputs))
+    return evaluator.evaluate(directions)
