@@ -29,6 +29,7 @@ def trained(request, tmp_path_factory):
     return textvae.load(out, device="cpu")
 
 
+@pytest.mark.slow  # two 700-step trainings with on-the-fly back-translation: minutes on CPU
 def test_cycle_training_transfers_style_and_keeps_nouns(trained):
     for source, target, words, opposite in ((0, "positive", POSITIVE, NEGATIVE), (1, "negative", NEGATIVE, POSITIVE)):
         examples = [e for e in TEST if e.label == source][:50]
@@ -37,6 +38,20 @@ def test_cycle_training_transfers_style_and_keeps_nouns(trained):
         kept = sum(all(n in o.split() for n in e.nouns) for o, e in zip(outputs, examples))
         assert flipped >= 0.8 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))
         assert kept >= 0.8 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))
+
+
+@pytest.mark.parametrize("backbone", ["transformer", "gru"])
+def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path):
+    config = load_recipe(os.path.join(RECIPES, f"synthetic_ibt_{backbone}.yaml"),
+                         ["data.path=synthetic:600", "model.embedding_dim=32", "model.encoder.hidden_size=32",
+                          "model.decoder.hidden_size=32", "model.encoder.ff_size=64", "model.decoder.ff_size=64",
+                          "train.max_steps=6", "model.cycle.warmup_steps=3", "train.eval_every=6",
+                          "train.checkpoint_every=6", "train.max_minutes=null", "train.eval_transfer_sentences=20"])
+    result = train(config, tmp_path / "run")
+    assert {"bt_rec", "style_loss", "transfer_acc", "transfer_self_bleu"} <= set(result["dev"])
+    model = textvae.load(tmp_path / "run", device="cpu")
+    out = model.transfer(["the food was great .", "the staff is rude ."], to="negative", strategy="beam", beam_size=2)
+    assert len(out) == 2 and all(isinstance(o, str) for o in out)
 
 
 def test_soft_style_loss_reaches_the_decoder(tiny_config):

@@ -469,8 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--force", action="store_true", help="overwrite an existing output file")
     tr.add_argument("--judge", help="local transformers classifier to use as judge (default: fastText)")
     tr.add_argument("--fluency-lm", help="local transformers causal LM (default: textvae's corpus LM)")
-    tr.add_argument("--fluency-steps", type=int, default=4000,
-                    help="training steps of textvae's corpus LM the first time it is needed (default 4000)")
+    tr.add_argument("--fluency-steps", type=int, default=2000,
+                    help="training steps of textvae's corpus LM the first time it is needed (default 2000)")
     tr.add_argument("--similarity-model", help="local transformers sentence encoder (default: word vectors)")
     tr.add_argument("--normalize", default="auto", choices=["auto", "yelp", "amazon", "none"],
                     help="tokenisation to put outputs in (default: the corpus' own)")

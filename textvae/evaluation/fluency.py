@@ -29,7 +29,7 @@ class FluencySettings:
     vocab_size: int = 12000
     embedding_dim: int = 256
     hidden_size: int = 256
-    steps: int = 4000
+    steps: int = 2000
     max_sentences: int = 64
     lr: float = 0.002
     seed: int = 0
