@@ -199,6 +199,8 @@ def cmd_transfer(args) -> int:
     options = decode_options(args)
     output = sentences_output(args)
     model = textvae.load(args.model, device=args.device)
+    if args.to and args.to not in model.label_names:
+        raise TextvaeError(f"unknown style '{args.to}'; this model knows: {', '.join(model.label_names)}")
     if getattr(model.model, "transfer", None) is None:
         model.transfer([], to=model.label_names[0])  # raises the model's one-line explanation
     if args.interactive:
@@ -207,8 +209,6 @@ def cmd_transfer(args) -> int:
         return run_interactive(model, options, strength=args.strength, stdin=sys.stdin, stdout=sys.stdout)
     if not args.to:
         raise TextvaeError("textvae transfer: --to STYLE is required (one of: " + ", ".join(model.label_names) + ")")
-    if args.to not in model.label_names:
-        raise TextvaeError(f"unknown style '{args.to}'; this model knows: {', '.join(model.label_names)}")
     lines = read_sentences(args.input)
     results = map_nonblank(lambda x: model.transfer(x, to=args.to, strength=args.strength, **options), lines)
     write_sentences(nbest_lines(results), output)
