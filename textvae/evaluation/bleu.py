@@ -19,14 +19,14 @@ TOKENIZE = "none"  # the texts are tokenised like the corpus already
 def corpus_bleu(outputs: Sequence[str], references: Sequence[Sequence[str]]) -> Dict[str, object]:
     """Corpus BLEU of ``outputs`` against reference streams (``references[r][i]`` is the r-th
     reference of sentence i); returns the score and sacrebleu's signature."""
-    metric = sacrebleu.BLEU(tokenize=TOKENIZE)
+    metric = sacrebleu.BLEU(tokenize=TOKENIZE, force=True)  # tokenised on purpose: no detokenise warning
     score = metric.corpus_score(list(outputs), [list(stream) for stream in references])
     return {"bleu": score.score, "signature": str(metric.get_signature())}
 
 
 def sentence_bleu_average(outputs: Sequence[str], references: Sequence[Sequence[str]]) -> float:
     """Mean of smoothed sentence BLEU (legacy; scores differ from corpus BLEU, do not mix them)."""
-    metric = sacrebleu.BLEU(tokenize=TOKENIZE, effective_order=True)
+    metric = sacrebleu.BLEU(tokenize=TOKENIZE, effective_order=True, force=True)
     scores: List[float] = []
     for i, output in enumerate(outputs):
         refs = [stream[i] for stream in references]
