@@ -38,3 +38,11 @@ def cached(directory: Path, marker: str, build: Callable[[Path], T], load: Calla
     with atomic_directory(directory) as tmp:
         artefact = build(tmp)
     return artefact, False
+
+
+def quiet_fasttext():
+    """The fasttext module, without its "load_model does not return WordVectorModel" notice."""
+    import fasttext
+
+    fasttext.FastText.eprint = lambda *args, **kwargs: None
+    return fasttext

@@ -20,7 +20,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from textvae.errors import TextvaeError
-from textvae.evaluation.cache import artefact_dir, cached
+from textvae.evaluation.cache import artefact_dir, cached, quiet_fasttext
 from textvae.evaluation.similarity import content_words
 
 
@@ -81,9 +81,7 @@ class WordVectors:
 
     @classmethod
     def load(cls, directory: Path) -> "WordVectors":
-        import fasttext
-
-        return cls(fasttext.load_model(str(directory / "vectors.bin")))
+        return cls(quiet_fasttext().load_model(str(directory / "vectors.bin")))
 
 
 def cached_word_vectors(corpus, settings: WordVectorSettings = WordVectorSettings(),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from textvae.errors import TextvaeError
-from textvae.evaluation.cache import artefact_dir, cached
+from textvae.evaluation.cache import artefact_dir, cached, quiet_fasttext
 from textvae.io import atomic_write_text
 
 
@@ -91,8 +91,7 @@ class FastTextJudge:
 
     @classmethod
     def load(cls, directory: Path) -> "FastTextJudge":
-        import fasttext
-
+        fasttext = quiet_fasttext()
         meta = json.loads((directory / "judge.json").read_text(encoding="utf-8"))
         return cls(fasttext.load_model(str(directory / "judge.bin")), meta["label_names"], meta["dev_accuracy"])
 
