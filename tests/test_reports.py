@@ -79,3 +79,56 @@ def test_reports_need_a_latent(tiny_config, tmp_path, capsys):
     pairs.write_text("a .\tb .\n")
     assert main(["report", "interpolate", "--model", str(out), "--pairs", str(pairs)]) == 2
     assert "no latent code" in capsys.readouterr().err
+
+
+def _browser():
+    import shutil
+
+    return next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(name)), None)
+
+
+def render_in_chromium(page, tmp_path):
+    """Open a report in headless Chromium and read back what the browser rendered: the tables
+    (rows of cells as text) and the images with their decoded pixel sizes."""
+    import subprocess
+
+    probe = """<script>window.addEventListener('load', () => {
+      const out = {tables: [...document.querySelectorAll('table')].map(t => t.rows.length),
+                   images: [...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight]),
+                   headings: [...document.querySelectorAll('h1, h2')].map(h => h.textContent)};
+      const pre = document.createElement('pre'); pre.id = 'probe';
+      pre.textContent = JSON.stringify(out); document.body.appendChild(pre); });</script>"""
+    copy = tmp_path / "probe.html"
+    copy.write_text(page.read_text().replace("</body>", probe + "</body>"))
+    result = subprocess.run([_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                             "--virtual-time-budget=5000", "--dump-dom", copy.as_uri()],
+                            capture_output=True, text=True, timeout=120)
+    assert "id=\"probe\"" in result.stdout, result.stderr[-2000:]
+    import html as html_module
+    import re
+
+    return json.loads(html_module.unescape(re.search(r'<pre id="probe">(.*?)</pre>', result.stdout, re.S).group(1)))
+
+
+@pytest.mark.skipif(_browser() is None, reason="needs a Chromium binary (.ci/run installs one with apt)")
+def test_reports_render_in_headless_chromium(vae, tmp_path):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("the food was great .\tthe staff is rude .\nthe pizza is bland .\ti love the tacos .\n")
+    assert main(["report", "interpolate", "--model", str(vae), "--pairs", str(pairs), "--steps", "4",
+                 "--out", str(tmp_path / "i")]) == 0
+    rendered = render_in_chromium(tmp_path / "i" / "report.html", tmp_path)
+    assert rendered["headings"][:2] == ["textvae interpolate report", "Summary"]
+    assert rendered["tables"] == [2, 6, 6]  # summary + one row per point (header included)
+    assert len(rendered["images"]) == 1 and rendered["images"][0][0]
+    width, height = rendered["images"][0][1:]
+    assert width > 300 and height > 200  # the embedded PNG decoded, not a broken image
+
+    triples = tmp_path / "triples.tsv"
+    triples.write_text("i love the pizza .\ti hate the pizza .\ti hate the staff .\n")
+    assert main(["report", "arithmetic", "--model", str(vae), "--triples", str(triples),
+                 "--out", str(tmp_path / "a")]) == 0
+    assert render_in_chromium(tmp_path / "a" / "report.html", tmp_path)["tables"] == [2]
+    assert main(["report", "latent", "--model", str(vae), "--method", "pca", "--out", str(tmp_path / "l")]) == 0
+    rendered = render_in_chromium(tmp_path / "l" / "report.html", tmp_path)
+    assert rendered["tables"] == [3] and rendered["images"][0][1] > 300

@@ -327,12 +327,20 @@ def report_target(args, kind: str) -> Path:
 
 
 def cmd_report(args) -> int:
-    import textvae
-    from textvae.reports import latent_ops
-    from textvae.reports.page import Section, write_report
+    import tempfile
 
     options = decode_options(args)
     out = report_target(args, args.verb)
+    with tempfile.TemporaryDirectory() as tmp:  # plots live here until the report embeds them
+        return _report(args, options, out, Path(tmp))
+
+
+def _report(args, options: dict, out: Path, tmp: Path) -> int:
+    import textvae
+    from textvae.reports import latent_ops
+    from textvae.reports.page import Section, write_report
+    from textvae.reports.plots import interpolation_plot
+
     model = textvae.load(args.model, device=args.device)
     latent_ops.require_latent(model)
     meta = f"model {model.path}; decoding {options['strategy']}"
@@ -343,6 +351,7 @@ def cmd_report(args) -> int:
                             [[len(data), args.steps, args.method, args.part,
                               sum(d["distinct"] for d in data) / len(data),
                               sum(d["neighbour_bleu"] for d in data) / len(data)]])]
+        sections[0].images.append(interpolation_plot(data, tmp / "crossover.png"))
         for i, item in enumerate(data, 1):
             sections.append(Section(f"Pair {i}", ["t", "sentence"],
                                     [[k / args.steps, sentence] for k, sentence in enumerate(item["sentences"])],

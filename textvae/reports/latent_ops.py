@@ -76,7 +76,9 @@ def interpolate(model, pairs: Sequence[Sequence[str]], steps: int = 10, method: 
         za, zb = codes[2 * i], codes[2 * i + 1]
         points = [torch.where(mask, mix(za, zb, k / steps), za) for k in range(steps + 1)]
         decoded = model.decode(torch.stack(points), **options)
-        results.append({"a": a, "b": b, "sentences": decoded, **smoothness(decoded)})
+        results.append({"a": a, "b": b, "sentences": decoded, **smoothness(decoded),
+                        "bleu_to_a": [sentence_bleu_average([s], [[a]]) for s in decoded],
+                        "bleu_to_b": [sentence_bleu_average([s], [[b]]) for s in decoded]})
     return results
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Dict, Sequence
 
@@ -53,21 +51,20 @@ def latent_plot(panels: Dict[str, np.ndarray], labels: Sequence[int], label_name
 
 def save_figure(fig, path: Path) -> Path:
     """Write ``fig`` as PNG atomically (a temporary file renamed over ``path``) and close it."""
+    import io
+
     import matplotlib.pyplot as plt
 
+    from textvae.io import atomic_write_bytes
+
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
+    buffer = io.BytesIO()
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
+        fig.savefig(buffer, format="png", dpi=110)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
 
 
 def model_latent_plot(model, texts: Sequence[str], labels: Sequence[int], path: Path, method: str = "tsne") -> Path:
@@ -103,4 +100,29 @@ def training_curve(metrics_file: Path, path: Path, keys=("transfer_acc", "transf
         ax.set_xlabel("training minutes")
         ax.set_title(f"{split} {key}")
         ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+def interpolation_plot(results: Sequence[dict], path: Path) -> Path:
+    """The crossover of an interpolation report: mean sentence BLEU of the decoded point at t to
+    the start sentence and to the end sentence (a smooth path hands over gradually; a jumpy one
+    switches in one step), with one faint line per pair."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for key, colour, name in (("bleu_to_a", "tab:blue", "start"), ("bleu_to_b", "tab:orange", "end")):
+        curves = np.array([r[key] for r in results], dtype=float)
+        t = np.linspace(0.0, 1.0, curves.shape[1])
+        for curve in curves:
+            ax.plot(t, curve, color=colour, alpha=0.15, linewidth=0.8)
+        ax.plot(t, curves.mean(0), color=colour, linewidth=2.2, marker="o", label=f"BLEU to the {name} sentence")
+    ax.set_xlabel("interpolation t")
+    ax.set_ylabel("sentence BLEU")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center right", fontsize=8)
+    ax.set_title(f"Crossover over {len(results)} pairs")
     return save_figure(fig, path)
