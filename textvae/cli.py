@@ -87,6 +87,22 @@ def cmd_data_synthetic(args) -> int:
     return 0
 
 
+def cmd_data_synthetic_mt(args) -> int:
+    from textvae.data.synthetic import synthetic_splits
+    from textvae.data.synthetic_mt import write_synthetic_mt
+
+    dest = Path(args.dest)
+    if dest.exists() and any(dest.iterdir()) and not args.force:
+        raise TextvaeError(f"{dest} exists; pass --force to replace the translation models in it")
+    if args.sentences < 1 or args.steps < 1:
+        raise TextvaeError("--sentences and --steps must be at least 1")
+    texts = [e.text for e in synthetic_splits(n_train=args.sentences, n_dev=1, n_test=1, seed=args.seed)["train"]]
+    scores = write_synthetic_mt(dest, texts, steps=args.steps, seed=args.seed)
+    print(f"wrote {dest / 'en-pivot'} and {dest / 'pivot-en'} (exact match on training pairs: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in scores.items()) + ")")
+    return 0
+
+
 def read_sentences(source: str) -> List[str]:
     """The lines of a UTF-8 file, or of standard input for ``-`` (stripped; blank ones kept so
     that output line i answers input line i)."""
@@ -411,6 +427,14 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--force", action="store_true")
     synth.set_defaults(func=cmd_data_synthetic)
+    smt = data_sub.add_parser("synthetic-mt", help="train tiny English<->pivot translation models on the synthetic "
+                                                   "corpus (for the back-translation pipeline's tests and demo)")
+    smt.add_argument("dest", help="directory to write en-pivot/ and pivot-en/ into")
+    smt.add_argument("--sentences", type=int, default=2000)
+    smt.add_argument("--steps", type=int, default=600)
+    smt.add_argument("--seed", type=int, default=0)
+    smt.add_argument("--force", action="store_true")
+    smt.set_defaults(func=cmd_data_synthetic_mt)
 
     train = sub.add_parser("train", help="train a recipe", description=(
         "Train a recipe. Override any key with key.sub=value, e.g. train.max_steps=1000 "

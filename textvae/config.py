@@ -263,8 +263,29 @@ class CycleConfig:
 
 
 @dataclass
+class PivotConfig:
+    """Translation models for the back-translation pipeline of Prabhumoye et al. (2018)
+    (``model.type: bst``): local `transformers` seq2seq checkpoints (e.g. Marian en-fr and
+    fr-en) or hub names when online. The style loss, its warm-up and the classifier come from
+    ``model.cycle`` (``style_weight``, ``warmup_steps``, ``soft_temperature``, ``gumbel``,
+    ``classifier_lr``, ``classifier_filters``)."""
+
+    forward: Optional[str] = None  # English -> pivot language
+    backward: Optional[str] = None  # pivot -> English; its encoder reads the pivot sentence
+    styles: Optional[List[str]] = None  # the styles that get a decoder (default: every style of the corpus)
+    num_beams: int = 1  # for the English -> pivot translation
+    max_length: int = 64  # pivot tokens at most
+
+    def check(self):
+        if self.num_beams < 1:
+            yield "num_beams", f"must be at least 1, got {self.num_beams}"
+        if self.max_length < 1:
+            yield "max_length", f"must be at least 1, got {self.max_length}"
+
+
+@dataclass
 class ModelConfig:
-    type: Literal["seq2seq", "pretrained", "style_seq2seq"] = "seq2seq"  # pretrained: Optimus-style (Li et al. 2020)
+    type: Literal["seq2seq", "pretrained", "style_seq2seq", "bst"] = "seq2seq"  # pretrained: Optimus-style
     embedding_dim: int = 256
     dropout: float = 0.0  # on embeddings and decoder outputs
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -275,8 +296,14 @@ class ModelConfig:
     pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)
     style: StyleConfig = field(default_factory=StyleConfig)
     cycle: CycleConfig = field(default_factory=CycleConfig)
+    pivot: PivotConfig = field(default_factory=PivotConfig)
 
     def check(self):
+        if self.type == "bst" and not (self.pivot.forward and self.pivot.backward):
+            yield "pivot", ("a bst model needs model.pivot.forward and model.pivot.backward: local translation "
+                            "models (English -> pivot, pivot -> English)")
+        if self.type == "bst" and self.style.dim > 0:
+            yield "style.dim", "bst models have one decoder per style; leave style.dim at 0"
         if self.type == "style_seq2seq" and self.style.dim > 0:
             yield "style.dim", "style_seq2seq models take the style as an embedding; leave style.dim at 0"
         if self.style.dim > 0 and self.latent.type == "none":

@@ -10,9 +10,10 @@ from textvae.models.seq2seq import Seq2SeqAutoencoder
 MODELS = {"seq2seq": Seq2SeqAutoencoder}
 
 
-def build_model(config: ModelConfig, vocab_size: int, num_labels: int = 2, tokenizer=None) -> nn.Module:
-    """Build the model a config names (``num_labels`` is for style-aware models; pretrained
-    backbones need their tokenizer)."""
+def build_model(config: ModelConfig, vocab_size: int, num_labels: int = 2, tokenizer=None,
+                label_names=None) -> nn.Module:
+    """Build the model a config names (``num_labels`` and ``label_names`` are for style-aware
+    models; pretrained backbones and the back-translation pipeline need the tokenizer)."""
     if config.type == "pretrained":
         from textvae.models.pretrained import PretrainedVAE  # imports transformers
 
@@ -21,6 +22,10 @@ def build_model(config: ModelConfig, vocab_size: int, num_labels: int = 2, token
         from textvae.models.style_seq2seq import StyleSeq2Seq
 
         return StyleSeq2Seq(config, vocab_size, num_labels)
+    if config.type == "bst":
+        from textvae.models.bst import BSTModel  # imports transformers
+
+        return BSTModel(config, vocab_size, num_labels, tokenizer, label_names)
     if config.style.dim > 0:
         from textvae.models.disentangled import DisentangledVAE
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from textvae.config import DecoderConfig, ModelConfig
+from textvae.config import CycleConfig, DecoderConfig, ModelConfig
 from textvae.data.batching import Batch
 from textvae.data.noise import local_shuffle, token_drop, word_dropout
 from textvae.data.tokenizer import EOS_ID, PAD_ID, UNK_ID
@@ -112,6 +112,55 @@ class AttentionRNNDecoder(nn.Module):
         return {k: v.index_select(1 if k in ("h", "c") else 0, index) for k, v in state.items()}
 
 
+def build_attention_decoder(embedding: nn.Embedding, memory_size: int, config: ModelConfig) -> nn.Module:
+    """The decoder ``config.decoder`` names, attending to ``memory_size``-wide states; its
+    ``style_size`` is the width of the style vector it adds to its inputs."""
+    if config.decoder.type == "transformer":
+        decoder = StyleTransformerDecoder(embedding, memory_size, config.decoder, config.dropout)
+        decoder.style_size = config.decoder.hidden_size
+    else:
+        decoder = AttentionRNNDecoder(embedding, memory_size, config.decoder, config.dropout)
+        decoder.style_size = config.embedding_dim
+    return decoder
+
+
+def soft_style_loss(decoder: nn.Module, embedding: nn.Embedding, classifier: nn.Module, state: State,
+                    targets: torch.Tensor, max_len: int, cycle: CycleConfig, training: bool
+                    ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy of a frozen copy of ``classifier`` towards ``targets`` on the decoder's soft
+    (Gumbel-softmax while training) outputs, so gradients reach the decoder but not the
+    classifier; returns ``(loss, accuracy)``."""
+    soft = soft_decode(decoder.step_embedded, embedding.weight, state, targets.size(0), max_len,
+                       temperature=cycle.soft_temperature, gumbel=cycle.gumbel and training)
+    frozen = {name: p.detach() for name, p in classifier.named_parameters()}
+    logits = functional_call(classifier, frozen, (), {"probs": soft["probs"], "mask": soft["mask"]})
+    return F.cross_entropy(logits.float(), targets), (logits.argmax(-1) == targets).float().mean().detach()
+
+
+def classifier_terms(classifier: nn.Module, src: torch.Tensor, labels: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """The style classifier's own loss and accuracy on real sentences."""
+    logits = classifier(tokens=src)
+    return {"clf_loss": F.cross_entropy(logits.float(), labels),
+            "clf_acc": (logits.argmax(-1) == labels).float().mean().detach()}
+
+
+def transfer_in_batches(text_model, sentences: Sequence[str], options: dict, prepare) -> List:
+    """Batched transfer: ``prepare(batch)`` gives ``[(rows, decoder, context), ...]`` for the
+    rows of a batch; each group is decoded with the decoding ``options``."""
+    from textvae.decoding import DecodeOptions, decode
+
+    opts = DecodeOptions.from_kwargs(**options)
+    out: List = [None] * len(sentences)
+    for indices, batch in text_model._batches(list(sentences), max_sentences=opts.batch_size):
+        max_len = opts.max_len or int(batch.lengths.max()) * 2 + 5
+        for rows, decoder, context in prepare(batch):
+            ids, _ = decode(decoder, context, opts, max_len=max_len)
+            for position, row in enumerate(rows.tolist()):
+                texts = [text_model.tokenizer.decode(seq) for seq in ids[position]]
+                out[indices[row]] = texts[0] if opts.n_best == 1 else texts
+    return out
+
+
 class StyleClassifier(nn.Module):
     """A CNN sentence classifier (Kim 2014) that also reads soft token distributions."""
 
@@ -144,15 +193,8 @@ class StyleSeq2Seq(nn.Module):
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
         self.encoder = build_encoder(self.embedding, config.encoder)
         self.input_dropout = nn.Dropout(config.dropout)
-        if config.decoder.type == "transformer":
-            self.decoder = StyleTransformerDecoder(self.embedding, self.encoder.output_size, config.decoder,
-                                                   config.dropout)
-            style_size = config.decoder.hidden_size
-        else:
-            self.decoder = AttentionRNNDecoder(self.embedding, self.encoder.output_size, config.decoder,
-                                               config.dropout)
-            style_size = config.embedding_dim
-        self.styles = nn.Embedding(num_labels, style_size)
+        self.decoder = build_attention_decoder(self.embedding, self.encoder.output_size, config)
+        self.styles = nn.Embedding(num_labels, self.decoder.style_size)
         cycle = config.cycle
         uses_classifier = cycle.style_weight.value > 0 or cycle.style_weight.start > 0
         self.classifier = (StyleClassifier(vocab_size, config.embedding_dim, num_labels, cycle.classifier_filters)
@@ -226,21 +268,15 @@ class StyleSeq2Seq(nn.Module):
             loss = loss + bt_weight * bt.mean()
             out["bt_rec"] = bt.mean().detach()
         if self.classifier is not None:
-            clf_logits = self.classifier(tokens=batch.src)
-            out["clf_loss"] = F.cross_entropy(clf_logits.float(), labels)
-            out["clf_acc"] = (clf_logits.argmax(-1) == labels).float().mean().detach()
+            out.update(classifier_terms(self.classifier, batch.src, labels))
             style_weight = schedule_value(cfg.style_weight, self.step_count - cfg.warmup_steps) if past_warmup else 0.0
             if style_weight > 0 or not self.training:
-                soft = soft_decode(self.decoder.step_embedded, self.embedding.weight,
-                                   self.decoder.initial_state(self.context(batch.src, batch.lengths, targets)),
-                                   len(batch), int(batch.lengths.max()) + cfg.extra_length,
-                                   temperature=cfg.soft_temperature, gumbel=cfg.gumbel and self.training)
-                frozen = {name: p.detach() for name, p in self.classifier.named_parameters()}
-                logits = functional_call(self.classifier, frozen, (), {"probs": soft["probs"], "mask": soft["mask"]})
-                style_loss = F.cross_entropy(logits.float(), targets)
+                state = self.decoder.initial_state(self.context(batch.src, batch.lengths, targets))
+                style_loss, out["transfer_acc"] = soft_style_loss(
+                    self.decoder, self.embedding, self.classifier, state, targets,
+                    int(batch.lengths.max()) + cfg.extra_length, cfg, self.training)
                 loss = loss + style_weight * style_loss
                 out["style_loss"] = style_loss.detach()
-                out["transfer_acc"] = (logits.argmax(-1) == targets).float().mean().detach()
         out["loss"] = loss
         return out
 
@@ -255,17 +291,10 @@ class StyleSeq2Seq(nn.Module):
     @torch.inference_mode()
     def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, **options) -> List:
         """``sentences`` written in style ``to`` (``strength`` does not apply to this model)."""
-        from textvae.decoding import DecodeOptions, decode
-
-        opts = DecodeOptions.from_kwargs(**options)
         target = text_model.label_names.index(to)
-        out: List = [None] * len(sentences)
-        for indices, batch in text_model._batches(list(sentences), max_sentences=opts.batch_size):
+
+        def prepare(batch):
             styles = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
-            context = self.context(batch.src, batch.lengths, styles)
-            max_len = opts.max_len or int(batch.lengths.max()) * 2 + 5
-            ids, _ = decode(self.decoder, context, opts, max_len=max_len)
-            for row, i in enumerate(indices):
-                texts = [text_model.tokenizer.decode(seq) for seq in ids[row]]
-                out[i] = texts[0] if opts.n_best == 1 else texts
-        return out
+            return [(torch.arange(len(batch)), self.decoder, self.context(batch.src, batch.lengths, styles))]
+
+        return transfer_in_batches(text_model, sentences, options, prepare)

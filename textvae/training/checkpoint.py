@@ -145,11 +145,16 @@ def load_model_dir(path: Union[str, Path], device: Union[str, torch.device, None
             config.model.pretrained.encoder = str(path / "encoder")
         tokenizer = HFTokenizer.load(path / "decoder")
     else:
+        if config.model.type == "bst":  # translation architectures saved beside the weights
+            from textvae.models.bst import BACKWARD_DIR, FORWARD_DIR
+
+            config.model.pivot.forward, config.model.pivot.backward = str(path / FORWARD_DIR), str(path / BACKWARD_DIR)
         try:
             tokenizer = Tokenizer.load(path / TOKENIZER_FILE)
         except RuntimeError:  # sentencepiece's error for bytes that are not a model
             raise TextvaeError(f"{path / TOKENIZER_FILE} is corrupt (not a sentencepiece model)") from None
-    model = build_model(config.model, len(tokenizer), num_labels=len(meta["label_names"]), tokenizer=tokenizer)
+    model = build_model(config.model, len(tokenizer), num_labels=len(meta["label_names"]), tokenizer=tokenizer,
+                        label_names=meta["label_names"])
     try:
         missing, unexpected = load_safetensors(model, str(path / WEIGHTS_FILE), strict=False)
     except (OSError, RuntimeError, SafetensorError) as exc:

@@ -100,6 +100,10 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
         try:
             check_out_dir(out, resume, force, config)
             corpus = _load_corpus(config, dist_info)
+            if config.model.type == "bst":  # translation models and styles, before any work starts
+                from textvae.models.bst import check_pivot
+
+                check_pivot(config.model.pivot, corpus.label_names)
         except TextvaeError as exc:
             failure = exc
         if any_rank(failure is not None, dist_info, device):  # every rank stops with the same message
@@ -159,7 +163,7 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
     dev_batches = _eval_batches(corpus, "dev", tokenizer, config)
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
     model = build_model(config.model, len(tokenizer), num_labels=len(corpus.label_names),
-                        tokenizer=tokenizer).to(device)
+                        tokenizer=tokenizer, label_names=corpus.label_names).to(device)
     if hasattr(model, "prepare"):  # e.g. the content vocabulary of a style/content model
         model.prepare(train_ids, corpus.texts("train"), train_labels, tokenizer)
     _check_early_stopping(config, model, dev_batches, device)

@@ -1,0 +1,265 @@
+"""Back-translation for style transfer (Prabhumoye et al. 2018, "Style Transfer Through
+Back-Translation").
+
+A sentence is translated into a pivot language by a forward MT model (English -> pivot) and
+the pivot sentence is read by the encoder of a backward MT model (pivot -> English). Translation
+keeps the meaning and loses much of the register, so the encoder states are a style-reduced
+representation of the sentence. One decoder per style (attention over those states) learns to
+write the sentence back in its own style (reconstruction), and a style loss on soft outputs
+(Gumbel-softmax through a CNN classifier trained alongside on real sentences) pushes each
+decoder to write in its style for sentences of the other styles too. Transfer = translate,
+encode, decode with the target style's decoder.
+
+The MT models are frozen; any `transformers` seq2seq checkpoints work (``model.pivot``). Their
+architectures and tokenizers are saved next to the weights (``forward_mt/``, ``backward_mt/``),
+and their weights go into the model file, so a trained model is self-contained. Translations of
+training sentences are cached in memory (the forward model is deterministic at inference).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from textvae.config import ModelConfig, PivotConfig
+from textvae.data.batching import Batch
+from textvae.data.tokenizer import PAD_ID
+from textvae.errors import TextvaeError
+from textvae.models.style_seq2seq import (StyleClassifier, build_attention_decoder, classifier_terms,
+                                          soft_style_loss, transfer_in_batches)
+from textvae.objectives.reconstruction import sentence_nll
+from textvae.objectives.schedules import schedule_value
+
+State = Dict[str, torch.Tensor]
+FORWARD_DIR, BACKWARD_DIR = "forward_mt", "backward_mt"
+
+
+def _has_weights(path: Path) -> bool:
+    return any(path.glob("*.safetensors")) or any(path.glob("*.bin"))
+
+
+def load_translation_model(path: str, role: str):
+    """``(model, tokenizer)`` of a local seq2seq checkpoint (or a hub name when online), refused in
+    one line when it is missing, not a sequence-to-sequence model, or its tokenizer does not fit.
+    A directory with a config but no weights (a textvae model directory) gives the architecture
+    only: the weights come from the textvae model file."""
+    import transformers
+
+    where = f"model.pivot.{role} ({path})"
+    local = Path(path)
+    if not local.exists() and (local.is_absolute() or path.startswith((".", "~")) or len(local.parts) > 2):
+        raise TextvaeError(f"{where}: no such directory; give a local translation model (e.g. Marian en-fr)")
+    try:
+        config = transformers.AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise TextvaeError(f"{where}: cannot read a transformers config: {str(exc).splitlines()[0]}") from None
+    if not getattr(config, "is_encoder_decoder", False):
+        raise TextvaeError(f"{where} is a {config.model_type} model, not a sequence-to-sequence (encoder-decoder) "
+                           "translation model")
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError, TypeError) as exc:
+        raise TextvaeError(f"{where}: cannot load its tokenizer: {str(exc).splitlines()[0]}") from None
+    try:
+        auto = transformers.AutoModelForSeq2SeqLM
+        model = auto.from_pretrained(path) if (_has_weights(local) or not local.exists()) else auto.from_config(config)
+    except (OSError, ValueError) as exc:
+        raise TextvaeError(f"{where}: cannot load the model: {str(exc).splitlines()[0]}") from None
+    rows = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > rows:
+        raise TextvaeError(f"{where}: its tokenizer has {len(tokenizer)} tokens but the model only {rows} embeddings; "
+                           "the tokenizer belongs to another model")
+    return model, tokenizer
+
+
+def check_pivot(pivot: PivotConfig, label_names: Sequence[str]) -> None:
+    """Before training: both translation models load, and the decoder styles exist."""
+    for role in ("forward", "backward"):
+        load_translation_model(getattr(pivot, role), role)
+    for name in pivot.styles or []:
+        if name not in label_names:
+            raise TextvaeError(f"model.pivot.styles names '{name}', which is not a style of the corpus "
+                               f"({', '.join(label_names)})")
+
+
+class PivotEncoder(nn.Module):
+    """English sentences -> pivot translations -> the backward model's encoder states (frozen)."""
+
+    def __init__(self, config: PivotConfig):
+        super().__init__()
+        self.config = config
+        self.forward_model, self.forward_tokenizer = load_translation_model(config.forward, "forward")
+        backward, self.backward_tokenizer = load_translation_model(config.backward, "backward")
+        self.backward_config = backward.config
+        self.encoder = backward.get_encoder()
+        self.hidden_size = backward.config.d_model if hasattr(backward.config, "d_model") else backward.config.hidden_size
+        for p in self.parameters():
+            p.requires_grad_(False)
+        self.cache: Dict[str, str] = {}
+
+    def train(self, mode: bool = True):  # frozen: always in inference mode (no dropout)
+        return super().train(False)
+
+    @torch.no_grad()
+    def translate(self, sentences: Sequence[str]) -> List[str]:
+        """Pivot translations, from the cache where known."""
+        todo = sorted({s for s in sentences if s not in self.cache})
+        device = next(self.forward_model.parameters()).device
+        for start in range(0, len(todo), 64):
+            chunk = todo[start:start + 64]
+            enc = self.forward_tokenizer(chunk, return_tensors="pt", padding=True, truncation=True,
+                                         max_length=self.config.max_length).to(device)
+            ids = self.forward_model.generate(**enc, num_beams=self.config.num_beams, do_sample=False,
+                                              max_length=self.config.max_length + 1)  # + the start token
+            for source, pivot in zip(chunk, self.forward_tokenizer.batch_decode(ids, skip_special_tokens=True)):
+                self.cache[source] = pivot.strip()
+        return [self.cache[s] for s in sentences]
+
+    @torch.no_grad()
+    def forward(self, sentences: Sequence[str]) -> Tuple[torch.Tensor, torch.Tensor, List[str]]:
+        """``(states (B, S, H), mask (B, S) True at real tokens, pivot sentences)``."""
+        pivots = self.translate(sentences)
+        device = next(self.encoder.parameters()).device
+        enc = self.backward_tokenizer(pivots, return_tensors="pt", padding=True, truncation=True,
+                                      max_length=self.config.max_length).to(device)
+        states = self.encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+        return states, enc["attention_mask"].bool(), pivots
+
+    def save_parts(self, directory: Path) -> None:
+        """Architectures and tokenizers (the weights are in the textvae model file)."""
+        self.forward_model.config.save_pretrained(directory / FORWARD_DIR)
+        self.forward_model.generation_config.save_pretrained(directory / FORWARD_DIR)
+        self.forward_tokenizer.save_pretrained(directory / FORWARD_DIR)
+        self.backward_config.save_pretrained(directory / BACKWARD_DIR)
+        self.backward_tokenizer.save_pretrained(directory / BACKWARD_DIR)
+
+
+class BSTModel(nn.Module):
+    """Pivot encoder (frozen MT) -> one attention decoder per style; see the module docstring."""
+
+    has_latent = False
+
+    def __init__(self, config: ModelConfig, vocab_size: int, num_labels: int, tokenizer, label_names=None):
+        super().__init__()
+        self.config, self.num_labels, self.step_count = config, num_labels, 0
+        self.tokenizer = tokenizer  # textvae's: batches hold its ids, the MT models read text
+        self.pivot = PivotEncoder(config.pivot)
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
+        self.memory_proj = nn.Linear(self.pivot.hidden_size, self.pivot.hidden_size)
+        names = list(label_names) if label_names else [str(i) for i in range(num_labels)]
+        wanted = config.pivot.styles or names
+        self.decoder_styles = [names.index(n) for n in wanted if n in names] if label_names else list(range(num_labels))
+        self.decoders = nn.ModuleList(build_attention_decoder(self.embedding, self.pivot.hidden_size, config)
+                                      for _ in self.decoder_styles)
+        cycle = config.cycle
+        uses_classifier = cycle.style_weight.value > 0 or cycle.style_weight.start > 0
+        self.classifier = (StyleClassifier(vocab_size, config.embedding_dim, num_labels, cycle.classifier_filters)
+                           if uses_classifier else None)
+
+    @property
+    def latent_dim(self) -> int:
+        return 0
+
+    def set_step(self, step: int) -> None:
+        self.step_count = step
+
+    def save_parts(self, directory: Path) -> None:
+        self.pivot.save_parts(directory)
+
+    def decoder_for(self, style: int) -> nn.Module:
+        if style not in self.decoder_styles:
+            raise TextvaeError(f"this model has no decoder for style {style} (model.pivot.styles)")
+        return self.decoders[self.decoder_styles.index(style)]
+
+    def context(self, src: torch.Tensor, lengths: torch.Tensor) -> State:
+        """What every decoder reads: the pivot encoder's states of the batch's sentences."""
+        states, mask, _ = self.pivot(self.tokenizer.decode(src.tolist()))
+        states = self.memory_proj(states.to(self.memory_proj.weight.dtype))
+        denom = mask.sum(1, keepdim=True).clamp(min=1)
+        sentence = (states * mask[..., None]).sum(1) / denom
+        style = torch.zeros(src.size(0), self.decoders[0].style_size, device=states.device, dtype=states.dtype)
+        return {"states": states, "mask": mask, "sentence": sentence, "style_vector": style}
+
+    @staticmethod
+    def _rows(context: State, rows: torch.Tensor) -> State:
+        return {k: v[rows] for k, v in context.items()}
+
+    def other_styles(self, labels: torch.Tensor) -> torch.Tensor:
+        """A random decoder style different from each label."""
+        options = torch.tensor(self.decoder_styles, device=labels.device)
+        pick = options[torch.randint(0, len(options), labels.shape, device=labels.device)]
+        if len(options) > 1:
+            same = pick == labels
+            while bool(same.any()):
+                pick[same] = options[torch.randint(0, len(options), (int(same.sum()),), device=labels.device)]
+                same = pick == labels
+        return pick
+
+    def forward(self, batch: Batch) -> Dict[str, torch.Tensor]:
+        cfg = self.config.cycle
+        labels = batch.labels
+        context = self.context(batch.src, batch.lengths)
+        rec_sum, rec_rows = torch.zeros((), device=batch.src.device), 0
+        ntokens = torch.zeros((), device=batch.src.device)
+        for style in self.decoder_styles:  # reconstruction: each decoder on its own style
+            rows = (labels == style).nonzero(as_tuple=True)[0]
+            if rows.numel() == 0:
+                continue
+            logits = self.decoder_for(style)(batch.tgt_in[rows], self._rows(context, rows))
+            nll = sentence_nll(logits, batch.tgt_out[rows])
+            rec_sum, rec_rows = rec_sum + nll.sum(), rec_rows + rows.numel()
+            ntokens = ntokens + (batch.tgt_out[rows] != PAD_ID).sum()
+        rec = rec_sum / max(rec_rows, 1)
+        out = {"rec": rec.detach(), "nll_token": (rec_sum / ntokens.clamp(min=1)).detach()}
+        loss = rec
+        if self.classifier is not None:
+            out.update(classifier_terms(self.classifier, batch.src, labels))
+            past_warmup = self.step_count >= cfg.warmup_steps
+            weight = schedule_value(cfg.style_weight, self.step_count - cfg.warmup_steps) if past_warmup else 0.0
+            if (weight > 0 or not self.training) and len(self.decoder_styles) > 1:
+                targets = self.other_styles(labels)
+                style_sum, correct = torch.zeros((), device=batch.src.device), torch.zeros((), device=batch.src.device)
+                max_len = int(batch.lengths.max()) + cfg.extra_length
+                for style in self.decoder_styles:  # each decoder writes its style for the others' sentences
+                    rows = (targets == style).nonzero(as_tuple=True)[0]
+                    if rows.numel() == 0:
+                        continue
+                    decoder = self.decoder_for(style)
+                    part, acc = soft_style_loss(decoder, self.embedding, self.classifier,
+                                                decoder.initial_state(self._rows(context, rows)), targets[rows],
+                                                max_len, cfg, self.training)
+                    style_sum, correct = style_sum + part * rows.numel(), correct + acc * rows.numel()
+                style_loss = style_sum / len(batch)
+                loss = loss + weight * style_loss
+                out["style_loss"], out["transfer_acc"] = style_loss.detach(), (correct / len(batch)).detach()
+        out["loss"] = loss
+        return out
+
+    def optimizer_groups(self) -> List[dict]:
+        frozen = {id(p) for p in self.pivot.parameters()}
+        classifier = {id(p) for p in self.classifier.parameters()} if self.classifier is not None else set()
+        groups = [{"name": "main", "loss": "loss",
+                   "params": [p for p in self.parameters() if id(p) not in frozen | classifier]}]
+        if self.classifier is not None:
+            groups.append({"name": "classifier", "params": list(self.classifier.parameters()), "loss": "clf_loss",
+                           "lr": self.config.cycle.classifier_lr})
+        return groups
+
+    def pivot_sentences(self, sentences: Sequence[str]) -> List[str]:
+        """The pivot translations the decoders read (for inspection)."""
+        return self.pivot.translate(list(sentences))
+
+    @torch.inference_mode()
+    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, **options) -> List:
+        """``sentences`` written in style ``to`` by that style's decoder (``strength`` does not apply)."""
+        target = text_model.label_names.index(to)
+        if target not in self.decoder_styles:
+            have = ", ".join(text_model.label_names[i] for i in self.decoder_styles)
+            raise TextvaeError(f"this model has decoders for {have} only, not '{to}'")
+        decoder = self.decoder_for(target)
+        return transfer_in_batches(text_model, sentences, options,
+                                   lambda batch: [(torch.arange(len(batch)), decoder,
+                                                   self.context(batch.src, batch.lengths))])
