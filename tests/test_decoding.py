@@ -91,7 +91,8 @@ def _sequence_log_prob(decoder, z, tokens):
     alive = torch.ones(z.size(0), dtype=torch.bool)
     with torch.inference_mode():
         for t in range(tokens.size(1)):
-            log_probs, state = decoder.step(state, last)
+            logits, state = decoder.step(state, last)
+            log_probs = logits.log_softmax(-1)
             total += torch.where(alive, log_probs.gather(1, tokens[:, t:t + 1])[:, 0], torch.zeros(()))
             alive &= tokens[:, t] != EOS_ID
             last = tokens[:, t]
@@ -121,6 +122,21 @@ def test_sampling_is_seeded_and_top_k_one_is_greedy(trained):
     assert not torch.equal(run(seed=3, temperature=2.0), run(seed=4, temperature=2.0))
     assert torch.equal(run(seed=5, top_k=1, temperature=3.0), _greedy(decoder, z))
     assert torch.equal(run(seed=5, top_p=1e-6), _greedy(decoder, z))
+
+
+@pytest.mark.parametrize("top_k, top_p, temperature", [(0, 0.9, 1.0), (5, 0.8, 0.7), (0, 0.999, 1.5), (3, 1.0, 1.0)])
+def test_fast_nucleus_sampling_has_the_filtered_distribution(top_k, top_p, temperature):
+    """top-k/top-p on the best candidates only (and the full-sort fallback for wide nuclei) sample
+    from exactly the distribution filter_logits defines."""
+    from textvae.decoding.search import filter_logits, sample_tokens
+
+    torch.manual_seed(0)
+    log_probs = torch.randn(1, 300).mul(3).log_softmax(-1).expand(20000, -1)
+    tokens = sample_tokens(log_probs, temperature, top_k, top_p, torch.Generator().manual_seed(1))
+    freq = torch.bincount(tokens, minlength=300).float() / tokens.numel()
+    expected = filter_logits(log_probs[:1], temperature, top_k, top_p).softmax(-1)[0]
+    assert ((freq > 0) <= (expected > 0)).all()  # nothing outside the nucleus
+    assert (freq - expected).abs().max() < 0.015
 
 
 def test_max_length_and_eos(trained):

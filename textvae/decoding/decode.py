@@ -8,7 +8,7 @@ from typing import Iterator, List, Literal, Optional, Tuple
 import torch
 
 from textvae.decoding import cuda
-from textvae.decoding.search import beam_search, filter_logits, greedy, sample
+from textvae.decoding.search import beam_search, greedy, sample, sample_tokens
 from textvae.errors import TextvaeError
 
 
@@ -157,8 +157,7 @@ def _decode_static(decoder, codes: torch.Tensor, options: DecodeOptions, max_len
             generator.manual_seed(options.seed + offset)
 
         def choose(lp):
-            probs = filter_logits(lp.float(), options.temperature, options.top_k, options.top_p).softmax(-1)
-            return torch.multinomial(probs, 1, generator=generator)[:, 0]
+            return sample_tokens(lp, options.temperature, options.top_k, options.top_p, generator)
     return cuda.static_decode(step, options.batch_size, max_len, device_of(codes), choose)[:n]
 
 

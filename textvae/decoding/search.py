@@ -1,5 +1,9 @@
 """Search strategies over one ``step(state, last_tokens) -> (log_probs, state)`` function.
 
+``log_probs`` may be unnormalised (logits): greedy, sampling and soft decoding do not depend on
+a per-row constant, and beam search normalises only its candidates, so textvae's decoders skip
+the vocabulary-wide log-softmax at every step.
+
 Every strategy drives a decoder only through ``step`` (one position, cached state) and
 ``select(state, rows)`` (subset or reorder the batch), so RNN and Transformer decoders, cached or
 not, share them. Finished sentences drop out of the batch, so the work shrinks as sentences end.
@@ -67,6 +71,39 @@ def filter_logits(log_probs: torch.Tensor, temperature: float = 1.0, top_k: int 
     return logits
 
 
+NUCLEUS_WIDTH = 128  # top-p looks among this many best tokens first (a full sort only where they are not enough)
+
+
+def sample_tokens(log_probs: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+                  generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """One token per row from the temperature / top-k / top-p filtered distribution.
+
+    Exactly the distribution of :func:`filter_logits`, computed without sorting the vocabulary:
+    top-k and top-p work on the few best tokens (``torch.topk``), and only rows whose nucleus is
+    wider than :data:`NUCLEUS_WIDTH` tokens fall back to the full sort.
+    """
+    logits = log_probs.float() / max(temperature, 1e-6)
+    vocab = logits.size(-1)
+    k = top_k if 0 < top_k < vocab else 0
+    if not k and top_p >= 1.0:
+        return torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]
+    values, index = logits.topk(k or min(vocab, NUCLEUS_WIDTH), dim=-1)  # best first
+    if top_p < 1.0:
+        probs = values.softmax(-1) if k else (values - logits.logsumexp(-1, keepdim=True)).exp()
+        cumulative = probs.cumsum(-1)
+        values = values.masked_fill(cumulative - probs >= top_p, float("-inf"))  # the token that crosses p stays
+        wide = cumulative[:, -1] < top_p  # the nucleus reaches past the candidates: sort those rows fully
+        if not k and bool(wide.any()):
+            rows = wide.nonzero(as_tuple=True)[0]
+            picked = torch.multinomial(values.softmax(-1), 1, generator=generator)[:, 0]
+            tokens = index.gather(1, picked[:, None])[:, 0]
+            full = filter_logits(logits[rows], 1.0, 0, top_p).softmax(-1)
+            tokens[rows] = torch.multinomial(full, 1, generator=generator)[:, 0]
+            return tokens
+    picked = torch.multinomial(values.softmax(-1), 1, generator=generator)[:, 0]
+    return index.gather(1, picked[:, None])[:, 0]
+
+
 @torch.inference_mode()
 def sample(step: StepFn, select: SelectFn, state: State, batch_size: int, max_len: int, device=None,
            temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: Optional[int] = None,
@@ -77,8 +114,7 @@ def sample(step: StepFn, select: SelectFn, state: State, batch_size: int, max_le
         generator = torch.Generator(device=device or "cpu").manual_seed(seed)
 
     def choose(log_probs):
-        probs = filter_logits(log_probs, temperature, top_k, top_p).softmax(-1)
-        return torch.multinomial(probs, 1, generator=generator)[:, 0]
+        return sample_tokens(log_probs, temperature, top_k, top_p, generator)
 
     return _rowwise(choose, step, select, state, batch_size, max_len, device, bos_id, eos_id)
 
@@ -109,16 +145,23 @@ def beam_search(step: StepFn, select: SelectFn, state: State, batch_size: int, m
     last = torch.full((batch_size * k,), bos_id, dtype=torch.long, device=device)
     for t in range(max_len):
         log_probs, state = step(state, last)
-        log_probs = _forbid_specials(log_probs.float())
-        vocab = log_probs.size(-1)
-        # a finished hypothesis can only be continued by PAD, at no cost
-        log_probs[finished] = float("-inf")
-        log_probs[finished, PAD_ID] = 0.0
+        # The k best continuations of a sentence are among the k best of each of its hypotheses:
+        # pick those per row first, then rank k * k candidates per sentence (no vocabulary-wide
+        # additions or masks).
+        width = min(k, log_probs.size(-1))
+        log_probs = log_probs.float()
+        normaliser = log_probs.logsumexp(-1, keepdim=True)  # steps return logits: normalise k candidates only
+        cand_scores, cand_tokens = _forbid_specials(log_probs).topk(width, dim=-1)
+        cand_scores = cand_scores - normaliser
+        if bool(finished.any()):  # a finished hypothesis can only be continued by PAD, at no cost
+            cand_scores[finished] = float("-inf")
+            cand_scores[finished, 0] = 0.0
+            cand_tokens[finished, 0] = PAD_ID
         n = active.numel()
-        total = (scores.view(-1, 1) + log_probs).view(n, k * vocab)
+        total = (scores.view(-1, 1) + cand_scores).view(n, k * width)
         scores, index = total.topk(k, dim=1)
-        rows = (torch.arange(n, device=device)[:, None] * k + index // vocab).view(-1)
-        last = (index % vocab).view(-1)
+        rows = (torch.arange(n, device=device)[:, None] * k + index // width).view(-1)
+        last = cand_tokens.view(n, k * width).gather(1, index).view(-1)
         state = select(state, rows)
         tokens = torch.cat([tokens[rows], last[:, None]], dim=1)
         finished = finished[rows] | (last == eos_id)

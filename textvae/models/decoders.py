@@ -80,7 +80,8 @@ class RNNDecoder(nn.Module):
         return self.out(self.dropout(out))
 
     def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
-        """One decoding step: log-probabilities ``(B, V)`` for the next token and the new state."""
+        """One decoding step: the next token's logits ``(B, V)`` (log-probabilities up to a per-row
+        constant; search strategies normalise only where they need to) and the new state."""
         return self.step_embedded(state, self.embedding(last_tokens))
 
     def step_embedded(self, state: State, embedded: torch.Tensor) -> Tuple[torch.Tensor, State]:
@@ -93,9 +94,9 @@ class RNNDecoder(nn.Module):
             start = {"z": state["z"], "h": state["h0"], **({"c": state["c0"]} if self.is_lstm else {})}
             out, _ = self._run(inputs, start)
             new = {**state, "inputs": inputs}
-            return torch.log_softmax(self.out(self.dropout(out[:, -1])).float(), dim=-1), new
+            return self.out(self.dropout(out[:, -1])).float(), new
         out, state = self._run(x, state)
-        return torch.log_softmax(self.out(self.dropout(out[:, 0])).float(), dim=-1), state
+        return self.out(self.dropout(out[:, 0])).float(), state
 
     @staticmethod
     def select(state: State, index: torch.Tensor) -> State:
@@ -269,7 +270,7 @@ class TransformerDecoder(nn.Module):
         if "inputs" in state:  # uncached: the whole prefix again
             inputs = torch.cat([state["inputs"], embedded[:, None]], dim=1)
             h = self._hidden(self._embed(inputs, 0, state), state)[:, -1]
-            return torch.log_softmax(self.out(h).float(), dim=-1), {**state, "inputs": inputs}
+            return self.out(h).float(), {**state, "inputs": inputs}
         static = state["pos"].dim() == 1
         pos = state["pos"] if static else state["k0"].size(2)
         x = self._embed(embedded[:, None], pos, state)
@@ -280,7 +281,7 @@ class TransformerDecoder(nn.Module):
             x, (new[f"k{i}"], new[f"v{i}"]) = layer(x, memory, cache=(state[f"k{i}"], state[f"v{i}"]),
                                                     pos=state["pos"] if static else None)
         new["pos"] = state["pos"] + 1
-        return torch.log_softmax(self.out(self.norm(x[:, 0])).float(), dim=-1), new
+        return self.out(self.norm(x[:, 0])).float(), new
 
     @staticmethod
     def select(state: State, index: torch.Tensor) -> State:

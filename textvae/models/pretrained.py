@@ -81,7 +81,7 @@ class PretrainedDecoder(nn.Module):
     def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
         tokens = torch.cat([state["tokens"], last_tokens[:, None]], dim=1)
         logits = self(tokens, state["z"])[:, -1]
-        return torch.log_softmax(logits.float(), dim=-1), {"z": state["z"], "tokens": tokens}
+        return logits.float(), {"z": state["z"], "tokens": tokens}
 
     @staticmethod
     def select(state: State, index: torch.Tensor) -> State:

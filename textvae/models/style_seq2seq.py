@@ -105,7 +105,7 @@ class AttentionRNNDecoder(nn.Module):
         else:
             new["h"] = hidden
         logits = self.out(self.dropout(self._attend(out, state)[:, 0]))
-        return torch.log_softmax(logits.float(), dim=-1), new
+        return logits.float(), new
 
     @staticmethod
     def select(state: State, index: torch.Tensor) -> State:
