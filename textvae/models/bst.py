@@ -28,7 +28,7 @@ from textvae.config import ModelConfig, PivotConfig
 from textvae.data.batching import Batch
 from textvae.data.tokenizer import PAD_ID
 from textvae.errors import TextvaeError
-from textvae.models.style_seq2seq import (StyleClassifier, build_attention_decoder, classifier_terms,
+from textvae.models.style_seq2seq import (ClassifierFeedbackModel, build_attention_decoder, classifier_terms,
                                           soft_style_loss, transfer_in_batches)
 from textvae.objectives.reconstruction import sentence_nll
 from textvae.objectives.schedules import schedule_value
@@ -137,14 +137,11 @@ class PivotEncoder(nn.Module):
         self.backward_tokenizer.save_pretrained(directory / BACKWARD_DIR)
 
 
-class BSTModel(nn.Module):
+class BSTModel(ClassifierFeedbackModel):
     """Pivot encoder (frozen MT) -> one attention decoder per style; see the module docstring."""
 
-    has_latent = False
-
     def __init__(self, config: ModelConfig, vocab_size: int, num_labels: int, tokenizer, label_names=None):
-        super().__init__()
-        self.config, self.num_labels, self.step_count = config, num_labels, 0
+        super().__init__(config, num_labels)
         self.tokenizer = tokenizer  # textvae's: batches hold its ids, the MT models read text
         self.pivot = PivotEncoder(config.pivot)
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
@@ -154,17 +151,7 @@ class BSTModel(nn.Module):
         self.decoder_styles = [names.index(n) for n in wanted if n in names] if label_names else list(range(num_labels))
         self.decoders = nn.ModuleList(build_attention_decoder(self.embedding, self.pivot.hidden_size, config)
                                       for _ in self.decoder_styles)
-        cycle = config.cycle
-        uses_classifier = cycle.style_weight.value > 0 or cycle.style_weight.start > 0
-        self.classifier = (StyleClassifier(vocab_size, config.embedding_dim, num_labels, cycle.classifier_filters)
-                           if uses_classifier else None)
-
-    @property
-    def latent_dim(self) -> int:
-        return 0
-
-    def set_step(self, step: int) -> None:
-        self.step_count = step
+        self.add_classifier(vocab_size)
 
     def save_parts(self, directory: Path) -> None:
         self.pivot.save_parts(directory)
@@ -237,16 +224,6 @@ class BSTModel(nn.Module):
                 out["style_loss"], out["transfer_acc"] = style_loss.detach(), (correct / len(batch)).detach()
         out["loss"] = loss
         return out
-
-    def optimizer_groups(self) -> List[dict]:
-        frozen = {id(p) for p in self.pivot.parameters()}
-        classifier = {id(p) for p in self.classifier.parameters()} if self.classifier is not None else set()
-        groups = [{"name": "main", "loss": "loss",
-                   "params": [p for p in self.parameters() if id(p) not in frozen | classifier]}]
-        if self.classifier is not None:
-            groups.append({"name": "classifier", "params": list(self.classifier.parameters()), "loss": "clf_loss",
-                           "lr": self.config.cycle.classifier_lr})
-        return groups
 
     def pivot_sentences(self, sentences: Sequence[str]) -> List[str]:
         """The pivot translations the decoders read (for inspection)."""

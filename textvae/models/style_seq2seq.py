@@ -182,23 +182,24 @@ class StyleClassifier(nn.Module):
         return self.out(torch.cat(pooled, -1))
 
 
-class StyleSeq2Seq(nn.Module):
-    """Encoder -> (attention) decoder told the target style; see the module docstring."""
+class ClassifierFeedbackModel(nn.Module):
+    """What the style-transfer models without a latent code share: a step counter for the
+    schedules, the CNN style classifier trained alongside (when ``cycle.style_weight`` is on) and
+    the optimizer groups (main, classifier; frozen parameters in neither)."""
 
     has_latent = False
 
-    def __init__(self, config: ModelConfig, vocab_size: int, num_labels: int):
+    def __init__(self, config: ModelConfig, num_labels: int):
         super().__init__()
         self.config, self.num_labels, self.step_count = config, num_labels, 0
-        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
-        self.encoder = build_encoder(self.embedding, config.encoder)
-        self.input_dropout = nn.Dropout(config.dropout)
-        self.decoder = build_attention_decoder(self.embedding, self.encoder.output_size, config)
-        self.styles = nn.Embedding(num_labels, self.decoder.style_size)
-        cycle = config.cycle
-        uses_classifier = cycle.style_weight.value > 0 or cycle.style_weight.start > 0
-        self.classifier = (StyleClassifier(vocab_size, config.embedding_dim, num_labels, cycle.classifier_filters)
-                           if uses_classifier else None)
+        self.classifier: Optional[StyleClassifier] = None
+
+    def add_classifier(self, vocab_size: int) -> None:
+        """Called last in ``__init__`` (parameter order = initialisation order and optimizer order)."""
+        cycle = self.config.cycle
+        if cycle.style_weight.value > 0 or cycle.style_weight.start > 0:
+            self.classifier = StyleClassifier(vocab_size, self.config.embedding_dim, self.num_labels,
+                                              cycle.classifier_filters)
 
     @property
     def latent_dim(self) -> int:
@@ -206,6 +207,28 @@ class StyleSeq2Seq(nn.Module):
 
     def set_step(self, step: int) -> None:
         self.step_count = step
+
+    def optimizer_groups(self) -> List[dict]:
+        classifier = {id(p) for p in self.classifier.parameters()} if self.classifier is not None else set()
+        groups = [{"name": "main", "loss": "loss",
+                   "params": [p for p in self.parameters() if p.requires_grad and id(p) not in classifier]}]
+        if self.classifier is not None:
+            groups.append({"name": "classifier", "params": list(self.classifier.parameters()), "loss": "clf_loss",
+                           "lr": self.config.cycle.classifier_lr})
+        return groups
+
+
+class StyleSeq2Seq(ClassifierFeedbackModel):
+    """Encoder -> (attention) decoder told the target style; see the module docstring."""
+
+    def __init__(self, config: ModelConfig, vocab_size: int, num_labels: int):
+        super().__init__(config, num_labels)
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
+        self.encoder = build_encoder(self.embedding, config.encoder)
+        self.input_dropout = nn.Dropout(config.dropout)
+        self.decoder = build_attention_decoder(self.embedding, self.encoder.output_size, config)
+        self.styles = nn.Embedding(num_labels, self.decoder.style_size)
+        self.add_classifier(vocab_size)
 
     def context(self, src: torch.Tensor, lengths: torch.Tensor, styles: torch.Tensor) -> State:
         """What the decoder reads: encoder states, their mask, sentence vector, style vector."""
@@ -279,14 +302,6 @@ class StyleSeq2Seq(nn.Module):
                 out["style_loss"] = style_loss.detach()
         out["loss"] = loss
         return out
-
-    def optimizer_groups(self) -> List[dict]:
-        classifier = {id(p) for p in self.classifier.parameters()} if self.classifier is not None else set()
-        groups = [{"name": "main", "params": [p for p in self.parameters() if id(p) not in classifier], "loss": "loss"}]
-        if self.classifier is not None:
-            groups.append({"name": "classifier", "params": list(self.classifier.parameters()), "loss": "clf_loss",
-                           "lr": self.config.cycle.classifier_lr})
-        return groups
 
     @torch.inference_mode()
     def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, **options) -> List:
