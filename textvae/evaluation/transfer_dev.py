@@ -29,12 +29,14 @@ def transfer_evaluator(corpus, tokenizer, config, device, limit: int) -> Optiona
     k = len(corpus.label_names)
     targets = [(labels[i] + rng.randrange(1, k)) % k for i in keep]
 
-    def evaluate(model) -> Dict[str, float]:
+    def evaluate(model, **options) -> Dict[str, float]:
+        """``options``: transfer keywords (``strength``, decoding options)."""
         text_model = TextModel(ModelBundle(model, config, tokenizer, list(corpus.label_names)), device)
         outputs = [""] * len(keep)
         for target in sorted(set(targets)):
             rows = [j for j, t in enumerate(targets) if t == target]
-            transferred = model.transfer(text_model, [texts[keep[j]] for j in rows], to=corpus.label_names[target])
+            transferred = model.transfer(text_model, [texts[keep[j]] for j in rows], to=corpus.label_names[target],
+                                         **options)
             for j, out in zip(rows, transferred):
                 outputs[j] = out
         predicted = judge.predict(outputs)
