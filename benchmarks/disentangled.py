@@ -3,6 +3,10 @@ test split with it and score the transfers with the evaluation suite.
 
     python benchmarks/disentangled.py yelp_disentangled_vae [--ablation all|ae|mul|adv|style]
         [--data ../shared/data/yelp] [--out benchmarks/runs] [--threads 2] [key=value ...]
+        [--strength 1.0] [--beam 0] [--eval-only]
+
+``--strength`` and ``--beam`` set how the test split is transferred (tune them on dev with
+benchmarks/transfer_sweep.py); ``--eval-only`` scores an existing run without training.
 
 Ablation rows of John et al. (2019, Table 2): ``ae`` (no auxiliary loss), ``mul`` (+ multitask
 style), ``adv`` (+ adversarial style), ``style`` (both style losses), ``all`` (all four losses,
@@ -46,6 +50,9 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/runs")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--resume", action="store_true", help="continue a run that was stopped")
+    parser.add_argument("--strength", type=float, default=1.0, help="style strength of the test transfers")
+    parser.add_argument("--beam", type=int, default=0, help="beam size of the test transfers (0: greedy)")
+    parser.add_argument("--eval-only", action="store_true", help="score an existing run; no training")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     torch.set_num_threads(args.threads)
@@ -56,13 +63,19 @@ def main() -> None:
     name = args.recipe if args.ablation == "all" else f"{args.recipe}-{args.ablation}"
     out = Path(args.out) / name
     started = time.time()
-    result = train(config, out, resume=args.resume, force=not args.resume)
-    trained_minutes = (time.time() - started) / 60
+    if args.eval_only:
+        result = json.loads((out / "result.json").read_text())
+        trained_minutes = result["elapsed"] / 60
+    else:
+        result = train(config, out, resume=args.resume, force=not args.resume)
+        trained_minutes = (time.time() - started) / 60
 
     model = textvae.load(out, device="cpu")
     corpus = load_corpus(config.data.path)
     evaluator = TransferEvaluator(corpus)
-    scores = score_model(model, evaluator, "test", save_to=out)
+    decoding = {"strategy": "beam", "beam_size": args.beam} if args.beam > 1 else {}
+    setting = f"strength {args.strength:g}, {'beam %d' % args.beam if args.beam > 1 else 'greedy'}"
+    scores = score_model(model, evaluator, "test", save_to=out, strength=args.strength, **decoding)
     texts, labels = corpus.texts("test"), corpus.labels("test")
     dev_codes, test_codes = model.encode(corpus.texts("dev")), model.encode(texts)
     (dev_s, dev_c), (test_s, test_c) = model.model.split(dev_codes), model.model.split(test_codes)
@@ -70,10 +83,10 @@ def main() -> None:
     probes = {"probe_s": probe_accuracy(dev_s, dev_labels, test_s, labels),
               "probe_c": probe_accuracy(dev_c, dev_labels, test_c, labels)}
     overall = scores["directions"]["overall"]
-    row = {"recipe": args.recipe, "ablation": args.ablation, "steps": result["step"],
+    row = {"recipe": args.recipe, "ablation": args.ablation, "steps": result["step"], "transfer": setting,
            "train_minutes": trained_minutes, **probes, "overall": overall, "scores": scores}
-    atomic_write_text(out / "row.json", json.dumps(row, indent=2) + "\n")
-    print(f"| {name} | {result['step']} | {100 * overall['accuracy']:.1f} | {overall['self_bleu']:.1f} | "
+    atomic_write_text(out / f"row-strength{args.strength:g}-beam{args.beam}.json", json.dumps(row, indent=2) + "\n")
+    print(f"| {name} | {result['step']} | {setting} | {100 * overall['accuracy']:.1f} | {overall['self_bleu']:.1f} | "
           f"{overall['similarity']:.3f} | {overall['overlap']:.3f} | {overall['ppl']:.1f} | "
           f"{100 * probes['probe_s']:.1f} | {100 * probes['probe_c']:.1f} |")
 
