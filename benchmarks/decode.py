@@ -5,7 +5,9 @@
 Decoders of the Yelp recipes' size (word vocabulary of 9,518, embedding 256, latent 32): the
 GRU 256 decoder of yelp_*.yaml and a 3-layer Transformer of width 256 (4 heads, feed-forward
 1024). Weights are random and EOS is never chosen, so every sentence runs exactly ``max_len``
-steps and all strategies do the same amount of work. Compared in the same run:
+steps and all strategies do the same amount of work; the output layer is scaled so that
+next-token distributions have the entropy of the trained Yelp LM (3.7 nats), not the near-uniform
+ones of random weights. Compared in the same run:
 
 - textvae: cached state (RNN state / key-value cache), batched greedy, beam 5 and top-p 0.9;
 - naive: the whole prefix recomputed every step (``cache=False``) and beam search run one
@@ -33,6 +35,7 @@ from textvae.decoding import DecodeOptions, decode
 from textvae.models import build_model
 
 VOCAB, LATENT = 9518, 32
+ENTROPY = 3.7  # nats: the per-word entropy of the Yelp LM (test PPL 40.5 = e^3.7)
 DECODERS = {
     "gru": ["model.decoder.type=gru", "model.decoder.hidden_size=256"],
     "transformer": ["model.decoder.type=transformer", "model.decoder.hidden_size=256", "model.decoder.num_heads=4",
@@ -47,7 +50,31 @@ def build(kind: str, device: torch.device):
     model = build_model(config.model, VOCAB).to(device).eval()
     with torch.no_grad():
         model.decoder.out.bias[EOS_ID] = -1e4  # never end: fixed-length work for every strategy
+    calibrate(model.decoder, device)
     return model.decoder
+
+
+def next_token_entropy(decoder, device) -> float:
+    z = torch.randn(64, LATENT, generator=torch.Generator().manual_seed(1)).to(device)
+    with torch.inference_mode():
+        logits, _ = decoder.step(decoder.initial_state(z), torch.full((64,), 2, device=device))
+        log_p = logits.float().log_softmax(-1)
+        return float(-(log_p.exp() * log_p).sum(-1).mean())
+
+
+def calibrate(decoder, device, target: float = ENTROPY) -> None:
+    """Scale the random output layer so next-token distributions are as peaked as a trained
+    model's (entropy ``target`` nats): random weights give nearly uniform ones, which no trained
+    decoder has and which would make top-p keep thousands of tokens."""
+    base = decoder.out.weight.detach().clone()
+    low, high = 1.0, 64.0
+    for _ in range(20):
+        mid = (low * high) ** 0.5
+        with torch.no_grad():
+            decoder.out.weight.copy_(base * mid)
+        low, high = (mid, high) if next_token_entropy(decoder, device) > target else (low, mid)
+    with torch.no_grad():
+        decoder.out.weight.copy_(base * (low * high) ** 0.5)
 
 
 def flops_per_token(kind: str, length: int) -> float:

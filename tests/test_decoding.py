@@ -124,12 +124,16 @@ def test_sampling_is_seeded_and_top_k_one_is_greedy(trained):
     assert torch.equal(run(seed=5, top_p=1e-6), _greedy(decoder, z))
 
 
-@pytest.mark.parametrize("top_k, top_p, temperature", [(0, 0.9, 1.0), (5, 0.8, 0.7), (0, 0.999, 1.5), (3, 1.0, 1.0)])
-def test_fast_nucleus_sampling_has_the_filtered_distribution(top_k, top_p, temperature):
-    """top-k/top-p on the best candidates only (and the full-sort fallback for wide nuclei) sample
-    from exactly the distribution filter_logits defines."""
+@pytest.mark.parametrize("top_k, top_p, temperature, width", [
+    (0, 0.9, 1.0, 1024), (5, 0.8, 0.7, 1024), (0, 0.999, 1.5, 1024), (3, 1.0, 1.0, 1024), (0, 1.0, 1.0, 1024),
+    (0, 0.9, 1.0, 8), (0, 0.999, 1.5, 8)])  # width 8: rows fall back to the full sort
+def test_fast_nucleus_sampling_has_the_filtered_distribution(top_k, top_p, temperature, width, monkeypatch):
+    """top-k/top-p on the best candidates only (and the full-sort fallback for wide nuclei), with
+    inverse-CDF draws, sample from exactly the distribution filter_logits defines."""
+    from textvae.decoding import search
     from textvae.decoding.search import filter_logits, sample_tokens
 
+    monkeypatch.setattr(search, "NUCLEUS_WIDTH", width)
     torch.manual_seed(0)
     log_probs = torch.randn(1, 300).mul(3).log_softmax(-1).expand(20000, -1)
     tokens = sample_tokens(log_probs, temperature, top_k, top_p, torch.Generator().manual_seed(1))
@@ -137,6 +141,21 @@ def test_fast_nucleus_sampling_has_the_filtered_distribution(top_k, top_p, tempe
     expected = filter_logits(log_probs[:1], temperature, top_k, top_p).softmax(-1)[0]
     assert ((freq > 0) <= (expected > 0)).all()  # nothing outside the nucleus
     assert (freq - expected).abs().max() < 0.015
+
+
+def test_nucleus_sampling_mixes_fast_rows_and_fallback_rows(monkeypatch):
+    from textvae.decoding import search
+    from textvae.decoding.search import filter_logits, sample_tokens
+
+    monkeypatch.setattr(search, "NUCLEUS_WIDTH", 8)
+    torch.manual_seed(0)
+    peaked, flat = torch.randn(300).mul(8).log_softmax(-1), torch.randn(300).mul(0.5).log_softmax(-1)
+    rows = torch.stack([peaked, flat]).repeat(10000, 1)  # alternating: nucleus within 8 tokens / not
+    tokens = sample_tokens(rows, top_p=0.9, generator=torch.Generator().manual_seed(2))
+    for offset, dist in ((0, peaked), (1, flat)):
+        freq = torch.bincount(tokens[offset::2], minlength=300).float() / 10000
+        expected = filter_logits(dist[None], top_p=0.9).softmax(-1)[0]
+        assert ((freq > 0) <= (expected > 0)).all() and (freq - expected).abs().max() < 0.02
 
 
 def test_max_length_and_eos(trained):
