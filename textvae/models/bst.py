@@ -106,7 +106,7 @@ class PivotEncoder(nn.Module):
     @torch.no_grad()
     def translate(self, sentences: Sequence[str]) -> List[str]:
         """Pivot translations, from the cache where known."""
-        todo = sorted({s for s in sentences if s not in self.cache})
+        todo = sorted({s for s in sentences if s not in self.cache}, key=lambda s: (len(s), s))  # less padding
         device = next(self.forward_model.parameters()).device
         for start in range(0, len(todo), 64):
             chunk = todo[start:start + 64]
