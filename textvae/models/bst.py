@@ -147,8 +147,7 @@ class BSTModel(ClassifierFeedbackModel):
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
         self.memory_proj = nn.Linear(self.pivot.hidden_size, self.pivot.hidden_size)
         names = list(label_names) if label_names else [str(i) for i in range(num_labels)]
-        wanted = config.pivot.styles or names
-        self.decoder_styles = [names.index(n) for n in wanted if n in names] if label_names else list(range(num_labels))
+        self.decoder_styles = [names.index(n) for n in config.pivot.styles or names if n in names] or list(range(num_labels))
         self.decoders = nn.ModuleList(build_attention_decoder(self.embedding, self.pivot.hidden_size, config)
                                       for _ in self.decoder_styles)
         self.add_classifier(vocab_size)
