@@ -54,17 +54,19 @@ def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path):
     assert len(out) == 2 and all(isinstance(o, str) for o in out)
 
 
-def test_soft_style_loss_reaches_the_decoder(tiny_config):
+@pytest.mark.parametrize("relaxation,fraction", [("sequential", 1.0), ("greedy_prefix", 1.0), ("sequential", 0.5)])
+def test_soft_style_loss_reaches_the_decoder(tiny_config, relaxation, fraction):
     config = load_recipe(os.path.join(RECIPES, "synthetic_ibt_transformer.yaml"),
                          ["model.embedding_dim=32", "model.encoder.hidden_size=32", "model.decoder.hidden_size=32",
                           "model.encoder.ff_size=64", "model.decoder.ff_size=64", "model.cycle.warmup_steps=0",
-                          "model.cycle.bt_weight.value=0", "model.cycle.ae_weight=0"])
+                          "model.cycle.bt_weight.value=0", "model.cycle.ae_weight=0",
+                          f"model.cycle.style_relaxation={relaxation}", f"model.cycle.style_fraction={fraction}"])
     torch.manual_seed(0)
     model = build_model(config.model, 40, num_labels=2)
-    batch = collate([[5, 6, 7], [8, 9]], [0, 1])
+    batch = collate([[5, 6, 7], [8, 9], [10, 11, 12, 13]], [0, 1, 0])
     out = model(batch)
     out["loss"].backward()
-    assert out["style_loss"] > 0
+    assert out["style_loss"] > 0 and "bt_rec" not in out
     decoder_grad = sum(p.grad.abs().sum() for p in model.decoder.parameters() if p.grad is not None)
     assert decoder_grad > 0
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.classifier.parameters())
@@ -77,3 +79,5 @@ def test_style_seq2seq_bad_config():
         load_recipe(os.path.join(RECIPES, "synthetic_ibt_gru.yaml"), ["model.style.dim=8"])
     with pytest.raises(TextvaeError, match="soft_temperature"):
         load_recipe(os.path.join(RECIPES, "synthetic_ibt_gru.yaml"), ["model.cycle.soft_temperature=0"])
+    with pytest.raises(TextvaeError, match="style_fraction"):
+        load_recipe(os.path.join(RECIPES, "synthetic_ibt_gru.yaml"), ["model.cycle.style_fraction=0"])

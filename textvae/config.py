@@ -237,7 +237,13 @@ class CycleConfig:
     with the current model, no gradient, then learn to rebuild the original from it;
     ``bt_weight``), and a style loss on soft transfers (``style_weight``): the decoder's
     (Gumbel-)softmax outputs go through a CNN style classifier that trains alongside on real
-    sentences (its own optimizer, ``classifier_lr``).
+    sentences (its own optimizer, ``classifier_lr``). The soft decode keeps every step's
+    full-vocabulary distribution for the backward pass and costs about as much as the rest of
+    the step; ``style_fraction`` < 1 runs it on a random part of each batch.
+    ``style_relaxation: greedy_prefix`` (style_seq2seq only) is the cheap alternative: one
+    parallel decoder pass over the greedy transfer that back-translation computes anyway, the
+    classifier reading each position's (Gumbel-)softmax; gradients reach every output
+    distribution but not through the previous inputs (``sequential``, Hu et al. 2017, does).
     """
 
     ae_weight: float = 1.0
@@ -246,6 +252,8 @@ class CycleConfig:
     bt_strategy: Literal["greedy", "sample"] = "greedy"
     bt_temperature: float = 1.0
     style_weight: ScheduleConfig = field(default_factory=lambda: constant(0.0))
+    style_fraction: float = 1.0  # share of each training batch the style loss decodes (it is the costliest term)
+    style_relaxation: Literal["sequential", "greedy_prefix"] = "sequential"
     gumbel: bool = True
     soft_temperature: float = 0.5
     classifier_lr: float = 1e-3
@@ -256,6 +264,8 @@ class CycleConfig:
         for name in ("ae_weight", "bt_temperature", "soft_temperature", "classifier_lr"):
             if getattr(self, name) < 0 or (name != "ae_weight" and getattr(self, name) == 0):
                 yield name, f"must be positive, got {getattr(self, name)}"
+        if not 0 < self.style_fraction <= 1:
+            yield "style_fraction", f"must be in (0, 1], got {self.style_fraction}"
         if self.warmup_steps < 0:
             yield "warmup_steps", f"must not be negative, got {self.warmup_steps}"
         if self.classifier_filters < 1:
@@ -302,6 +312,8 @@ class ModelConfig:
         if self.type == "bst" and not (self.pivot.forward and self.pivot.backward):
             yield "pivot", ("a bst model needs model.pivot.forward and model.pivot.backward: local translation "
                             "models (English -> pivot, pivot -> English)")
+        if self.type == "bst" and self.cycle.style_relaxation != "sequential":
+            yield "cycle.style_relaxation", "the bst pipeline supports only sequential"
         if self.type == "bst" and self.style.dim > 0:
             yield "style.dim", "bst models have one decoder per style; leave style.dim at 0"
         if self.type == "style_seq2seq" and self.style.dim > 0:

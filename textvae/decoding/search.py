@@ -194,6 +194,13 @@ def beam_search(step: StepFn, select: SelectFn, state: State, batch_size: int, m
     return out.gather(1, best[..., None].expand(-1, -1, max_len)), normalised.gather(1, best)
 
 
+def add_gumbel(logits: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """``logits`` plus Gumbel(0, 1) noise: their softmax at a temperature is a Gumbel-softmax
+    sample (Jang et al. 2017)."""
+    uniform = torch.rand(logits.shape, device=logits.device, generator=generator).clamp(1e-10, 1 - 1e-7)
+    return logits - torch.log(-torch.log(uniform))
+
+
 def soft_decode(step_embedded: StepFn, embedding: torch.Tensor, state: State, batch_size: int,
                 max_len: int, temperature: float = 1.0, gumbel: bool = False, hard: bool = False,
                 generator: Optional[torch.Generator] = None, bos_id: int = BOS_ID) -> Dict[str, torch.Tensor]:
@@ -210,8 +217,7 @@ def soft_decode(step_embedded: StepFn, embedding: torch.Tensor, state: State, ba
         log_probs, state = step_embedded(state, inputs)
         logits = log_probs
         if gumbel:
-            uniform = torch.rand(logits.shape, device=logits.device, generator=generator).clamp(1e-10, 1 - 1e-7)
-            logits = logits - torch.log(-torch.log(uniform))  # + Gumbel(0, 1) noise
+            logits = add_gumbel(logits, generator)
         p = (logits / temperature).softmax(-1)
         token = p.argmax(-1)
         if hard:

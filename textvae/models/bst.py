@@ -29,7 +29,7 @@ from textvae.data.batching import Batch
 from textvae.data.tokenizer import PAD_ID
 from textvae.errors import TextvaeError
 from textvae.models.style_seq2seq import (ClassifierFeedbackModel, build_attention_decoder, classifier_terms,
-                                          soft_style_loss, transfer_in_batches)
+                                          soft_style_loss, style_loss_rows, transfer_in_batches)
 from textvae.objectives.reconstruction import sentence_nll
 from textvae.objectives.schedules import schedule_value
 
@@ -207,10 +207,11 @@ class BSTModel(ClassifierFeedbackModel):
             weight = schedule_value(cfg.style_weight, self.step_count - cfg.warmup_steps) if past_warmup else 0.0
             if (weight > 0 or not self.training) and len(self.decoder_styles) > 1:
                 targets = self.other_styles(labels)
+                chosen = style_loss_rows(len(batch), cfg, self.training, labels.device)
                 style_sum, correct = torch.zeros((), device=batch.src.device), torch.zeros((), device=batch.src.device)
-                max_len = int(batch.lengths.max()) + cfg.extra_length
+                max_len = int(batch.lengths[chosen].max()) + cfg.extra_length
                 for style in self.decoder_styles:  # each decoder writes its style for the others' sentences
-                    rows = (targets == style).nonzero(as_tuple=True)[0]
+                    rows = chosen[targets[chosen] == style]
                     if rows.numel() == 0:
                         continue
                     decoder = self.decoder_for(style)
@@ -218,9 +219,9 @@ class BSTModel(ClassifierFeedbackModel):
                                                 decoder.initial_state(self._rows(context, rows)), targets[rows],
                                                 max_len, cfg, self.training)
                     style_sum, correct = style_sum + part * rows.numel(), correct + acc * rows.numel()
-                style_loss = style_sum / len(batch)
+                style_loss = style_sum / len(chosen)
                 loss = loss + weight * style_loss
-                out["style_loss"], out["transfer_acc"] = style_loss.detach(), (correct / len(batch)).detach()
+                out["style_loss"], out["transfer_acc"] = style_loss.detach(), (correct / len(chosen)).detach()
         out["loss"] = loss
         return out
 

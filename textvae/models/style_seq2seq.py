@@ -23,8 +23,8 @@ from torch.func import functional_call
 from textvae.config import CycleConfig, DecoderConfig, ModelConfig
 from textvae.data.batching import Batch
 from textvae.data.noise import local_shuffle, token_drop, word_dropout
-from textvae.data.tokenizer import EOS_ID, PAD_ID, UNK_ID
-from textvae.decoding.search import greedy, sample, soft_decode
+from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from textvae.decoding.search import add_gumbel, greedy, sample, soft_decode
 from textvae.models.decoders import TransformerDecoder
 from textvae.models.encoders import build_encoder, padding_mask
 from textvae.objectives.reconstruction import sentence_nll
@@ -132,9 +132,38 @@ def soft_style_loss(decoder: nn.Module, embedding: nn.Embedding, classifier: nn.
     classifier; returns ``(loss, accuracy)``."""
     soft = soft_decode(decoder.step_embedded, embedding.weight, state, targets.size(0), max_len,
                        temperature=cycle.soft_temperature, gumbel=cycle.gumbel and training)
+    return _frozen_classifier_loss(classifier, soft["probs"], soft["mask"], targets)
+
+
+def prefix_style_loss(decoder: nn.Module, classifier: nn.Module, context: State, tokens: torch.Tensor,
+                      lengths: torch.Tensor, targets: torch.Tensor, cycle: CycleConfig, training: bool
+                      ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The ``greedy_prefix`` relaxation of the style loss: one teacher-forced decoder pass over
+    hard transfers ``tokens`` ``(B, T)`` (e.g. the greedy back-translations), the classifier
+    reading the (Gumbel-)softmax at each of the first ``lengths`` positions."""
+    inputs = torch.cat([torch.full_like(tokens[:, :1], BOS_ID), tokens[:, :-1]], 1)
+    logits = decoder(inputs, context).float()
+    if cycle.gumbel and training:
+        logits = add_gumbel(logits)
+    probs = (logits / cycle.soft_temperature).softmax(-1)
+    mask = torch.arange(tokens.size(1), device=tokens.device)[None, :] < lengths[:, None]
+    return _frozen_classifier_loss(classifier, probs, mask, targets)
+
+
+def _frozen_classifier_loss(classifier: nn.Module, probs: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor
+                            ) -> Tuple[torch.Tensor, torch.Tensor]:
     frozen = {name: p.detach() for name, p in classifier.named_parameters()}
-    logits = functional_call(classifier, frozen, (), {"probs": soft["probs"], "mask": soft["mask"]})
+    logits = functional_call(classifier, frozen, (), {"probs": probs, "mask": mask})
     return F.cross_entropy(logits.float(), targets), (logits.argmax(-1) == targets).float().mean().detach()
+
+
+def style_loss_rows(batch_size: int, cycle: CycleConfig, training: bool, device) -> torch.Tensor:
+    """The rows of a batch the style loss decodes: a random ``cycle.style_fraction`` of them
+    while training (at least one), all of them otherwise."""
+    if not training or cycle.style_fraction >= 1:
+        return torch.arange(batch_size, device=device)
+    keep = max(1, round(batch_size * cycle.style_fraction))
+    return torch.randperm(batch_size, device=device)[:keep]
 
 
 def classifier_terms(classifier: nn.Module, src: torch.Tensor, labels: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -285,19 +314,29 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         past_warmup = self.step_count >= cfg.warmup_steps
         targets = self.other_styles(labels)
         bt_weight = schedule_value(cfg.bt_weight, self.step_count - cfg.warmup_steps) if past_warmup else 0.0
-        if bt_weight > 0 or not self.training:
+        style_weight = schedule_value(cfg.style_weight, self.step_count - cfg.warmup_steps) if past_warmup else 0.0
+        style_on = self.classifier is not None and (style_weight > 0 or not self.training)
+        prefix = cfg.style_relaxation == "greedy_prefix"
+        if bt_weight > 0 or not self.training or (style_on and prefix):
             tilde, tilde_lengths = self._back_translate(batch, targets)
+        if bt_weight > 0 or not self.training:
             bt = sentence_nll(self.decoder(batch.tgt_in, self.context(tilde, tilde_lengths, labels)), batch.tgt_out)
             loss = loss + bt_weight * bt.mean()
             out["bt_rec"] = bt.mean().detach()
         if self.classifier is not None:
             out.update(classifier_terms(self.classifier, batch.src, labels))
-            style_weight = schedule_value(cfg.style_weight, self.step_count - cfg.warmup_steps) if past_warmup else 0.0
-            if style_weight > 0 or not self.training:
-                state = self.decoder.initial_state(self.context(batch.src, batch.lengths, targets))
-                style_loss, out["transfer_acc"] = soft_style_loss(
-                    self.decoder, self.embedding, self.classifier, state, targets,
-                    int(batch.lengths.max()) + cfg.extra_length, cfg, self.training)
+            if style_on:
+                rows = style_loss_rows(len(batch), cfg, self.training, labels.device)
+                lengths = batch.lengths[rows]
+                context = self.context(batch.src[rows], lengths, targets[rows])
+                if prefix:
+                    style_loss, out["transfer_acc"] = prefix_style_loss(
+                        self.decoder, self.classifier, context, tilde[rows], tilde_lengths[rows], targets[rows],
+                        cfg, self.training)
+                else:
+                    style_loss, out["transfer_acc"] = soft_style_loss(
+                        self.decoder, self.embedding, self.classifier, self.decoder.initial_state(context),
+                        targets[rows], int(lengths.max()) + cfg.extra_length, cfg, self.training)
                 loss = loss + style_weight * style_loss
                 out["style_loss"] = style_loss.detach()
         out["loss"] = loss
