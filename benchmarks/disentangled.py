@@ -3,7 +3,7 @@ test split with it and score the transfers with the evaluation suite.
 
     python benchmarks/disentangled.py yelp_disentangled_vae [--ablation all|ae|mul|adv|style]
         [--data ../shared/data/yelp] [--out benchmarks/runs] [--threads 2] [key=value ...]
-        [--strength 1.0] [--beam 0] [--eval-only]
+        [--strength 1.0] [--beam 0] [--rerank 0] [--eval-only]
 
 ``--strength`` and ``--beam`` set how the test split is transferred (tune them on dev with
 benchmarks/transfer_sweep.py); ``--eval-only`` scores an existing run without training.
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
@@ -29,7 +28,8 @@ from textvae.data.corpus import load_corpus
 from textvae.evaluation.probes import probe_accuracy
 from textvae.evaluation.transfer import TransferEvaluator, score_model
 from textvae.io import atomic_write_text
-from textvae.training import train
+
+from transfer_common import add_transfer_arguments, train_or_reuse, transfer_options
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 ABLATIONS = {
@@ -46,14 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recipe")
     parser.add_argument("--ablation", default="all", choices=sorted(ABLATIONS))
-    parser.add_argument("--data", default=None, help="corpus directory (default: the recipe's)")
-    parser.add_argument("--out", default="benchmarks/runs")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--resume", action="store_true", help="continue a run that was stopped")
-    parser.add_argument("--strength", type=float, default=1.0, help="style strength of the test transfers")
-    parser.add_argument("--beam", type=int, default=0, help="beam size of the test transfers (0: greedy)")
-    parser.add_argument("--eval-only", action="store_true", help="score an existing run; no training")
-    parser.add_argument("overrides", nargs="*")
+    add_transfer_arguments(parser)
     args = parser.parse_intermixed_args()
     torch.set_num_threads(args.threads)
     overrides = ABLATIONS[args.ablation] + [f"train.threads={args.threads}"] + args.overrides
@@ -62,20 +55,13 @@ def main() -> None:
     config = load_recipe(RECIPES / f"{args.recipe}.yaml", overrides)
     name = args.recipe if args.ablation == "all" else f"{args.recipe}-{args.ablation}"
     out = Path(args.out) / name
-    started = time.time()
-    if args.eval_only:
-        result = json.loads((out / "result.json").read_text())
-        trained_minutes = result["elapsed"] / 60
-    else:
-        result = train(config, out, resume=args.resume, force=not args.resume)
-        trained_minutes = (time.time() - started) / 60
+    result, trained_minutes = train_or_reuse(config, out, args)
 
     model = textvae.load(out, device="cpu")
     corpus = load_corpus(config.data.path)
     evaluator = TransferEvaluator(corpus)
-    decoding = {"strategy": "beam", "beam_size": args.beam} if args.beam > 1 else {}
-    setting = f"strength {args.strength:g}, {'beam %d' % args.beam if args.beam > 1 else 'greedy'}"
-    scores = score_model(model, evaluator, "test", save_to=out, strength=args.strength, **decoding)
+    options, setting, tag = transfer_options(args)
+    scores = score_model(model, evaluator, "test", save_to=out, **options)
     texts, labels = corpus.texts("test"), corpus.labels("test")
     dev_codes, test_codes = model.encode(corpus.texts("dev")), model.encode(texts)
     (dev_s, dev_c), (test_s, test_c) = model.model.split(dev_codes), model.model.split(test_codes)
@@ -85,7 +71,7 @@ def main() -> None:
     overall = scores["directions"]["overall"]
     row = {"recipe": args.recipe, "ablation": args.ablation, "steps": result["step"], "transfer": setting,
            "train_minutes": trained_minutes, **probes, "overall": overall, "scores": scores}
-    atomic_write_text(out / f"row-strength{args.strength:g}-beam{args.beam}.json", json.dumps(row, indent=2) + "\n")
+    atomic_write_text(out / f"row-{tag}.json", json.dumps(row, indent=2) + "\n")
     print(f"| {name} | {result['step']} | {setting} | {100 * overall['accuracy']:.1f} | {overall['self_bleu']:.1f} | "
           f"{overall['similarity']:.3f} | {overall['overlap']:.3f} | {overall['ppl']:.1f} | "
           f"{100 * probes['probe_s']:.1f} | {100 * probes['probe_c']:.1f} |")

@@ -3,9 +3,11 @@
 the dev training curve (judge accuracy and self-BLEU against time).
 
     python benchmarks/transfer_model.py yelp_ibt_transformer [--data DIR] [--out benchmarks/runs]
-        [--threads 2] [--resume] [key=value ...]
+        [--threads 2] [--resume] [--beam 0] [--rerank 0] [--eval-only] [key=value ...]
 
-Prints one Markdown row; writes ROW.json, the transfers (transfer.test.0/1) and curve.png next to
+``--beam`` and ``--rerank`` set how the test split is transferred (tune them on dev with
+benchmarks/transfer_sweep.py); ``--eval-only`` scores an existing run without training.
+Prints one Markdown row; writes row-SETTING.json, the transfers (transfer.test.0/1) and curve.png next to
 the run.
 """
 
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
@@ -24,7 +25,8 @@ from textvae.data.corpus import load_corpus
 from textvae.evaluation.transfer import TransferEvaluator, score_model
 from textvae.io import atomic_write_text
 from textvae.reports.plots import training_curve
-from textvae.training import train
+
+from transfer_common import add_transfer_arguments, train_or_reuse, transfer_options
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -32,28 +34,24 @@ RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recipe")
-    parser.add_argument("--data", default=None, help="corpus directory (default: the recipe's)")
-    parser.add_argument("--out", default="benchmarks/runs")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--resume", action="store_true", help="continue a run that was stopped")
-    parser.add_argument("overrides", nargs="*")
+    add_transfer_arguments(parser)
     args = parser.parse_intermixed_args()
     torch.set_num_threads(args.threads)
     overrides = [f"train.threads={args.threads}"] + ([f"data.path={args.data}"] if args.data else []) + args.overrides
     config = load_recipe(RECIPES / f"{args.recipe}.yaml", overrides)
     out = Path(args.out) / args.recipe
-    started = time.time()
-    result = train(config, out, resume=args.resume, force=not args.resume)
+    result, _ = train_or_reuse(config, out, args)
     model = textvae.load(out, device="cpu")
     corpus = load_corpus(config.data.path)
     evaluator = TransferEvaluator(corpus)
-    scores = score_model(model, evaluator, "test", save_to=out)
+    options, setting, tag = transfer_options(args)
+    scores = score_model(model, evaluator, "test", save_to=out, **options)
     training_curve(out / "metrics.jsonl", out / "curve.png")
     overall = scores["directions"]["overall"]
-    row = {"recipe": args.recipe, "steps": result["step"], "minutes": result["elapsed"] / 60,
-           "wall_minutes": (time.time() - started) / 60, "overall": overall, "scores": scores}
-    atomic_write_text(out / "row.json", json.dumps(row, indent=2) + "\n")
-    print(f"| {args.recipe} | {result['step']} | {100 * overall['accuracy']:.1f} | {overall['self_bleu']:.1f} | "
+    row = {"recipe": args.recipe, "steps": result["step"], "minutes": result["elapsed"] / 60, "transfer": setting,
+           "overall": overall, "scores": scores}
+    atomic_write_text(out / f"row-{tag}.json", json.dumps(row, indent=2) + "\n")
+    print(f"| {args.recipe} | {result['step']} | {setting} | {100 * overall['accuracy']:.1f} | {overall['self_bleu']:.1f} | "
           f"{overall['similarity']:.3f} | {overall['ppl']:.1f} | {overall['source_ppl']:.1f} | "
           f"{overall['ppl'] / overall['source_ppl']:.2f} |")
 

@@ -9,6 +9,8 @@ import textvae
 from textvae.config import load_recipe
 from textvae.data.batching import collate
 from textvae.data.synthetic import synthetic_splits
+from textvae.data.tokenizer import UNK_ID
+from textvae.errors import TextvaeError
 from textvae.models import build_model
 from textvae.training import train
 from tests.data.test_synthetic import NEGATIVE, POSITIVE
@@ -52,6 +54,34 @@ def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path):
     model = textvae.load(tmp_path / "run", device="cpu")
     out = model.transfer(["the food was great .", "the staff is rude ."], to="negative", strategy="beam", beam_size=2)
     assert len(out) == 2 and all(isinstance(o, str) for o in out)
+    reranked = model.transfer(["the food was great .", "", "the staff is rude ."], to="negative", strategy="beam",
+                              beam_size=3, n_best=2, rerank=1.0)
+    assert [len(o) for o in reranked] == [2, 2, 2]
+    with pytest.raises(TextvaeError, match="beam"):
+        model.transfer(["the food was great ."], to="negative", rerank=1.0)
+
+
+def _tiny_model(*overrides):
+    config = load_recipe(os.path.join(RECIPES, "synthetic_ibt_transformer.yaml"),
+                         ["model.embedding_dim=32", "model.encoder.hidden_size=32", "model.decoder.hidden_size=32",
+                          "model.encoder.ff_size=64", "model.decoder.ff_size=64", *overrides])
+    torch.manual_seed(0)
+    return build_model(config.model, 40, num_labels=2).eval()
+
+
+def test_rerank_orders_beam_candidates_by_score_plus_classifier():
+    model = _tiny_model()
+    ids = [[[5, 6], [7, 8, 9], []], [[10], [11, 12], [13]]]
+    with torch.no_grad():
+        tokens = collate([seq or [UNK_ID] for row in ids for seq in row]).src
+        log_p = model.classifier(tokens=tokens).log_softmax(-1)[:, 1].view(2, 3)
+        ranked = model.reranker(1, 1.0)(ids, torch.zeros(2, 3))
+        assert ranked == [[row[j] for j in lp.argsort(descending=True).tolist()] for row, lp in zip(ids, log_p)]
+        winners = model.reranker(1, 1.0)(ids, torch.tensor([[0.0, 0.0, 1e6], [1e6, 0.0, 0.0]]))
+    assert [row[0] for row in winners] == [[], [10]]  # the beam score still counts
+    assert model.reranker(1, 0.0) is None
+    with pytest.raises(TextvaeError, match="without a style classifier"):
+        _tiny_model("model.cycle.style_weight.value=0").reranker(1, 1.0)
 
 
 @pytest.mark.parametrize("relaxation,fraction", [("sequential", 1.0), ("greedy_prefix", 1.0), ("sequential", 0.5)])
@@ -73,8 +103,6 @@ def test_soft_style_loss_reaches_the_decoder(tiny_config, relaxation, fraction):
 
 
 def test_style_seq2seq_bad_config():
-    from textvae.errors import TextvaeError
-
     with pytest.raises(TextvaeError, match="style.dim"):
         load_recipe(os.path.join(RECIPES, "synthetic_ibt_gru.yaml"), ["model.style.dim=8"])
     with pytest.raises(TextvaeError, match="soft_temperature"):

@@ -230,8 +230,10 @@ class BSTModel(ClassifierFeedbackModel):
         return self.pivot.translate(list(sentences))
 
     @torch.inference_mode()
-    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, **options) -> List:
-        """``sentences`` written in style ``to`` by that style's decoder (``strength`` does not apply)."""
+    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
+                 **options) -> List:
+        """``sentences`` written in style ``to`` by that style's decoder (``strength`` does not
+        apply; ``rerank``: see :meth:`ClassifierFeedbackModel.reranker`)."""
         target = text_model.label_names.index(to)
         if target not in self.decoder_styles:
             have = ", ".join(text_model.label_names[i] for i in self.decoder_styles)
@@ -239,4 +241,5 @@ class BSTModel(ClassifierFeedbackModel):
         decoder = self.decoder_for(target)
         return transfer_in_batches(text_model, sentences, options,
                                    lambda batch: [(torch.arange(len(batch)), decoder,
-                                                   self.context(batch.src, batch.lengths))])
+                                                   self.context(batch.src, batch.lengths))],
+                                   self.reranker(target, rerank))

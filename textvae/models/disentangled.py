@@ -28,6 +28,7 @@ from torch.func import functional_call
 
 from textvae.config import LatentConfig, ModelConfig
 from textvae.data.batching import Batch
+from textvae.errors import TextvaeError
 from textvae.models.latent import build_latent
 from textvae.models.seq2seq import Seq2SeqAutoencoder
 from textvae.objectives.kl import gaussian_kl
@@ -127,8 +128,12 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         s = s + strength * (self.style_means[target].to(s.dtype) - s)
         return torch.cat([s, c], -1)
 
-    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, **options) -> List:
+    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
+                 **options) -> List:
         """``sentences`` rewritten in style ``to`` (see :meth:`textvae.api.TextModel.transfer`)."""
+        if rerank:
+            raise TextvaeError("reranking needs a style classifier over sentences, which split-latent models do not "
+                               "train; leave the rerank weight at 0")
         sentences = list(sentences)
         if not sentences:
             return []

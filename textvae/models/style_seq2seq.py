@@ -13,7 +13,9 @@ Backbones: a Transformer decoder with cross-attention, or a GRU decoder with Luo
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+import dataclasses
+
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -21,10 +23,11 @@ from torch import nn
 from torch.func import functional_call
 
 from textvae.config import CycleConfig, DecoderConfig, ModelConfig
-from textvae.data.batching import Batch
+from textvae.data.batching import Batch, collate
 from textvae.data.noise import local_shuffle, token_drop, word_dropout
 from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from textvae.decoding.search import add_gumbel, greedy, sample, soft_decode
+from textvae.errors import TextvaeError
 from textvae.models.decoders import TransformerDecoder
 from textvae.models.encoders import build_encoder, padding_mask
 from textvae.objectives.reconstruction import sentence_nll
@@ -173,19 +176,29 @@ def classifier_terms(classifier: nn.Module, src: torch.Tensor, labels: torch.Ten
             "clf_acc": (logits.argmax(-1) == labels).float().mean().detach()}
 
 
-def transfer_in_batches(text_model, sentences: Sequence[str], options: dict, prepare) -> List:
+def transfer_in_batches(text_model, sentences: Sequence[str], options: dict, prepare,
+                        rerank: Optional[Callable] = None) -> List:
     """Batched transfer: ``prepare(batch)`` gives ``[(rows, decoder, context), ...]`` for the
-    rows of a batch; each group is decoded with the decoding ``options``."""
+    rows of a batch; each group is decoded with the decoding ``options``. ``rerank(ids, scores)``
+    reorders every row's beam candidates (see :meth:`ClassifierFeedbackModel.reranker`)."""
     from textvae.decoding import DecodeOptions, decode
 
     opts = DecodeOptions.from_kwargs(**options)
+    search = opts
+    if rerank is not None:
+        if opts.strategy != "beam" or opts.beam_size < 2:
+            raise TextvaeError("reranking chooses among beam candidates: use beam search with a beam of 2 or more "
+                               "(--strategy beam --beam 5)")
+        search = dataclasses.replace(opts, n_best=opts.beam_size)
     out: List = [None] * len(sentences)
     for indices, batch in text_model._batches(list(sentences), max_sentences=opts.batch_size):
         max_len = opts.max_len or int(batch.lengths.max()) * 2 + 5
         for rows, decoder, context in prepare(batch):
-            ids, _ = decode(decoder, context, opts, max_len=max_len)
+            ids, scores = decode(decoder, context, search, max_len=max_len)
+            if rerank is not None:
+                ids = rerank(ids, scores)
             for position, row in enumerate(rows.tolist()):
-                texts = [text_model.tokenizer.decode(seq) for seq in ids[position]]
+                texts = [text_model.tokenizer.decode(seq) for seq in ids[position][:opts.n_best]]
                 out[indices[row]] = texts[0] if opts.n_best == 1 else texts
     return out
 
@@ -236,6 +249,27 @@ class ClassifierFeedbackModel(nn.Module):
 
     def set_step(self, step: int) -> None:
         self.step_count = step
+
+    def reranker(self, target: int, weight: float) -> Optional[Callable]:
+        """With ``weight`` > 0: a function reordering beam candidates ``ids`` (per row, a list of
+        token-id lists) by their beam score plus ``weight`` times the log-probability the style
+        classifier trained alongside gives the ``target`` style (noisy-channel style reranking,
+        as in Shen et al. 2017's discriminator feedback, applied at decoding time)."""
+        if weight <= 0:
+            return None
+        if self.classifier is None:
+            raise TextvaeError("this model was trained without a style classifier (model.cycle.style_weight 0), "
+                               "so it cannot rerank; leave the rerank weight at 0")
+        classifier = self.classifier
+
+        def rerank(ids: List[List[List[int]]], scores: torch.Tensor) -> List[List[List[int]]]:
+            flat = [seq or [UNK_ID] for row in ids for seq in row]
+            tokens = collate(flat).src.to(classifier.out.weight.device)
+            log_p = classifier(tokens=tokens).float().log_softmax(-1)[:, target].view(len(ids), -1).cpu()
+            order = (scores + weight * log_p).argsort(-1, descending=True).tolist()
+            return [[row[j] for j in ranks] for row, ranks in zip(ids, order)]
+
+        return rerank
 
     def optimizer_groups(self) -> List[dict]:
         classifier = {id(p) for p in self.classifier.parameters()} if self.classifier is not None else set()
@@ -343,12 +377,14 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         return out
 
     @torch.inference_mode()
-    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, **options) -> List:
-        """``sentences`` written in style ``to`` (``strength`` does not apply to this model)."""
+    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
+                 **options) -> List:
+        """``sentences`` written in style ``to`` (``strength`` does not apply to this model;
+        ``rerank`` > 0 chooses among beam candidates with the style classifier, see :meth:`reranker`)."""
         target = text_model.label_names.index(to)
 
         def prepare(batch):
             styles = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
             return [(torch.arange(len(batch)), self.decoder, self.context(batch.src, batch.lengths, styles))]
 
-        return transfer_in_batches(text_model, sentences, options, prepare)
+        return transfer_in_batches(text_model, sentences, options, prepare, self.reranker(target, rerank))

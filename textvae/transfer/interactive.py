@@ -15,6 +15,7 @@ log = logging.getLogger("textvae")
 
 HELP = """commands:
   :strength X   move the style code X of the way to the target style (now {strength})
+  :rerank W     with beam search, rerank the beam by W x the model's style classifier (now {rerank})
   :beam N       beam search with N beams        :greedy      greedy decoding
   :sample P     top-p sampling with threshold P
   :help         this text                       :quit        leave (or end of input)"""
@@ -44,10 +45,13 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
         if name == "quit":
             return None
         if name == "help":
-            return HELP.format(strength=state["strength"])
+            return HELP.format(**state)
         if name == "strength":
             state["strength"] = float(value)
             return f"strength {state['strength']:g}"
+        if name == "rerank":
+            state["rerank"] = float(value)
+            return f"rerank weight {state['rerank']:g}"
         if name == "beam":
             options.update(strategy="beam", beam_size=int(value or 5), n_best=1)
             return f"beam search, {options['beam_size']} beams"
@@ -62,13 +66,14 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
     return f"unknown command {line}; :help lists the commands"
 
 
-def run_interactive(model, options: Dict, strength: float = 1.0, stdin: TextIO = None, stdout: TextIO = None) -> int:
+def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float = 0.0, stdin: TextIO = None,
+                    stdout: TextIO = None) -> int:
     from textvae.decoding import DecodeOptions
     from textvae.errors import TextvaeError
 
     tty = stdin.isatty()
     judge = cached_judge_for(model)
-    state = {"strength": strength}
+    state = {"strength": strength, "rerank": rerank}
     width = max(len(name) for name in model.label_names + ["reconstruction"])
     if tty:
         stdout.write(f"textvae: {model.path} ({', '.join(model.label_names)}); :help for commands\n")
@@ -91,12 +96,12 @@ def run_interactive(model, options: Dict, strength: float = 1.0, stdin: TextIO =
             continue
         try:
             DecodeOptions(**options)
+            rows = [("reconstruction", model.reconstruct([line], **options)[0])] if model.model.latent_dim else []
+            for name in model.label_names:
+                rows.append((name, model.transfer([line], to=name, **state, **options)[0]))
         except TextvaeError as exc:
             stdout.write(f"{exc}\n")
             continue
-        rows = [("reconstruction", model.reconstruct([line], **options)[0])] if model.model.latent_dim else []
-        for name in model.label_names:
-            rows.append((name, model.transfer([line], to=name, strength=state["strength"], **options)[0]))
         for name, text in rows:
             text = text if isinstance(text, str) else text[0]
             confidence = ""

@@ -1,0 +1,48 @@
+"""What the style-transfer benchmarks share: the test-time transfer options on the command line,
+and training a row (or reusing it with ``--eval-only``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Dict, Tuple
+
+from textvae.training import train
+
+
+def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default=None, help="corpus directory (default: the recipe's)")
+    parser.add_argument("--out", default="benchmarks/runs")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resume", action="store_true", help="continue a run that was stopped")
+    parser.add_argument("--strength", type=float, default=1.0, help="style strength of the test transfers")
+    parser.add_argument("--beam", type=int, default=0, help="beam size of the test transfers (0: greedy)")
+    parser.add_argument("--rerank", type=float, default=0.0, help="classifier reranking weight (with --beam)")
+    parser.add_argument("--eval-only", action="store_true", help="score an existing run; no training")
+    parser.add_argument("overrides", nargs="*")
+
+
+def transfer_options(args) -> Tuple[Dict, str, str]:
+    """``(model.transfer keywords, a readable setting, a file-name tag)`` from the arguments."""
+    options: Dict = {"strength": args.strength}
+    if args.beam > 1:
+        options.update(strategy="beam", beam_size=args.beam)
+    if args.rerank:
+        options["rerank"] = args.rerank
+    setting = f"strength {args.strength:g}, " + (f"beam {args.beam}" if args.beam > 1 else "greedy")
+    setting += f", rerank {args.rerank:g}" if args.rerank else ""
+    tag = f"strength{args.strength:g}-beam{args.beam}" + (f"-rerank{args.rerank:g}" if args.rerank else "")
+    return options, setting, tag
+
+
+def train_or_reuse(config, out: Path, args) -> Tuple[Dict, float]:
+    """Train the row (``--resume`` continues it) or, with ``--eval-only``, read what it trained;
+    returns the training result and its minutes."""
+    if args.eval_only:
+        result = json.loads((out / "result.json").read_text())
+        return result, result["elapsed"] / 60
+    started = time.time()
+    result = train(config, out, resume=args.resume, force=not args.resume)
+    return result, (time.time() - started) / 60
