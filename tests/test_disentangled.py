@@ -75,7 +75,8 @@ def test_strength_zero_keeps_the_style(trained):
 
 def test_interactive_through_a_pipe_matches_batch_mode(trained):
     lines = [e.text for e in TEST[:3]]
-    stdin = io.StringIO("\n".join(lines[:2]) + "\n\n:beam 3\n" + lines[2] + "\n:strength x\n:quit\nignored\n")
+    stdin = io.StringIO("\n".join(lines[:2]) + "\n\n:beam 3\n" + lines[2] + "\n:strength x\n:rerank 1\n" + lines[0]
+                        + "\n:quit\nignored\n")
     stdout = io.StringIO()
     assert run_interactive(trained, {"strategy": "greedy"}, stdin=stdin, stdout=stdout) == 0
     printed = stdout.getvalue().splitlines()
@@ -84,6 +85,7 @@ def test_interactive_through_a_pipe_matches_batch_mode(trained):
     assert positive[:2] == trained.transfer(lines[:2], to="positive")
     assert positive[2] == trained.transfer(lines[2:], to="positive", strategy="beam", beam_size=3)[0]
     assert "" in printed and any("expected a number" in p for p in printed)
+    assert any("reranking needs a style classifier" in p for p in printed)  # said, and the session goes on
     assert "ignored" not in stdout.getvalue()
 
 
