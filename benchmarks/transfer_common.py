@@ -20,6 +20,7 @@ def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strength", type=float, default=1.0, help="style strength of the test transfers")
     parser.add_argument("--beam", type=int, default=0, help="beam size of the test transfers (0: greedy)")
     parser.add_argument("--rerank", type=float, default=0.0, help="classifier reranking weight (with --beam)")
+    parser.add_argument("--rerank-cycle", type=float, default=0.0, help="cycle (rebuild) reranking weight (with --beam)")
     parser.add_argument("--eval-only", action="store_true", help="score an existing run; no training")
     parser.add_argument("overrides", nargs="*")
 
@@ -29,11 +30,13 @@ def transfer_options(args) -> Tuple[Dict, str, str]:
     options: Dict = {"strength": args.strength}
     if args.beam > 1:
         options.update(strategy="beam", beam_size=args.beam)
-    if args.rerank:
-        options["rerank"] = args.rerank
     setting = f"strength {args.strength:g}, " + (f"beam {args.beam}" if args.beam > 1 else "greedy")
-    setting += f", rerank {args.rerank:g}" if args.rerank else ""
-    tag = f"strength{args.strength:g}-beam{args.beam}" + (f"-rerank{args.rerank:g}" if args.rerank else "")
+    tag = f"strength{args.strength:g}-beam{args.beam}"
+    for key, weight in (("rerank", args.rerank), ("rerank_cycle", args.rerank_cycle)):
+        if weight:
+            options[key] = weight
+            setting += f", {key.replace('_', ' ')} {weight:g}"
+            tag += f"-{key.replace('_', '')}{weight:g}"
     return options, setting, tag
 
 

@@ -2,9 +2,10 @@
 for each setting, e.g. the style strength of a split-latent model or the decoding strategy.
 
     python benchmarks/transfer_sweep.py RUN_DIR [--strength 1,1.5,2] [--beam 0,5] [--rerank 0,0.5,1]
-        [--sentences 1000]
+        [--cycle 0,1] [--sentences 1000]
 
-(``--rerank`` weights apply to beam sizes of 2 or more; see ``textvae transfer --rerank``.)
+(``--rerank`` and ``--cycle`` weights apply to beam sizes of 2 or more; see ``textvae transfer
+--rerank --rerank-cycle``.)
 
 Uses the same fixed dev sample and cached judge as the training curve (textvae.evaluation.
 transfer_dev); report the chosen setting's test scores with the evaluation suite.
@@ -26,23 +27,25 @@ def main() -> None:
     parser.add_argument("--strength", default="1")
     parser.add_argument("--beam", default="0", help="beam sizes; 0 is greedy")
     parser.add_argument("--rerank", default="0", help="classifier reranking weights (back-translation models)")
+    parser.add_argument("--cycle", default="0", help="cycle (rebuild) reranking weights (back-translation models)")
     parser.add_argument("--sentences", type=int, default=1000)
     args = parser.parse_args()
     model = textvae.load(args.run, device="cpu")
     corpus = load_corpus(model.config.data.path)
     evaluate = transfer_evaluator(corpus, model.tokenizer, model.config, model.device, args.sentences)
-    print("| strength | decoding | rerank | dev acc | dev self-BLEU | seconds |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print("| strength | decoding | rerank | cycle | dev acc | dev self-BLEU | seconds |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for beam in [int(b) for b in args.beam.split(",")]:
         decoding = {"strategy": "beam", "beam_size": beam} if beam > 1 else {}
-        for rerank in [float(w) for w in args.rerank.split(",")] if beam > 1 else [0.0]:
+        weights = [(float(r), float(c)) for r in args.rerank.split(",") for c in args.cycle.split(",")]
+        for rerank, cycle in weights if beam > 1 else [(0.0, 0.0)]:
             for strength in [float(s) for s in args.strength.split(",")]:
                 started = time.time()
-                scores = evaluate(model.model, strength=strength, **decoding, **({"rerank": rerank} if rerank else {}))
-                print(f"| {strength:g} | {'beam %d' % beam if beam > 1 else 'greedy'} | {rerank:g} | "
+                scores = evaluate(model.model, strength=strength, **decoding,
+                                  **({"rerank": rerank, "rerank_cycle": cycle} if rerank or cycle else {}))
+                print(f"| {strength:g} | {'beam %d' % beam if beam > 1 else 'greedy'} | {rerank:g} | {cycle:g} | "
                       f"{100 * scores['transfer_acc']:.1f} | {scores['transfer_self_bleu']:.1f} | "
                       f"{time.time() - started:.0f} |", flush=True)
-
 
 if __name__ == "__main__":
     main()

@@ -222,13 +222,13 @@ def cmd_transfer(args) -> int:
     if args.interactive:
         from textvae.transfer.interactive import run_interactive
 
-        return run_interactive(model, options, strength=args.strength, rerank=args.rerank, stdin=sys.stdin,
-                               stdout=sys.stdout)
+        return run_interactive(model, options, strength=args.strength, rerank=args.rerank,
+                               rerank_cycle=args.rerank_cycle, stdin=sys.stdin, stdout=sys.stdout)
     if not args.to:
         raise TextvaeError("textvae transfer: --to STYLE is required (one of: " + ", ".join(model.label_names) + ")")
     lines = read_sentences(args.input)
     results = map_nonblank(lambda x: model.transfer(x, to=args.to, strength=args.strength, rerank=args.rerank,
-                                                    **options), lines)
+                                                    rerank_cycle=args.rerank_cycle, **options), lines)
     write_sentences(nbest_lines(results), output)
     return 0
 
@@ -468,6 +468,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="with beam search: choose among the beam's candidates by their score plus WEIGHT x "
                                "the log-probability the model's own style classifier gives the target style "
                                "(back-translation models)")
+    transfer.add_argument("--rerank-cycle", type=float, default=0.0, metavar="WEIGHT",
+                          help="with beam search: also subtract WEIGHT x the per-token NLL of rebuilding the source "
+                               "from each candidate (content preservation; back-translation models)")
     transfer.set_defaults(func=cmd_transfer)
 
     recon = sub.add_parser("reconstruct", help="encode and decode sentences (autoencoder check)")

@@ -36,6 +36,10 @@ class Batch:
     def __len__(self) -> int:
         return self.src.size(0)
 
+    def rows(self, index: torch.Tensor) -> "Batch":
+        """The sentences at ``index`` (padding width unchanged)."""
+        return Batch(**{f.name: getattr(self, f.name)[index.to(self.src.device)] for f in fields(self)})
+
     @property
     def num_tokens(self) -> int:
         return int(self.lengths.sum()) + len(self)  # target tokens, EOS included

@@ -231,7 +231,7 @@ class BSTModel(ClassifierFeedbackModel):
 
     @torch.inference_mode()
     def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
-                 **options) -> List:
+                 rerank_cycle: float = 0.0, **options) -> List:
         """``sentences`` written in style ``to`` by that style's decoder (``strength`` does not
         apply; ``rerank``: see :meth:`ClassifierFeedbackModel.reranker`)."""
         target = text_model.label_names.index(to)
@@ -242,4 +242,4 @@ class BSTModel(ClassifierFeedbackModel):
         return transfer_in_batches(text_model, sentences, options,
                                    lambda batch: [(torch.arange(len(batch)), decoder,
                                                    self.context(batch.src, batch.lengths))],
-                                   self.reranker(target, rerank))
+                                   self.reranker(target, rerank, rerank_cycle))

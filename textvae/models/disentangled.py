@@ -129,9 +129,9 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         return torch.cat([s, c], -1)
 
     def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
-                 **options) -> List:
+                 rerank_cycle: float = 0.0, **options) -> List:
         """``sentences`` rewritten in style ``to`` (see :meth:`textvae.api.TextModel.transfer`)."""
-        if rerank:
+        if rerank or rerank_cycle:
             raise TextvaeError("reranking needs a style classifier over sentences, which split-latent models do not "
                                "train; leave the rerank weight at 0")
         sentences = list(sentences)

@@ -179,8 +179,8 @@ def classifier_terms(classifier: nn.Module, src: torch.Tensor, labels: torch.Ten
 def transfer_in_batches(text_model, sentences: Sequence[str], options: dict, prepare,
                         rerank: Optional[Callable] = None) -> List:
     """Batched transfer: ``prepare(batch)`` gives ``[(rows, decoder, context), ...]`` for the
-    rows of a batch; each group is decoded with the decoding ``options``. ``rerank(ids, scores)``
-    reorders every row's beam candidates (see :meth:`ClassifierFeedbackModel.reranker`)."""
+    rows of a batch; each group is decoded with the decoding ``options``. ``rerank(ids, scores,
+    sources)`` reorders every row's beam candidates (see :meth:`ClassifierFeedbackModel.reranker`)."""
     from textvae.decoding import DecodeOptions, decode
 
     opts = DecodeOptions.from_kwargs(**options)
@@ -196,7 +196,7 @@ def transfer_in_batches(text_model, sentences: Sequence[str], options: dict, pre
         for rows, decoder, context in prepare(batch):
             ids, scores = decode(decoder, context, search, max_len=max_len)
             if rerank is not None:
-                ids = rerank(ids, scores)
+                ids = rerank(ids, scores, batch.rows(rows))
             for position, row in enumerate(rows.tolist()):
                 texts = [text_model.tokenizer.decode(seq) for seq in ids[position][:opts.n_best]]
                 out[indices[row]] = texts[0] if opts.n_best == 1 else texts
@@ -250,23 +250,39 @@ class ClassifierFeedbackModel(nn.Module):
     def set_step(self, step: int) -> None:
         self.step_count = step
 
-    def reranker(self, target: int, weight: float) -> Optional[Callable]:
-        """With ``weight`` > 0: a function reordering beam candidates ``ids`` (per row, a list of
-        token-id lists) by their beam score plus ``weight`` times the log-probability the style
-        classifier trained alongside gives the ``target`` style (noisy-channel style reranking,
-        as in Shen et al. 2017's discriminator feedback, applied at decoding time)."""
-        if weight <= 0:
+    def reranker(self, target: int, weight: float, cycle_weight: float = 0.0) -> Optional[Callable]:
+        """With a weight > 0: a function ``rerank(ids, scores, sources)`` reordering the beam
+        candidates ``ids`` (per source sentence, a list of token-id lists) by their beam score
+        plus ``weight`` x the log-probability the style classifier trained alongside gives the
+        ``target`` style, minus ``cycle_weight`` x the per-token NLL of rebuilding the source from
+        the candidate in the source's style (the back-translation direction; the classifier names
+        that style). ``sources`` is the batch of the source sentences. Candidates are reranked
+        with a model of the style and one of the content, as in noisy-channel reranking
+        (Yee et al. 2019) and the dual rewards of Luo et al. (2019), at decoding time."""
+        if weight <= 0 and cycle_weight <= 0:
             return None
         if self.classifier is None:
             raise TextvaeError("this model was trained without a style classifier (model.cycle.style_weight 0), "
-                               "so it cannot rerank; leave the rerank weight at 0")
+                               "so it cannot rerank; leave the rerank weights at 0")
+        if cycle_weight > 0 and not hasattr(self, "rebuild_nll"):
+            raise TextvaeError(f"{type(self).__name__} cannot rebuild sources from transfers; leave rerank_cycle at 0")
         classifier = self.classifier
 
-        def rerank(ids: List[List[List[int]]], scores: torch.Tensor) -> List[List[List[int]]]:
-            flat = [seq or [UNK_ID] for row in ids for seq in row]
-            tokens = collate(flat).src.to(classifier.out.weight.device)
-            log_p = classifier(tokens=tokens).float().log_softmax(-1)[:, target].view(len(ids), -1).cpu()
-            order = (scores + weight * log_p).argsort(-1, descending=True).tolist()
+        def rerank(ids: List[List[List[int]]], scores: torch.Tensor, sources: Batch) -> List[List[List[int]]]:
+            k = len(ids[0])
+            device = classifier.out.weight.device
+            candidates = collate([seq or [UNK_ID] for row in ids for seq in row]).to(device)
+            total = scores.to(device)
+            if weight > 0:
+                log_p = classifier(tokens=candidates.src).float().log_softmax(-1)[:, target]
+                total = total + weight * log_p.view(len(ids), k)
+            if cycle_weight > 0:
+                source_styles = classifier(tokens=sources.src).argmax(-1).repeat_interleave(k)
+                tgt_in, tgt_out = sources.tgt_in.repeat_interleave(k, 0), sources.tgt_out.repeat_interleave(k, 0)
+                nll = self.rebuild_nll(candidates.src, candidates.lengths, tgt_in, tgt_out, source_styles)
+                per_token = nll / (tgt_out != PAD_ID).sum(1)
+                total = total - cycle_weight * per_token.view(len(ids), k)
+            order = total.argsort(dim=-1, descending=True, stable=True).tolist()
             return [[row[j] for j in ranks] for row, ranks in zip(ids, order)]
 
         return rerank
@@ -377,14 +393,20 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         return out
 
     @torch.inference_mode()
+    def rebuild_nll(self, src: torch.Tensor, lengths: torch.Tensor, tgt_in: torch.Tensor, tgt_out: torch.Tensor,
+                    styles: torch.Tensor) -> torch.Tensor:
+        """Summed NLL per row of decoding ``tgt_out`` in ``styles`` from ``src`` (a transfer)."""
+        return sentence_nll(self.decoder(tgt_in, self.context(src, lengths, styles)), tgt_out)
+
     def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
-                 **options) -> List:
+                 rerank_cycle: float = 0.0, **options) -> List:
         """``sentences`` written in style ``to`` (``strength`` does not apply to this model;
-        ``rerank`` > 0 chooses among beam candidates with the style classifier, see :meth:`reranker`)."""
+        ``rerank`` / ``rerank_cycle`` > 0 choose among beam candidates, see :meth:`reranker`)."""
         target = text_model.label_names.index(to)
 
         def prepare(batch):
             styles = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
             return [(torch.arange(len(batch)), self.decoder, self.context(batch.src, batch.lengths, styles))]
 
-        return transfer_in_batches(text_model, sentences, options, prepare, self.reranker(target, rerank))
+        return transfer_in_batches(text_model, sentences, options, prepare,
+                                   self.reranker(target, rerank, rerank_cycle))
