@@ -3,7 +3,7 @@ test split with it and score the transfers with the evaluation suite.
 
     python benchmarks/disentangled.py yelp_disentangled_vae [--ablation all|ae|mul|adv|style]
         [--data ../shared/data/yelp] [--out benchmarks/runs] [--threads 2] [key=value ...]
-        [--strength 1.0] [--beam 0] [--rerank 0] [--eval-only]
+        [--strength 1.0] [--beam 0] [--eval-only]
 
 ``--strength`` and ``--beam`` set how the test split is transferred (tune them on dev with
 benchmarks/transfer_sweep.py); ``--eval-only`` scores an existing run without training.

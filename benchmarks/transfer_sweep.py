@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--strength", default="1")
     parser.add_argument("--beam", default="0", help="beam sizes; 0 is greedy")
     parser.add_argument("--rerank", default="0", help="classifier reranking weights (back-translation models)")
-    parser.add_argument("--cycle", default="0", help="cycle (rebuild) reranking weights (back-translation models)")
+    parser.add_argument("--cycle", default="0", help="cycle (rebuild) reranking weights (style_seq2seq models)")
     parser.add_argument("--sentences", type=int, default=1000)
     args = parser.parse_args()
     model = textvae.load(args.run, device="cpu")

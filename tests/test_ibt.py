@@ -89,6 +89,22 @@ def test_rerank_orders_beam_candidates_by_score_plus_classifier_and_cycle():
     assert model.reranker(1, 0.0) is None
     with pytest.raises(TextvaeError, match="without a style classifier"):
         _tiny_model("model.cycle.style_weight.value=0").reranker(1, 1.0)
+    with pytest.raises(TextvaeError, match="0 .off. or positive"):
+        model.reranker(1, -1.0)
+
+
+@pytest.mark.parametrize("relaxation,fraction", [("sequential", 1.0), ("greedy_prefix", 1.0), ("sequential", 0.5),
+                                                 ("greedy_prefix", 0.5)])
+def test_style_loss_reaches_the_decoder_not_the_classifier(relaxation, fraction):
+    model = _tiny_model("model.cycle.warmup_steps=0", "model.cycle.bt_weight.value=0", "model.cycle.ae_weight=0",
+                        f"model.cycle.style_relaxation={relaxation}", f"model.cycle.style_fraction={fraction}").train()
+    batch = collate([[5, 6, 7], [8, 9], [10, 11, 12, 13], [14]], [0, 1, 0, 1])
+    out = model(batch)
+    out["loss"].backward()
+    assert out["style_loss"] > 0 and "bt_rec" not in out
+    decoder_grad = sum(p.grad.abs().sum() for p in model.decoder.parameters() if p.grad is not None)
+    assert decoder_grad > 0
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.classifier.parameters())
 
 
 def test_style_seq2seq_bad_config():

@@ -470,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "(back-translation models)")
     transfer.add_argument("--rerank-cycle", type=float, default=0.0, metavar="WEIGHT",
                           help="with beam search: also subtract WEIGHT x the per-token NLL of rebuilding the source "
-                               "from each candidate (content preservation; back-translation models)")
+                               "from each candidate (content preservation; style_seq2seq models)")
     transfer.set_defaults(func=cmd_transfer)
 
     recon = sub.add_parser("reconstruct", help="encode and decode sentences (autoencoder check)")

@@ -241,8 +241,8 @@ class CycleConfig:
     full-vocabulary distribution for the backward pass and costs about as much as the rest of
     the step; ``style_fraction`` < 1 runs it on a random part of each batch.
     ``style_relaxation: greedy_prefix`` (style_seq2seq only) is the cheap alternative: one
-    parallel decoder pass over the greedy transfer that back-translation computes anyway, the
-    classifier reading each position's (Gumbel-)softmax; gradients reach every output
+    parallel decoder pass over the back-translation's own transfer (``bt_strategy``: greedy or
+    sampled), the classifier reading each position's (Gumbel-)softmax; gradients reach every output
     distribution but not through the previous inputs (``sequential``, Hu et al. 2017, does).
     """
 

@@ -255,11 +255,13 @@ class ClassifierFeedbackModel(nn.Module):
         candidates ``ids`` (per source sentence, a list of token-id lists) by their beam score
         plus ``weight`` x the log-probability the style classifier trained alongside gives the
         ``target`` style, minus ``cycle_weight`` x the per-token NLL of rebuilding the source from
-        the candidate in the source's style (the back-translation direction; the classifier names
-        that style). ``sources`` is the batch of the source sentences. Candidates are reranked
+        the candidate in the source's style (the back-translation direction; the style is the
+        classifier's best guess among the styles other than ``target``). ``sources`` is the batch of the source sentences. Candidates are reranked
         with a model of the style and one of the content, as in noisy-channel reranking
         (Yee et al. 2019) and the dual rewards of Luo et al. (2019), at decoding time."""
-        if weight <= 0 and cycle_weight <= 0:
+        if not (weight >= 0 and cycle_weight >= 0):  # also refuses NaN
+            raise TextvaeError(f"rerank weights must be 0 (off) or positive, got {weight} and {cycle_weight}")
+        if weight == 0 and cycle_weight == 0:
             return None
         if self.classifier is None:
             raise TextvaeError("this model was trained without a style classifier (model.cycle.style_weight 0), "
@@ -277,7 +279,9 @@ class ClassifierFeedbackModel(nn.Module):
                 log_p = classifier(tokens=candidates.src).float().log_softmax(-1)[:, target]
                 total = total + weight * log_p.view(len(ids), k)
             if cycle_weight > 0:
-                source_styles = classifier(tokens=sources.src).argmax(-1).repeat_interleave(k)
+                source_logits = classifier(tokens=sources.src).float()
+                source_logits[:, target] = float("-inf")  # the source is in some other style
+                source_styles = source_logits.argmax(-1).repeat_interleave(k)
                 tgt_in, tgt_out = sources.tgt_in.repeat_interleave(k, 0), sources.tgt_out.repeat_interleave(k, 0)
                 nll = self.rebuild_nll(candidates.src, candidates.lengths, tgt_in, tgt_out, source_styles)
                 per_token = nll / (tgt_out != PAD_ID).sum(1)
@@ -392,12 +396,12 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         out["loss"] = loss
         return out
 
-    @torch.inference_mode()
     def rebuild_nll(self, src: torch.Tensor, lengths: torch.Tensor, tgt_in: torch.Tensor, tgt_out: torch.Tensor,
                     styles: torch.Tensor) -> torch.Tensor:
         """Summed NLL per row of decoding ``tgt_out`` in ``styles`` from ``src`` (a transfer)."""
         return sentence_nll(self.decoder(tgt_in, self.context(src, lengths, styles)), tgt_out)
 
+    @torch.inference_mode()
     def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
                  rerank_cycle: float = 0.0, **options) -> List:
         """``sentences`` written in style ``to`` (``strength`` does not apply to this model;
