@@ -1,6 +1,7 @@
 """Decoding speed (issue 5): sentences per second for GRU and Transformer decoders.
 
-    python benchmarks/decode.py [--batches 1,32,256] [--max-len 20] [--device cpu|cuda] [--out FILE]
+    python benchmarks/decode.py [--batches 1,32,256] [--max-len 20] [--device cpu|cuda] [--threads N]
+        [--default-malloc] [--out FILE]
 
 Decoders of the Yelp recipes' size (word vocabulary of 9,518, embedding 256, latent 32): the
 GRU 256 decoder of yelp_*.yaml and a 3-layer Transformer of width 256 (4 heads, feed-forward
@@ -15,6 +16,8 @@ ones of random weights. Compared in the same run:
 - the machine limit: the decoder's matmul FLOPs per generated token times tokens per second,
   as a share of the fp32 matmul throughput measured in the same run for the output layer's shape.
 
+Like the ``textvae`` command, the benchmark keeps freed memory in the process
+(:func:`textvae.runtime.keep_freed_memory`); ``--default-malloc`` times glibc's default.
 On a GPU, ``--device cuda`` also times the fast path (bf16 autocast + CUDA graphs) against
 plain fp32 eager decoding.
 """
@@ -33,6 +36,7 @@ from textvae.config import load_recipe
 from textvae.data.tokenizer import EOS_ID
 from textvae.decoding import DecodeOptions, decode
 from textvae.models import build_model
+from textvae.runtime import keep_freed_memory
 
 VOCAB, LATENT = 9518, 32
 ENTROPY = 3.7  # nats: the per-word entropy of the Yelp LM (test PPL 40.5 = e^3.7)
@@ -138,7 +142,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default=None, help="JSON file for the results")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's allocator as it is (the textvae command keeps freed memory; textvae.runtime)")
     args = parser.parse_args()
+    if not args.default_malloc:
+        keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

@@ -15,6 +15,7 @@ from typing import List, Optional, Sequence
 
 from textvae import __version__
 from textvae.errors import TextvaeError
+from textvae.runtime import keep_freed_memory
 
 log = logging.getLogger("textvae")
 
@@ -568,6 +569,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.overrides = list(args.overrides) + extra
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                             format="textvae: %(message)s")
+        keep_freed_memory()
         if not hasattr(args, "func"):
             target = parser
             if args.command:

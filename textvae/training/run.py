@@ -25,6 +25,7 @@ from textvae.errors import TextvaeError
 from textvae.evaluation.reconstruction import evaluate_reconstruction
 from textvae.io import atomic_write_text, recover_directory, remove_leftovers
 from textvae.models import build_model
+from textvae.runtime import keep_freed_memory
 from textvae.training.checkpoint import (CHECKPOINT_SUBDIR, MODEL_SUBDIR, WEIGHTS_FILE, load_trainer_state,
                                          save_model_dir)
 from textvae.training.distributed import any_rank, barrier, cleanup, init_distributed, pick_device
@@ -91,6 +92,7 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
     """Train the model a config describes; returns a summary (also saved as ``result.json``)."""
     out = Path(out)
     check_train_config(config)
+    keep_freed_memory()
     device = pick_device(config.train.device)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
