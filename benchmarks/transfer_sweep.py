@@ -19,6 +19,7 @@ import time
 import textvae
 from textvae.data.corpus import load_corpus
 from textvae.evaluation.transfer_dev import transfer_evaluator
+from textvae.runtime import keep_freed_memory
 
 
 def main() -> None:
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("--cycle", default="0", help="cycle (rebuild) reranking weights (style_seq2seq models)")
     parser.add_argument("--sentences", type=int, default=1000)
     args = parser.parse_args()
+    keep_freed_memory()  # as the textvae command does
     model = textvae.load(args.run, device="cpu")
     corpus = load_corpus(model.config.data.path)
     evaluate = transfer_evaluator(corpus, model.tokenizer, model.config, model.device, args.sentences)

@@ -237,3 +237,16 @@ def test_reconstruct_command_with_beam_and_n_best(trained, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4 and all(len(line.split("\t")) == 2 for line in lines)
     assert main(["reconstruct", "--model", str(model.path), "--input", str(source), "--top-p", "1.5"]) == 2
+
+
+@pytest.mark.parametrize("rows,width,k", [(64, 9518, 5), (7, 1025, 3), (3, 9518, 1), (5, 4096, 16), (4, 1024, 5),
+                                          (2, 300, 5)])
+def test_row_topk_equals_topk(rows, width, k):
+    from textvae.decoding.search import row_topk
+
+    torch.manual_seed(width)
+    x = torch.randn(rows, width)
+    x[0, -1] = 100.0  # the best entry in the short last block
+    values, index = row_topk(x, k)
+    expected = x.topk(k, dim=-1)
+    assert torch.equal(values, expected.values) and torch.equal(index, expected.indices)
