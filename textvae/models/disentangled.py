@@ -13,6 +13,7 @@ information into ``s`` and out of ``c`` (and content the other way):
 - adversarial content: a discriminator predicts that bag from ``s``; the encoder maximises
   its entropy.
 
+Both discriminators read the posterior means (the codes transfer uses); see ``forward``.
 Transfer replaces ``s`` by the mean style vector of the target label, computed on training
 sentences whenever the model is saved and stored with its weights.
 """
@@ -158,6 +159,9 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         style_cfg = self.config.style
         s_post, c_post = posterior["style"], posterior["content"]
         s, c = s_post["z"], c_post["z"]
+        # The adversaries read the posterior means, the codes transfer and probes use: on samples
+        # the encoder can hide style from them under the posterior noise while the means keep it.
+        s_mean, c_mean = s_post["mean"], c_post["mean"]
         loss = out["loss"]
         if style_cfg.type == "gaussian":
             kl_s = gaussian_kl(s_post["mean"].float(), s_post["logvar"].float()).sum(1).mean()
@@ -179,18 +183,18 @@ class DisentangledVAE(Seq2SeqAutoencoder):
             loss = loss + style_cfg.content_multitask * content_loss
             out["content_loss"] = content_loss.detach()
         if self.style_adversary is not None:
-            d_logits = self.style_adversary(c.detach())
+            d_logits = self.style_adversary(c_mean.detach())
             d_loss = F.cross_entropy(d_logits.float(), labels)
             disc_loss = disc_loss + d_loss
             out["adv_style_acc"] = (d_logits.argmax(-1) == labels).float().mean().detach()
-            h = entropy(_frozen(self.style_adversary, c))
+            h = entropy(_frozen(self.style_adversary, c_mean))
             loss = loss - style_cfg.adversarial * h
             out["adv_style_entropy"] = h.detach()
         if self.content_adversary is not None:
-            d_loss = -(bag * self.content_adversary(s.detach()).float().log_softmax(-1)).sum(1).mean()
+            d_loss = -(bag * self.content_adversary(s_mean.detach()).float().log_softmax(-1)).sum(1).mean()
             disc_loss = disc_loss + d_loss
             out["adv_content_loss"] = d_loss.detach()
-            h = entropy(_frozen(self.content_adversary, s))
+            h = entropy(_frozen(self.content_adversary, s_mean))
             loss = loss - style_cfg.content_adversarial * h
             out["adv_content_entropy"] = h.detach()
         out["loss"] = loss
