@@ -17,7 +17,6 @@ trained on dev codes reads the style from ``s`` and from ``c`` on the test codes
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
@@ -27,9 +26,8 @@ from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
 from textvae.evaluation.probes import probe_accuracy
 from textvae.evaluation.transfer import TransferEvaluator, score_model
-from textvae.io import atomic_write_text
 
-from transfer_common import add_transfer_arguments, train_or_reuse, transfer_options
+from transfer_common import add_transfer_arguments, save_row, train_or_reuse, transfer_options
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 ABLATIONS = {
@@ -71,11 +69,9 @@ def main() -> None:
     overall = scores["directions"]["overall"]
     row = {"recipe": args.recipe, "ablation": args.ablation, "steps": result["step"], "transfer": setting,
            "train_minutes": trained_minutes, **probes, "overall": overall, "scores": scores}
-    atomic_write_text(out / f"row-{tag}.json", json.dumps(row, indent=2) + "\n")
-    print(f"| {name} | {result['step']} | {setting} | {100 * overall['accuracy']:.1f} | {overall['self_bleu']:.1f} | "
-          f"{overall['similarity']:.3f} | {overall['overlap']:.3f} | {overall['ppl']:.1f} | "
-          f"{100 * probes['probe_s']:.1f} | {100 * probes['probe_c']:.1f} |")
-
+    save_row(out, tag, row, [name, str(result["step"]), setting, f"{100 * overall['accuracy']:.1f}",
+                             f"{overall['self_bleu']:.1f}", f"{overall['similarity']:.3f}", f"{overall['overlap']:.3f}",
+                             f"{overall['ppl']:.1f}", f"{100 * probes['probe_s']:.1f}", f"{100 * probes['probe_c']:.1f}"])
 
 if __name__ == "__main__":
     main()

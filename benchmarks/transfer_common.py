@@ -7,8 +7,9 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple
 
+from textvae.io import atomic_write_text
 from textvae.training import train
 
 
@@ -49,3 +50,9 @@ def train_or_reuse(config, out: Path, args) -> Tuple[Dict, float]:
     started = time.time()
     result = train(config, out, resume=args.resume, force=not args.resume)
     return result, (time.time() - started) / 60
+
+
+def save_row(out: Path, tag: str, row: Dict, cells: Sequence[str]) -> None:
+    """Write ``row-TAG.json`` next to the run and print the row's Markdown cells."""
+    atomic_write_text(out / f"row-{tag}.json", json.dumps(row, indent=2) + "\n")
+    print("| " + " | ".join(cells) + " |")

@@ -14,7 +14,6 @@ the run.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
@@ -23,10 +22,9 @@ import textvae
 from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
 from textvae.evaluation.transfer import TransferEvaluator, score_model
-from textvae.io import atomic_write_text
 from textvae.reports.plots import training_curve
 
-from transfer_common import add_transfer_arguments, train_or_reuse, transfer_options
+from transfer_common import add_transfer_arguments, save_row, train_or_reuse, transfer_options
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
@@ -50,11 +48,9 @@ def main() -> None:
     overall = scores["directions"]["overall"]
     row = {"recipe": args.recipe, "steps": result["step"], "minutes": result["elapsed"] / 60, "transfer": setting,
            "overall": overall, "scores": scores}
-    atomic_write_text(out / f"row-{tag}.json", json.dumps(row, indent=2) + "\n")
-    print(f"| {args.recipe} | {result['step']} | {setting} | {100 * overall['accuracy']:.1f} | {overall['self_bleu']:.1f} | "
-          f"{overall['similarity']:.3f} | {overall['ppl']:.1f} | {overall['source_ppl']:.1f} | "
-          f"{overall['ppl'] / overall['source_ppl']:.2f} |")
-
+    save_row(out, tag, row, [args.recipe, str(result["step"]), setting, f"{100 * overall['accuracy']:.1f}",
+                             f"{overall['self_bleu']:.1f}", f"{overall['similarity']:.3f}", f"{overall['ppl']:.1f}",
+                             f"{overall['source_ppl']:.1f}", f"{overall['ppl'] / overall['source_ppl']:.2f}"])
 
 if __name__ == "__main__":
     main()
