@@ -89,6 +89,16 @@ def test_interactive_through_a_pipe_matches_batch_mode(trained):
     assert "ignored" not in stdout.getvalue()
 
 
+def test_interactive_shows_the_cached_judges_confidence(trained):
+    from textvae.data.corpus import load_corpus
+    from textvae.evaluation.judge import cached_judge
+
+    cached_judge(load_corpus(trained.config.data.path))  # what `textvae evaluate transfer` leaves behind
+    stdout = io.StringIO()
+    assert run_interactive(trained, {"strategy": "greedy"}, stdin=io.StringIO(TEST[0].text + "\n"), stdout=stdout) == 0
+    assert "(judge: positive " in stdout.getvalue() and "(judge: negative " in stdout.getvalue()
+
+
 def test_transfer_command_bad_input_and_blank_lines(trained, tmp_path, capsys):
     source = tmp_path / "in.txt"
     source.write_text("the food was terrible .\n\nthe staff was rude .\n")

@@ -29,7 +29,7 @@ def cached_judge_for(model):
         from textvae.evaluation.cache import artefact_dir
         from textvae.evaluation.judge import FastTextJudge, JudgeSettings
 
-        corpus = load_corpus(model.config.data.path, splits=("train",))
+        corpus = load_corpus(model.config.data.path)  # all splits: the cache key is the whole corpus'
         directory = artefact_dir("judges", corpus, JudgeSettings())
         if (directory / "judge.bin").is_file():
             return FastTextJudge.load(directory)
