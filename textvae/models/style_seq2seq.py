@@ -14,7 +14,6 @@ Backbones: a Transformer decoder with cross-attention, or a GRU decoder with Luo
 from __future__ import annotations
 
 import dataclasses
-
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -256,9 +255,10 @@ class ClassifierFeedbackModel(nn.Module):
         plus ``weight`` x the log-probability the style classifier trained alongside gives the
         ``target`` style, minus ``cycle_weight`` x the per-token NLL of rebuilding the source from
         the candidate in the source's style (the back-translation direction; the style is the
-        classifier's best guess among the styles other than ``target``). ``sources`` is the batch of the source sentences. Candidates are reranked
-        with a model of the style and one of the content, as in noisy-channel reranking
-        (Yee et al. 2019) and the dual rewards of Luo et al. (2019), at decoding time."""
+        classifier's best guess among the styles other than ``target``). ``sources`` is the batch
+        of the source sentences. Candidates are reranked with a model of the style and one of the
+        content, as in noisy-channel reranking (Yee et al. 2019) and the dual rewards of Luo et
+        al. (2019), at decoding time."""
         if not (weight >= 0 and cycle_weight >= 0):  # also refuses NaN
             raise TextvaeError(f"rerank weights must be 0 (off) or positive, got {weight} and {cycle_weight}")
         if weight == 0 and cycle_weight == 0:
