@@ -59,6 +59,40 @@ def test_entropy_losses_push_the_discriminator_towards_chance(tmp_path):
     assert entropies[3.0] > entropies[1e-6]
 
 
+def test_adversaries_read_standardised_codes():
+    """Shrinking the direction that carries the label does not hide it from an adversary."""
+    from textvae.models.disentangled import Standardise
+
+    codes = torch.randn(256, 4)
+    codes[:, 2] = 1e-2 * torch.randn(256)
+    out = Standardise()(codes)
+    torch.testing.assert_close(out.mean(0), torch.zeros(4), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.std(0, unbiased=False), torch.ones(4), atol=1e-4, rtol=0)
+
+
+def test_extra_discriminator_steps_on_remembered_codes(tmp_path, monkeypatch):
+    """discriminator_steps=3: the adversaries' optimizer steps three times per training step (once
+    on the batch, twice on remembered codes), the encoder's once, and the memory stays bounded."""
+    from textvae.training.trainer import Trainer
+
+    steps = {}
+    original = Trainer.train_step
+
+    def counting(self, micro_batches):
+        totals = original(self, micro_batches)
+        steps["adversaries"] = max(int(s["step"]) for s in self.optimizers[1].state.values())
+        steps["main"] = max(int(s["step"]) for s in self.optimizers[0].state.values())
+        steps["memory"] = self.model._adversary_memory["filled"]
+        return totals
+
+    config = load_recipe(RECIPE, SMALL + ["train.max_steps=12", "train.eval_every=12", "train.checkpoint_every=12",
+                                          "model.style.discriminator_steps=3", "model.style.discriminator_memory=100"])
+    monkeypatch.setattr(Trainer, "train_step", counting)
+    train(config, tmp_path / "run")
+    assert steps["main"] == 12 and steps["adversaries"] == 36
+    assert steps["memory"] == 100
+
+
 def test_style_means_are_saved_and_reloaded(trained):
     means = trained.model.style_means
     assert means.abs().sum() > 0
@@ -120,7 +154,9 @@ def test_long_sentences_are_truncated_with_a_warning(trained, caplog):
 
 @pytest.mark.parametrize("override, key", [("model.style.dim=-1", "style.dim"),
                                            ("model.style.multitask=-2", "style.multitask"),
-                                           ("model.latent.type=none", "style.dim")])
+                                           ("model.latent.type=none", "style.dim"),
+                                           ("model.style.discriminator_steps=0", "style.discriminator_steps"),
+                                           ("model.style.discriminator_memory=0", "style.discriminator_memory")])
 def test_bad_style_config(override, key):
     with pytest.raises(TextvaeError, match=key):
         load_recipe(RECIPE, [override])

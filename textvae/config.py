@@ -203,6 +203,12 @@ class StyleConfig:
     entropy), ``content_multitask`` (predict the bag of content words from ``c``) and
     ``content_adversarial`` (a discriminator predicts the bag of content words from ``s``).
     The paper's weights: 10, 1, 3 and 0.03.
+
+    The discriminators see standardised codes (batch statistics), so shrinking a direction does
+    not hide it, and take ``discriminator_steps`` updates per training step: one on the batch,
+    the rest on minibatches drawn from the codes of recent batches (``discriminator_memory``
+    rows). An adversary that lags behind the encoder is fooled while a probe trained to
+    convergence on the same codes still reads the style; more updates keep it closer to that probe.
     """
 
     dim: int = 0  # 0: no style latent
@@ -213,6 +219,8 @@ class StyleConfig:
     content_multitask: float = 0.0
     content_adversarial: float = 0.0
     discriminator_lr: float = 1e-3
+    discriminator_steps: int = 1
+    discriminator_memory: int = 4096
     content_vocab: int = 5000  # most frequent content words the bag-of-words losses predict
 
     def check(self):
@@ -223,6 +231,10 @@ class StyleConfig:
                 yield name, f"must not be negative, got {getattr(self, name)}"
         if self.discriminator_lr <= 0:
             yield "discriminator_lr", f"must be positive, got {self.discriminator_lr}"
+        if self.discriminator_steps < 1:
+            yield "discriminator_steps", f"must be at least 1, got {self.discriminator_steps}"
+        if self.discriminator_memory < 1:
+            yield "discriminator_memory", f"must be at least 1, got {self.discriminator_memory}"
         if self.content_vocab < 1:
             yield "content_vocab", f"must be at least 1, got {self.content_vocab}"
 

@@ -40,6 +40,20 @@ def _mlp(inputs: int, outputs: int, hidden: int = 128) -> nn.Module:
     return nn.Sequential(nn.Linear(inputs, hidden), nn.LeakyReLU(), nn.Linear(hidden, outputs))
 
 
+class Standardise(nn.Module):
+    """Scale every feature to zero mean and unit variance over the batch: an adversary reading
+    standardised codes cannot be fooled by shrinking the direction that carries the label (a
+    probe standardises its inputs too)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        return (x - x.mean(0)) / x.std(0, unbiased=False).clamp(min=1e-3)
+
+
+def _adversary(inputs: int, outputs: int) -> nn.Module:
+    return nn.Sequential(Standardise(), _mlp(inputs, outputs))
+
+
 def entropy(logits: torch.Tensor) -> torch.Tensor:
     """Mean entropy (nats) of the categorical distributions given by ``logits`` ``(B, K)``."""
     log_p = logits.float().log_softmax(-1)
@@ -59,8 +73,9 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         self.style_classifier = nn.Linear(style.dim, num_labels) if style.multitask > 0 else None
         self.content_predictor = nn.Linear(config.latent.dim, k) if style.content_multitask > 0 else None
         # adversaries: trained by their own optimizer on detached codes
-        self.style_adversary = _mlp(config.latent.dim, num_labels) if style.adversarial > 0 else None
-        self.content_adversary = _mlp(style.dim, k) if style.content_adversarial > 0 else None
+        self.style_adversary = _adversary(config.latent.dim, num_labels) if style.adversarial > 0 else None
+        self.content_adversary = _adversary(style.dim, k) if style.content_adversarial > 0 else None
+        self._adversary_memory: Dict = {}  # recent adversary inputs, a ring of rows (see StyleConfig)
         # token id -> content class (-1: not a content word); set by prepare() before training
         self.register_buffer("content_index", torch.full((vocab_size,), -1, dtype=torch.long))
         self.register_buffer("style_means", torch.zeros(num_labels, style.dim))
@@ -171,7 +186,6 @@ class DisentangledVAE(Seq2SeqAutoencoder):
             out["elbo"] = out["elbo"] + out["kl_style"] if "elbo" in out else out["rec"] + out["kl_style"]
         labels = batch.labels
         bag = self._bag_of_words(batch.tgt_out) if (self.content_predictor or self.content_adversary) else None
-        disc_loss = torch.zeros((), device=s.device)
         if self.style_classifier is not None:
             logits = self.style_classifier(s)
             style_loss = F.cross_entropy(logits.float(), labels)
@@ -182,32 +196,74 @@ class DisentangledVAE(Seq2SeqAutoencoder):
             content_loss = -(bag * self.content_predictor(c).float().log_softmax(-1)).sum(1).mean()
             loss = loss + style_cfg.content_multitask * content_loss
             out["content_loss"] = content_loss.detach()
+        inputs = {"c": c_mean.detach(), "s": s_mean.detach(), "labels": labels}
+        if bag is not None and self.content_adversary is not None:
+            inputs["bag"] = bag
+        disc_loss, disc_metrics = self.adversary_loss(inputs)
+        out.update(disc_metrics)
         if self.style_adversary is not None:
-            d_logits = self.style_adversary(c_mean.detach())
-            d_loss = F.cross_entropy(d_logits.float(), labels)
-            disc_loss = disc_loss + d_loss
-            out["adv_style_acc"] = (d_logits.argmax(-1) == labels).float().mean().detach()
             h = entropy(_frozen(self.style_adversary, c_mean))
             loss = loss - style_cfg.adversarial * h
             out["adv_style_entropy"] = h.detach()
         if self.content_adversary is not None:
-            d_loss = -(bag * self.content_adversary(s_mean.detach()).float().log_softmax(-1)).sum(1).mean()
-            disc_loss = disc_loss + d_loss
-            out["adv_content_loss"] = d_loss.detach()
             h = entropy(_frozen(self.content_adversary, s_mean))
             loss = loss - style_cfg.content_adversarial * h
             out["adv_content_entropy"] = h.detach()
+        if self.training and self.adversaries() and style_cfg.discriminator_steps > 1:
+            self._remember(inputs)
         out["loss"] = loss
         out["disc_loss"] = disc_loss
         return out
+
+    def adversary_loss(self, inputs: Dict[str, torch.Tensor]):
+        """The discriminators' own loss on detached codes ``inputs`` (``c``, ``s``, ``labels``, ``bag``)
+        and their metrics."""
+        loss = torch.zeros((), device=inputs["c"].device)
+        metrics = {}
+        if self.style_adversary is not None:
+            logits = self.style_adversary(inputs["c"])
+            loss = loss + F.cross_entropy(logits.float(), inputs["labels"])
+            metrics["adv_style_acc"] = (logits.argmax(-1) == inputs["labels"]).float().mean().detach()
+        if self.content_adversary is not None:
+            d_loss = -(inputs["bag"] * self.content_adversary(inputs["s"]).float().log_softmax(-1)).sum(1).mean()
+            loss = loss + d_loss
+            metrics["adv_content_loss"] = d_loss.detach()
+        return loss, metrics
+
+    def _remember(self, inputs: Dict[str, torch.Tensor]) -> None:
+        """Keep the adversary inputs of recent batches in a ring of ``discriminator_memory`` rows."""
+        capacity = self.config.style.discriminator_memory
+        memory = self._adversary_memory
+        if not memory:
+            memory.update({key: value.new_zeros((capacity,) + value.shape[1:]) for key, value in inputs.items()})
+            memory["filled"], memory["next"], memory["last"] = 0, 0, 0
+        memory["last"] = len(inputs["labels"])  # the size of the extra updates' draws
+        inputs = {key: value[-capacity:] for key, value in inputs.items()}
+        rows = len(inputs["labels"])
+        where = (memory["next"] + torch.arange(rows)) % capacity
+        for key, value in inputs.items():
+            memory[key][where.to(value.device)] = value
+        memory["next"] = (memory["next"] + rows) % capacity
+        memory["filled"] = min(capacity, memory["filled"] + rows)
+
+    def _extra_adversary_loss(self) -> Optional[torch.Tensor]:
+        """One more adversary update's loss, on a batch-sized draw from the remembered codes (None
+        before any are kept)."""
+        memory = self._adversary_memory
+        if not memory:
+            return None
+        pick = torch.randint(memory["filled"], (memory["last"],), device=memory["labels"].device)
+        return self.adversary_loss({key: memory[key][pick] for key in ("c", "s", "labels", "bag") if key in memory})[0]
 
     def optimizer_groups(self) -> List[dict]:
         adversary_params = {id(p) for m in self.adversaries() for p in m.parameters()}
         main = [p for p in self.parameters() if id(p) not in adversary_params]
         groups = [{"name": "main", "params": main, "loss": "loss"}]
         if adversary_params:
+            style = self.config.style
             groups.append({"name": "adversaries", "params": [p for m in self.adversaries() for p in m.parameters()],
-                           "loss": "disc_loss", "lr": self.config.style.discriminator_lr})
+                           "loss": "disc_loss", "lr": style.discriminator_lr,
+                           "extra_steps": style.discriminator_steps - 1, "extra_loss": self._extra_adversary_loss})
         return groups
 
 

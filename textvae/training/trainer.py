@@ -5,7 +5,8 @@ The model's ``forward(batch)`` returns a dict of scalar tensors; its
 loss key it minimises (a discriminator can have its own). All named losses are
 summed into one backward pass, so a loss must only send gradient to its own
 group's parameters (cross terms use detached inputs or frozen copies); this keeps
-one backward per step, which DistributedDataParallel needs.
+one backward per step, which DistributedDataParallel needs. A group may also ask for
+``extra_steps`` updates of its own after that step, each on the loss ``extra_loss()`` returns.
 """
 
 from __future__ import annotations
@@ -162,7 +163,29 @@ class Trainer:
         self.scaler.update()
         for optimizer in self.optimizers:
             optimizer.zero_grad(set_to_none=True)
+        for group, optimizer in zip(self.groups, self.optimizers):
+            for _ in range(group.get("extra_steps", 0)):
+                self._extra_step(group, optimizer)
         return totals
+
+    def _extra_step(self, group: Dict[str, Any], optimizer: torch.optim.Optimizer) -> None:
+        """One more update of one group alone, on the loss its ``extra_loss()`` returns (e.g. a
+        discriminator on remembered codes); gradients are averaged over processes by hand, since
+        this pass does not go through DistributedDataParallel."""
+        loss = group["extra_loss"]()
+        if loss is None:
+            return
+        loss.backward()
+        if self.dist.enabled:
+            for p in group["params"]:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= self.dist.world_size
+        if self.config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(group["params"], self.config.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
 
     def evaluate(self, evaluate_fn: Optional[Evaluate] = None) -> Dict[str, float]:
         """Run the dev evaluation (or ``evaluate_fn``) in eval mode, with the training autocast."""
