@@ -119,7 +119,7 @@ def test_interactive_through_a_pipe_matches_batch_mode(trained):
     assert positive[:2] == trained.transfer(lines[:2], to="positive")
     assert positive[2] == trained.transfer(lines[2:], to="positive", strategy="beam", beam_size=3)[0]
     assert "" in printed and any("expected a number" in p for p in printed)
-    assert any("reranking needs a style classifier" in p for p in printed)  # said, and the session goes on
+    assert any("reranking is for the back-translation models" in p for p in printed)  # said, and the session goes on
     assert "ignored" not in stdout.getvalue()
 
 

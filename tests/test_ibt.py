@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import textvae
+from textvae.cli import main
 from textvae.config import load_recipe
 from textvae.data.batching import collate
 from textvae.data.synthetic import synthetic_splits
@@ -43,7 +44,7 @@ def test_cycle_training_transfers_style_and_keeps_nouns(trained):
 
 
 @pytest.mark.parametrize("backbone", ["transformer", "gru"])
-def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path):
+def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path, tiny_config, capsys):
     config = load_recipe(os.path.join(RECIPES, f"synthetic_ibt_{backbone}.yaml"),
                          ["data.path=synthetic:600", "model.embedding_dim=32", "model.encoder.hidden_size=32",
                           "model.decoder.hidden_size=32", "model.encoder.ff_size=64", "model.decoder.ff_size=64",
@@ -59,6 +60,36 @@ def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path):
     assert [len(o) for o in reranked] == [2, 2, 2]
     with pytest.raises(TextvaeError, match="beam"):
         model.transfer(["the food was great ."], to="negative", rerank=1.0)
+    # language-model reranking, with an LM of another tokenizer (candidates go through text)
+    train(tiny_config("model.latent.type=none", "train.max_steps=3", "tokenizer.type=char",
+                      "train.early_stopping.metric=loss"), tmp_path / "lm")
+    lm = textvae.load(tmp_path / "lm", device="cpu")
+    fluent = model.transfer(["the food was great .", ""], to="negative", strategy="beam", beam_size=3, n_best=3,
+                            rerank_lm=1e6, lm=lm)
+    nll = lm.sentence_nll(fluent[0])
+    from textvae.evaluation.fluency import CorpusLM
+
+    texts = ["the food was great .", "the staff is rude ."]
+    total, tokens = CorpusLM(lm).log_likelihood(texts)
+    lengths = torch.tensor([len(ids) + 1 for ids in lm.tokenizer.encode(texts)])
+    assert float((lm.sentence_nll(texts) * lengths).sum()) == pytest.approx(total, rel=1e-4)
+    assert int(lengths.sum()) == tokens
+    assert nll.tolist() == sorted(nll.tolist())  # the LM's weight dominates: most fluent first
+    assert model.transfer(["the food was great ."], to="negative", strategy="beam", beam_size=3, rerank_lm=1.0,
+                          lm=str(tmp_path / "lm")) == [fluent[0][0]]  # a path works too
+    with pytest.raises(TextvaeError, match="needs a language model"):
+        model.transfer(["the food was great ."], to="negative", strategy="beam", beam_size=3, rerank_lm=1.0)
+    with pytest.raises(TextvaeError, match="not a language model"):
+        model.transfer(["the food was great ."], to="negative", strategy="beam", beam_size=3, rerank_lm=1.0,
+                       lm=model)
+    source = tmp_path / "in.txt"
+    source.write_text("the food was great .\n")
+    command = ["transfer", "--model", str(tmp_path / "run"), "--to", "negative", "--input", str(source),
+               "--strategy", "beam", "--beam", "3", "--rerank-lm", "1e6"]
+    assert main(command) == 2 and "needs a language model" in capsys.readouterr().err
+    assert main(command + ["--lm", str(tmp_path / "run")]) == 2 and "not a language model" in capsys.readouterr().err
+    assert main(command + ["--lm", str(tmp_path / "lm")]) == 0
+    assert capsys.readouterr().out.strip() == fluent[0][0]
 
 
 def _tiny_model(*overrides):
@@ -86,7 +117,15 @@ def test_rerank_orders_beam_candidates_by_score_plus_classifier_and_cycle():
                                 sources.tgt_out.repeat_interleave(3, 0), styles).view(2, 3)
         ranked = model.reranker(1, 0.0, cycle_weight=1.0)(ids, torch.zeros(2, 3), sources)
         assert ranked == [[row[j] for j in n.argsort().tolist()] for row, n in zip(ids, nll)]
+        # the language-model term: the lowest per-token NLL first, with or without a classifier
+        fake_nll = torch.tensor([3.0, 1.0, 2.0, 0.5, 2.5, 1.5])
+        for m in (model, _tiny_model("model.cycle.style_weight.value=0")):
+            ranked = m.reranker(1, 0.0, lm_weight=1.0, lm_score=lambda seqs: fake_nll[:len(seqs)])(
+                ids, torch.zeros(2, 3), sources)
+            assert ranked == [[ids[0][1], ids[0][2], ids[0][0]], [ids[1][0], ids[1][2], ids[1][1]]]
     assert model.reranker(1, 0.0) is None
+    with pytest.raises(TextvaeError, match="needs a language model"):
+        model.reranker(1, 0.0, lm_weight=1.0)
     with pytest.raises(TextvaeError, match="without a style classifier"):
         _tiny_model("model.cycle.style_weight.value=0").reranker(1, 1.0)
     with pytest.raises(TextvaeError, match="0 .off. or positive"):

@@ -67,6 +67,23 @@ class TextModel:
         return torch.stack(codes) if codes else torch.empty(0, self.model.latent_dim)
 
     @torch.inference_mode()
+    def sentence_nll(self, sentences: Sequence[str]) -> torch.Tensor:
+        """Per-token NLL (nats) of each sentence, end of sentence included, under a language model
+        (a model trained with ``latent: none``, e.g. ``recipes/yelp_lm.yaml``); in input order."""
+        if self.config.model.type != "seq2seq" or self.config.model.latent.type != "none":
+            raise TextvaeError(f"model {self.path} is not a language model (type {self.config.model.type}, "
+                               f"{self.config.model.latent.type} latent); train one with latent type none, e.g. "
+                               "recipes/yelp_lm.yaml")
+        from textvae.objectives.reconstruction import sentence_nll
+
+        out = torch.zeros(len(sentences))
+        for indices, batch in self._batches(sentences):
+            z = self.model.encode(batch.src, batch.lengths)["mean"]
+            nll = sentence_nll(self.model.decoder(batch.tgt_in, z), batch.tgt_out).float().cpu()
+            out[torch.as_tensor(indices)] = nll / (batch.lengths.cpu() + 1)
+        return out
+
+    @torch.inference_mode()
     def decode(self, codes: torch.Tensor, lengths: Optional[Sequence[int]] = None, **options
                ) -> Union[List[str], List[List[str]]]:
         """Sentences decoded from latent ``codes`` ``(N, D)``, in order.

@@ -220,16 +220,22 @@ def cmd_transfer(args) -> int:
         raise TextvaeError(f"unknown style '{args.to}'; this model knows: {', '.join(model.label_names)}")
     if getattr(model.model, "transfer", None) is None:
         model.transfer([], to=model.label_names[0])  # raises the model's one-line explanation
+    rerank = {"strength": args.strength, "rerank": args.rerank, "rerank_cycle": args.rerank_cycle,
+              "rerank_lm": args.rerank_lm, "lm": None}
+    if args.lm:
+        rerank["lm"] = textvae.load(args.lm, device=args.device)
+        rerank["lm"].sentence_nll([])  # a one-line error now if it is not a language model
+    elif args.rerank_lm:
+        raise TextvaeError("--rerank-lm needs a language model: --lm DIR (a textvae model trained with latent type "
+                           "none, e.g. recipes/yelp_lm.yaml)")
     if args.interactive:
         from textvae.transfer.interactive import run_interactive
 
-        return run_interactive(model, options, strength=args.strength, rerank=args.rerank,
-                               rerank_cycle=args.rerank_cycle, stdin=sys.stdin, stdout=sys.stdout)
+        return run_interactive(model, options, **rerank, stdin=sys.stdin, stdout=sys.stdout)
     if not args.to:
         raise TextvaeError("textvae transfer: --to STYLE is required (one of: " + ", ".join(model.label_names) + ")")
     lines = read_sentences(args.input)
-    results = map_nonblank(lambda x: model.transfer(x, to=args.to, strength=args.strength, rerank=args.rerank,
-                                                    rerank_cycle=args.rerank_cycle, **options), lines)
+    results = map_nonblank(lambda x: model.transfer(x, to=args.to, **rerank, **options), lines)
     write_sentences(nbest_lines(results), output)
     return 0
 
@@ -472,6 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--rerank-cycle", type=float, default=0.0, metavar="WEIGHT",
                           help="with beam search: also subtract WEIGHT x the per-token NLL of rebuilding the source "
                                "from each candidate (content preservation; style_seq2seq models)")
+    transfer.add_argument("--rerank-lm", type=float, default=0.0, metavar="WEIGHT",
+                          help="with beam search: also subtract WEIGHT x each candidate's per-token NLL under the "
+                               "language model --lm (fluency; back-translation models)")
+    transfer.add_argument("--lm", metavar="DIR",
+                          help="a textvae language model (trained with latent type none, e.g. recipes/yelp_lm.yaml) "
+                               "for --rerank-lm")
     transfer.set_defaults(func=cmd_transfer)
 
     recon = sub.add_parser("reconstruct", help="encode and decode sentences (autoencoder check)")

@@ -29,7 +29,7 @@ from textvae.data.batching import Batch
 from textvae.data.tokenizer import PAD_ID
 from textvae.errors import TextvaeError
 from textvae.models.style_seq2seq import (ClassifierFeedbackModel, build_attention_decoder, classifier_terms,
-                                          soft_style_loss, style_loss_rows, transfer_in_batches)
+                                          lm_scorer, soft_style_loss, style_loss_rows, transfer_in_batches)
 from textvae.objectives.reconstruction import sentence_nll
 from textvae.objectives.schedules import schedule_value
 
@@ -231,9 +231,9 @@ class BSTModel(ClassifierFeedbackModel):
 
     @torch.inference_mode()
     def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
-                 rerank_cycle: float = 0.0, **options) -> List:
+                 rerank_cycle: float = 0.0, rerank_lm: float = 0.0, lm=None, **options) -> List:
         """``sentences`` written in style ``to`` by that style's decoder (``strength`` does not
-        apply; ``rerank``: see :meth:`ClassifierFeedbackModel.reranker`)."""
+        apply; ``rerank``, ``rerank_lm``: see :meth:`ClassifierFeedbackModel.reranker`)."""
         target = text_model.label_names.index(to)
         if target not in self.decoder_styles:
             have = ", ".join(text_model.label_names[i] for i in self.decoder_styles)
@@ -242,4 +242,5 @@ class BSTModel(ClassifierFeedbackModel):
         return transfer_in_batches(text_model, sentences, options,
                                    lambda batch: [(torch.arange(len(batch)), decoder,
                                                    self.context(batch.src, batch.lengths))],
-                                   self.reranker(target, rerank, rerank_cycle))
+                                   self.reranker(target, rerank, rerank_cycle, rerank_lm,
+                                                 lm_scorer(text_model, lm) if rerank_lm else None))

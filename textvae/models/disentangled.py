@@ -145,11 +145,11 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         return torch.cat([s, c], -1)
 
     def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
-                 rerank_cycle: float = 0.0, **options) -> List:
+                 rerank_cycle: float = 0.0, rerank_lm: float = 0.0, lm=None, **options) -> List:
         """``sentences`` rewritten in style ``to`` (see :meth:`textvae.api.TextModel.transfer`)."""
-        if rerank or rerank_cycle:
-            raise TextvaeError("reranking needs a style classifier over sentences, which split-latent models do not "
-                               "train; leave the rerank weight at 0")
+        if rerank or rerank_cycle or rerank_lm:
+            raise TextvaeError("reranking is for the back-translation models (style_seq2seq, bst); split-latent "
+                               "models choose the style with --strength: leave the rerank weights at 0")
         sentences = list(sentences)
         if not sentences:
             return []

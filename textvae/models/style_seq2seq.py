@@ -202,6 +202,21 @@ def transfer_in_batches(text_model, sentences: Sequence[str], options: dict, pre
     return out
 
 
+def lm_scorer(text_model, lm) -> Callable[[List[List[int]]], torch.Tensor]:
+    """Per-token NLL of token-id sequences in ``text_model``'s vocabulary under the language model
+    ``lm`` (a loaded :class:`textvae.api.TextModel` or its path; any tokenizer: the candidates
+    go through text)."""
+    if lm is None:
+        raise TextvaeError("language-model reranking needs a language model: --lm DIR, a textvae model trained with "
+                           "latent type none (e.g. recipes/yelp_lm.yaml)")
+    if not hasattr(lm, "sentence_nll"):
+        from textvae.api import load
+
+        lm = load(lm, device=text_model.device)
+    lm.sentence_nll([])  # refuses a model that is not a language model before any decoding
+    return lambda ids: lm.sentence_nll([text_model.tokenizer.decode(seq) for seq in ids])
+
+
 class StyleClassifier(nn.Module):
     """A CNN sentence classifier (Kim 2014) that also reads soft token distributions."""
 
@@ -249,21 +264,26 @@ class ClassifierFeedbackModel(nn.Module):
     def set_step(self, step: int) -> None:
         self.step_count = step
 
-    def reranker(self, target: int, weight: float, cycle_weight: float = 0.0) -> Optional[Callable]:
+    def reranker(self, target: int, weight: float, cycle_weight: float = 0.0, lm_weight: float = 0.0,
+                 lm_score: Optional[Callable] = None) -> Optional[Callable]:
         """With a weight > 0: a function ``rerank(ids, scores, sources)`` reordering the beam
         candidates ``ids`` (per source sentence, a list of token-id lists) by their beam score
         plus ``weight`` x the log-probability the style classifier trained alongside gives the
         ``target`` style, minus ``cycle_weight`` x the per-token NLL of rebuilding the source from
         the candidate in the source's style (the back-translation direction; the style is the
-        classifier's best guess among the styles other than ``target``). ``sources`` is the batch
-        of the source sentences. Candidates are reranked with a model of the style and one of the
-        content, as in noisy-channel reranking (Yee et al. 2019) and the dual rewards of Luo et
-        al. (2019), at decoding time."""
-        if not (weight >= 0 and cycle_weight >= 0):  # also refuses NaN
-            raise TextvaeError(f"rerank weights must be 0 (off) or positive, got {weight} and {cycle_weight}")
-        if weight == 0 and cycle_weight == 0:
+        classifier's best guess among the styles other than ``target``), minus ``lm_weight`` x the
+        candidate's per-token NLL under a language model (``lm_score(ids)``, see :func:`lm_scorer`).
+        ``sources`` is the batch of the source sentences. Candidates are reranked with a model of
+        the style, one of the content and one of fluency, as in noisy-channel reranking (Yee et al.
+        2019) and the dual rewards of Luo et al. (2019), at decoding time."""
+        if not (weight >= 0 and cycle_weight >= 0 and lm_weight >= 0):  # also refuses NaN
+            raise TextvaeError(f"rerank weights must be 0 (off) or positive, got {weight}, {cycle_weight} and "
+                               f"{lm_weight}")
+        if weight == 0 and cycle_weight == 0 and lm_weight == 0:
             return None
-        if self.classifier is None:
+        if lm_weight > 0 and lm_score is None:
+            raise TextvaeError("language-model reranking needs a language model (--lm DIR)")
+        if (weight > 0 or cycle_weight > 0) and self.classifier is None:
             raise TextvaeError("this model was trained without a style classifier (model.cycle.style_weight 0), "
                                "so it cannot rerank; leave the rerank weights at 0")
         if cycle_weight > 0 and not hasattr(self, "rebuild_nll"):
@@ -272,9 +292,12 @@ class ClassifierFeedbackModel(nn.Module):
 
         def rerank(ids: List[List[List[int]]], scores: torch.Tensor, sources: Batch) -> List[List[List[int]]]:
             k = len(ids[0])
-            device = classifier.out.weight.device
+            device = sources.src.device
             candidates = collate([seq or [UNK_ID] for row in ids for seq in row]).to(device)
             total = scores.to(device)
+            if lm_weight > 0:
+                per_token = lm_score([seq for row in ids for seq in row]).to(device)
+                total = total - lm_weight * per_token.view(len(ids), k)
             if weight > 0:
                 log_p = classifier(tokens=candidates.src).float().log_softmax(-1)[:, target]
                 total = total + weight * log_p.view(len(ids), k)
@@ -403,9 +426,10 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
 
     @torch.inference_mode()
     def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
-                 rerank_cycle: float = 0.0, **options) -> List:
+                 rerank_cycle: float = 0.0, rerank_lm: float = 0.0, lm=None, **options) -> List:
         """``sentences`` written in style ``to`` (``strength`` does not apply to this model;
-        ``rerank`` / ``rerank_cycle`` > 0 choose among beam candidates, see :meth:`reranker`)."""
+        ``rerank`` / ``rerank_cycle`` / ``rerank_lm`` > 0 choose among beam candidates, see
+        :meth:`reranker`; ``lm``: the language model for ``rerank_lm``, a model or its path)."""
         target = text_model.label_names.index(to)
 
         def prepare(batch):
@@ -413,4 +437,5 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
             return [(torch.arange(len(batch)), self.decoder, self.context(batch.src, batch.lengths, styles))]
 
         return transfer_in_batches(text_model, sentences, options, prepare,
-                                   self.reranker(target, rerank, rerank_cycle))
+                                   self.reranker(target, rerank, rerank_cycle, rerank_lm,
+                                                 lm_scorer(text_model, lm) if rerank_lm else None))

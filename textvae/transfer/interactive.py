@@ -17,6 +17,7 @@ HELP = """commands:
   :strength X   move the style code X of the way to the target style (now {strength})
   :rerank W     with beam search, rerank the beam by W x the model's style classifier (now {rerank})
   :cycle W      ... and by W x how well each candidate rebuilds the source (now {rerank_cycle})
+  :lm W         ... and by W x each candidate's per-token log-probability under --lm (now {rerank_lm})
   :beam N       beam search with N beams        :greedy      greedy decoding
   :sample P     top-p sampling with threshold P
   :help         this text                       :quit        leave (or end of input)"""
@@ -56,6 +57,9 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
         if name == "cycle":
             state["rerank_cycle"] = float(value)
             return f"cycle rerank weight {state['rerank_cycle']:g}"
+        if name == "lm":
+            state["rerank_lm"] = float(value)
+            return f"language-model rerank weight {state['rerank_lm']:g}"
         if name == "beam":
             options.update(strategy="beam", beam_size=int(value or 5), n_best=1)
             return f"beam search, {options['beam_size']} beams"
@@ -71,13 +75,13 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
 
 
 def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float = 0.0, rerank_cycle: float = 0.0,
-                    stdin: TextIO = None, stdout: TextIO = None) -> int:
+                    rerank_lm: float = 0.0, lm=None, stdin: TextIO = None, stdout: TextIO = None) -> int:
     from textvae.decoding import DecodeOptions
     from textvae.errors import TextvaeError
 
     tty = stdin.isatty()
     judge = cached_judge_for(model)
-    state = {"strength": strength, "rerank": rerank, "rerank_cycle": rerank_cycle}
+    state = {"strength": strength, "rerank": rerank, "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm, "lm": lm}
     width = max(len(name) for name in model.label_names + ["reconstruction"])
     if tty:
         stdout.write(f"textvae: {model.path} ({', '.join(model.label_names)}); :help for commands\n")
