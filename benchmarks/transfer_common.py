@@ -22,6 +22,8 @@ def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beam", type=int, default=0, help="beam size of the test transfers (0: greedy)")
     parser.add_argument("--rerank", type=float, default=0.0, help="classifier reranking weight (with --beam)")
     parser.add_argument("--rerank-cycle", type=float, default=0.0, help="cycle (rebuild) reranking weight (with --beam)")
+    parser.add_argument("--rerank-lm", type=float, default=0.0, help="language-model reranking weight (with --lm)")
+    parser.add_argument("--lm", help="a textvae language model directory for --rerank-lm")
     parser.add_argument("--eval-only", action="store_true", help="score an existing run; no training")
     parser.add_argument("overrides", nargs="*")
 
@@ -33,11 +35,16 @@ def transfer_options(args) -> Tuple[Dict, str, str]:
         options.update(strategy="beam", beam_size=args.beam)
     setting = f"strength {args.strength:g}, " + (f"beam {args.beam}" if args.beam > 1 else "greedy")
     tag = f"strength{args.strength:g}-beam{args.beam}"
-    for key, weight in (("rerank", args.rerank), ("rerank_cycle", args.rerank_cycle)):
+    for key, weight in (("rerank", args.rerank), ("rerank_cycle", args.rerank_cycle), ("rerank_lm", args.rerank_lm)):
         if weight:
             options[key] = weight
             setting += f", {key.replace('_', ' ')} {weight:g}"
             tag += f"-{key.replace('_', '')}{weight:g}"
+    if args.rerank_lm:
+        import textvae
+
+        options["lm"] = textvae.load(args.lm, device="cpu") if args.lm else None
+        setting += f" ({Path(args.lm).name if args.lm else 'no LM'})"
     return options, setting, tag
 
 

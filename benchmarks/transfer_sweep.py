@@ -2,10 +2,11 @@
 for each setting, e.g. the style strength of a split-latent model or the decoding strategy.
 
     python benchmarks/transfer_sweep.py RUN_DIR [--strength 1,1.5,2] [--beam 0,5] [--rerank 0,0.5,1]
-        [--cycle 0,1] [--sentences 1000]
+        [--cycle 0,1] [--lm-weight 0,1 --lm LM_DIR] [--fluency] [--sentences 1000]
 
-(``--rerank`` and ``--cycle`` weights apply to beam sizes of 2 or more; see ``textvae transfer
---rerank --rerank-cycle``.)
+(``--rerank``, ``--cycle`` and ``--lm-weight`` weights apply to beam sizes of 2 or more; see
+``textvae transfer --rerank --rerank-cycle --rerank-lm``. ``--fluency`` adds the dev outputs'
+perplexity over the sources' under the evaluation suite's fluency LM.)
 
 Uses the same fixed dev sample and cached judge as the training curve (textvae.evaluation.
 transfer_dev); report the chosen setting's test scores with the evaluation suite.
@@ -29,25 +30,40 @@ def main() -> None:
     parser.add_argument("--beam", default="0", help="beam sizes; 0 is greedy")
     parser.add_argument("--rerank", default="0", help="classifier reranking weights (back-translation models)")
     parser.add_argument("--cycle", default="0", help="cycle (rebuild) reranking weights (style_seq2seq models)")
+    parser.add_argument("--lm-weight", default="0", help="language-model reranking weights (with --lm)")
+    parser.add_argument("--lm", help="the language model for --lm-weight (a textvae LM directory)")
+    parser.add_argument("--fluency", action="store_true", help="also the dev outputs' perplexity ratio")
     parser.add_argument("--sentences", type=int, default=1000)
     args = parser.parse_args()
     keep_freed_memory()  # as the textvae command does
     model = textvae.load(args.run, device="cpu")
+    lm = textvae.load(args.lm, device="cpu") if args.lm else None
     corpus = load_corpus(model.config.data.path)
-    evaluate = transfer_evaluator(corpus, model.tokenizer, model.config, model.device, args.sentences)
-    print("| strength | decoding | rerank | cycle | dev acc | dev self-BLEU | seconds |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    fluency_lm = None
+    if args.fluency:
+        from textvae.evaluation.fluency import cached_corpus_lm
+
+        fluency_lm = cached_corpus_lm(corpus)[0]
+    evaluate = transfer_evaluator(corpus, model.tokenizer, model.config, model.device, args.sentences, fluency_lm)
+    print("| strength | decoding | rerank | cycle | LM | dev acc | dev self-BLEU |"
+          + (" dev PPL ratio |" if args.fluency else "") + " seconds |")
+    print("|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if args.fluency else "") + "---:|")
     for beam in [int(b) for b in args.beam.split(",")]:
         decoding = {"strategy": "beam", "beam_size": beam} if beam > 1 else {}
-        weights = [(float(r), float(c)) for r in args.rerank.split(",") for c in args.cycle.split(",")]
-        for rerank, cycle in weights if beam > 1 else [(0.0, 0.0)]:
+        weights = [(float(r), float(c), float(w)) for r in args.rerank.split(",") for c in args.cycle.split(",")
+                   for w in args.lm_weight.split(",")]
+        for rerank, cycle, lm_weight in weights if beam > 1 else [(0.0, 0.0, 0.0)]:
             for strength in [float(s) for s in args.strength.split(",")]:
                 started = time.time()
-                scores = evaluate(model.model, strength=strength, **decoding,
-                                  **({"rerank": rerank, "rerank_cycle": cycle} if rerank or cycle else {}))
+                reranking = {key: value for key, value in (("rerank", rerank), ("rerank_cycle", cycle),
+                                                           ("rerank_lm", lm_weight)) if value}
+                if lm_weight:
+                    reranking["lm"] = lm
+                scores = evaluate(model.model, strength=strength, **decoding, **reranking)
+                fluency = f" {scores['transfer_ppl_ratio']:.2f} |" if args.fluency else ""
                 print(f"| {strength:g} | {'beam %d' % beam if beam > 1 else 'greedy'} | {rerank:g} | {cycle:g} | "
-                      f"{100 * scores['transfer_acc']:.1f} | {scores['transfer_self_bleu']:.1f} | "
-                      f"{time.time() - started:.0f} |", flush=True)
+                      f"{lm_weight:g} | {100 * scores['transfer_acc']:.1f} | {scores['transfer_self_bleu']:.1f} |"
+                      f"{fluency} {time.time() - started:.0f} |", flush=True)
 
 if __name__ == "__main__":
     main()

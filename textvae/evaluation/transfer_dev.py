@@ -14,8 +14,10 @@ from typing import Callable, Dict, Optional
 from textvae.evaluation.bleu import corpus_bleu
 
 
-def transfer_evaluator(corpus, tokenizer, config, device, limit: int) -> Optional[Callable]:
-    """``evaluate(model) -> {"transfer_acc", "transfer_self_bleu"}``, or None without a dev split."""
+def transfer_evaluator(corpus, tokenizer, config, device, limit: int, fluency_lm=None) -> Optional[Callable]:
+    """``evaluate(model) -> {"transfer_acc", "transfer_self_bleu"}``, or None without a dev split;
+    with a ``fluency_lm`` (see :mod:`textvae.evaluation.fluency`) also ``transfer_ppl_ratio``, the
+    outputs' perplexity over the sources'."""
     if limit <= 0 or "dev" not in corpus.datasets or len(corpus.label_names) < 2:
         return None
     from textvae.api import TextModel
@@ -40,7 +42,12 @@ def transfer_evaluator(corpus, tokenizer, config, device, limit: int) -> Optiona
             for j, out in zip(rows, transferred):
                 outputs[j] = out
         predicted = judge.predict(outputs)
-        return {"transfer_acc": sum(p == t for p, t in zip(predicted, targets)) / len(targets),
-                "transfer_self_bleu": corpus_bleu(outputs, [[texts[i] for i in keep]])["bleu"]}
+        scores = {"transfer_acc": sum(p == t for p, t in zip(predicted, targets)) / len(targets),
+                  "transfer_self_bleu": corpus_bleu(outputs, [[texts[i] for i in keep]])["bleu"]}
+        if fluency_lm is not None:
+            scores["transfer_ppl_ratio"] = fluency_lm.perplexity(outputs) / source_ppl
+        return scores
+
+    source_ppl = fluency_lm.perplexity([texts[i] for i in keep]) if fluency_lm is not None else None
 
     return evaluate
