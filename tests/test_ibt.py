@@ -1,5 +1,6 @@
 """Iterative back-translation with a style-conditioned seq2seq model, on the synthetic corpus."""
 
+import io
 import os
 
 import pytest
@@ -14,6 +15,7 @@ from textvae.data.tokenizer import UNK_ID
 from textvae.errors import TextvaeError
 from textvae.models import build_model
 from textvae.training import train
+from textvae.transfer.interactive import run_interactive
 from tests.data.test_synthetic import NEGATIVE, POSITIVE
 
 RECIPES = os.path.join(os.path.dirname(__file__), "..", "recipes")
@@ -90,6 +92,9 @@ def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path, tiny_config,
     assert main(command + ["--lm", str(tmp_path / "run")]) == 2 and "not a language model" in capsys.readouterr().err
     assert main(command + ["--lm", str(tmp_path / "lm")]) == 0
     assert capsys.readouterr().out.strip() == fluent[0][0]
+    stdout = io.StringIO()
+    run_interactive(model, {}, lm=lm, stdin=io.StringIO(":beam 3\n:lm 1e6\nthe food was great .\n"), stdout=stdout)
+    assert any(line.strip().startswith(f"negative: {fluent[0][0]}") for line in stdout.getvalue().splitlines()[2:])
 
 
 def _tiny_model(*overrides):
