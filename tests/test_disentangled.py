@@ -73,6 +73,7 @@ def test_adversaries_read_standardised_codes():
 def test_extra_discriminator_steps_on_remembered_codes(tmp_path, monkeypatch):
     """discriminator_steps=3: the adversaries' optimizer steps three times per training step (once
     on the batch, twice on remembered codes), the encoder's once, and the memory stays bounded."""
+    from textvae.models.disentangled import Standardise
     from textvae.training.trainer import Trainer
 
     steps = {}
@@ -86,10 +87,12 @@ def test_extra_discriminator_steps_on_remembered_codes(tmp_path, monkeypatch):
         return totals
 
     config = load_recipe(RECIPE, SMALL + ["train.max_steps=12", "train.eval_every=12", "train.checkpoint_every=12",
-                                          "model.style.discriminator_steps=3", "model.style.discriminator_memory=100"])
+                                          "model.style.discriminator_steps=3", "model.style.discriminator_memory=100",
+                                          "model.style.discriminator_standardise=true"])
     monkeypatch.setattr(Trainer, "train_step", counting)
     train(config, tmp_path / "run")
     assert steps["main"] == 12 and steps["adversaries"] == 36
+    assert isinstance(textvae.load(tmp_path / "run", device="cpu").model.style_adversary[0], Standardise)
     assert steps["memory"] == 100
 
 

@@ -204,11 +204,13 @@ class StyleConfig:
     ``content_adversarial`` (a discriminator predicts the bag of content words from ``s``).
     The paper's weights: 10, 1, 3 and 0.03.
 
-    The discriminators see standardised codes (batch statistics), so shrinking a direction does
-    not hide it, and take ``discriminator_steps`` updates per training step: one on the batch,
+    ``discriminator_standardise`` shows the discriminators codes standardised with the batch's
+    statistics (as a probe sees them), so that shrinking a direction does not hide it;
+    ``discriminator_steps`` gives them that many updates per training step: one on the batch,
     the rest on minibatches drawn from the codes of recent batches (``discriminator_memory``
-    rows). An adversary that lags behind the encoder is fooled while a probe trained to
-    convergence on the same codes still reads the style; more updates keep it closer to that probe.
+    rows), to keep an adversary that lags behind the encoder closer to a probe trained to
+    convergence. Neither lowered the probe's accuracy on ``c`` in a 60-minute Yelp run
+    (docs/benchmarks.md), so both are off by default.
     """
 
     dim: int = 0  # 0: no style latent
@@ -219,6 +221,7 @@ class StyleConfig:
     content_multitask: float = 0.0
     content_adversarial: float = 0.0
     discriminator_lr: float = 1e-3
+    discriminator_standardise: bool = False
     discriminator_steps: int = 1
     discriminator_memory: int = 4096
     content_vocab: int = 5000  # most frequent content words the bag-of-words losses predict

@@ -50,8 +50,8 @@ class Standardise(nn.Module):
         return (x - x.mean(0)) / x.std(0, unbiased=False).clamp(min=1e-3)
 
 
-def _adversary(inputs: int, outputs: int) -> nn.Module:
-    return nn.Sequential(Standardise(), _mlp(inputs, outputs))
+def _adversary(inputs: int, outputs: int, standardise: bool) -> nn.Module:
+    return nn.Sequential(Standardise(), _mlp(inputs, outputs)) if standardise else _mlp(inputs, outputs)
 
 
 def entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -73,8 +73,9 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         self.style_classifier = nn.Linear(style.dim, num_labels) if style.multitask > 0 else None
         self.content_predictor = nn.Linear(config.latent.dim, k) if style.content_multitask > 0 else None
         # adversaries: trained by their own optimizer on detached codes
-        self.style_adversary = _adversary(config.latent.dim, num_labels) if style.adversarial > 0 else None
-        self.content_adversary = _adversary(style.dim, k) if style.content_adversarial > 0 else None
+        standardise = style.discriminator_standardise
+        self.style_adversary = _adversary(config.latent.dim, num_labels, standardise) if style.adversarial > 0 else None
+        self.content_adversary = _adversary(style.dim, k, standardise) if style.content_adversarial > 0 else None
         self._adversary_memory: Dict = {}  # recent adversary inputs, a ring of rows (see StyleConfig)
         # token id -> content class (-1: not a content word); set by prepare() before training
         self.register_buffer("content_index", torch.full((vocab_size,), -1, dtype=torch.long))
