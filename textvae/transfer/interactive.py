@@ -23,6 +23,11 @@ HELP = """commands:
   :help         this text                       :quit        leave (or end of input)"""
 
 
+# :command -> (transfer keyword, what it is called)
+WEIGHTS = {"rerank": ("rerank", "rerank weight"), "cycle": ("rerank_cycle", "cycle rerank weight"),
+           "lm": ("rerank_lm", "language-model rerank weight")}
+
+
 def cached_judge_for(model):
     """The evaluation judge of the model's corpus if one is cached (never trains one here)."""
     try:
@@ -51,15 +56,10 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
         if name == "strength":
             state["strength"] = float(value)
             return f"strength {state['strength']:g}"
-        if name == "rerank":
-            state["rerank"] = float(value)
-            return f"rerank weight {state['rerank']:g}"
-        if name == "cycle":
-            state["rerank_cycle"] = float(value)
-            return f"cycle rerank weight {state['rerank_cycle']:g}"
-        if name == "lm":
-            state["rerank_lm"] = float(value)
-            return f"language-model rerank weight {state['rerank_lm']:g}"
+        if name in WEIGHTS:
+            key, what = WEIGHTS[name]
+            state[key] = float(value)
+            return f"{what} {state[key]:g}"
         if name == "beam":
             options.update(strategy="beam", beam_size=int(value or 5), n_best=1)
             return f"beam search, {options['beam_size']} beams"
