@@ -139,6 +139,17 @@ def load(path: Union[str, Path], device: Union[str, torch.device, None] = None) 
     return TextModel(load_model_dir(path, device=device), device)
 
 
+def load_language_model(lm, device: Union[str, torch.device, None] = None) -> TextModel:
+    """``lm`` (a loaded model or its path) checked to be a language model, for ``--rerank-lm``."""
+    if lm is None:
+        raise TextvaeError("language-model reranking needs a language model: --lm DIR, a textvae model trained with "
+                           "latent type none (e.g. recipes/yelp_lm.yaml)")
+    if not isinstance(lm, TextModel):
+        lm = load(lm, device=device)
+    lm.sentence_nll([])  # the one-line error for a model that is not a language model
+    return lm
+
+
 def _device(name: Union[str, torch.device, None]) -> torch.device:
     """``name`` as a torch device, refused in one line when this machine cannot run on it."""
     if name is None:

@@ -222,12 +222,10 @@ def cmd_transfer(args) -> int:
         model.transfer([], to=model.label_names[0])  # raises the model's one-line explanation
     rerank = {"strength": args.strength, "rerank": args.rerank, "rerank_cycle": args.rerank_cycle,
               "rerank_lm": args.rerank_lm, "lm": None}
-    if args.lm:
-        rerank["lm"] = textvae.load(args.lm, device=args.device)
-        rerank["lm"].sentence_nll([])  # a one-line error now if it is not a language model
-    elif args.rerank_lm:
-        raise TextvaeError("--rerank-lm needs a language model: --lm DIR (a textvae model trained with latent type "
-                           "none, e.g. recipes/yelp_lm.yaml)")
+    if args.lm or args.rerank_lm:  # a missing or wrong LM is refused before any input is read
+        from textvae.api import load_language_model
+
+        rerank["lm"] = load_language_model(args.lm, device=args.device)
     if args.interactive:
         from textvae.transfer.interactive import run_interactive
 

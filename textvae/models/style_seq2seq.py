@@ -206,14 +206,9 @@ def lm_scorer(text_model, lm) -> Callable[[List[List[int]]], torch.Tensor]:
     """Per-token NLL of token-id sequences in ``text_model``'s vocabulary under the language model
     ``lm`` (a loaded :class:`textvae.api.TextModel` or its path; any tokenizer: the candidates
     go through text)."""
-    if lm is None:
-        raise TextvaeError("language-model reranking needs a language model: --lm DIR, a textvae model trained with "
-                           "latent type none (e.g. recipes/yelp_lm.yaml)")
-    if not hasattr(lm, "sentence_nll"):
-        from textvae.api import load
+    from textvae.api import load_language_model
 
-        lm = load(lm, device=text_model.device)
-    lm.sentence_nll([])  # refuses a model that is not a language model before any decoding
+    lm = load_language_model(lm, text_model.device)  # refused before any decoding if it is not an LM
     return lambda ids: lm.sentence_nll([text_model.tokenizer.decode(seq) for seq in ids])
 
 
