@@ -70,6 +70,52 @@ def test_adversaries_read_standardised_codes():
     torch.testing.assert_close(out.std(0, unbiased=False), torch.ones(4), atol=1e-4, rtol=0)
 
 
+def test_label_mmd_is_zero_only_when_the_code_ignores_the_label():
+    from textvae.objectives.mmd import label_mmd
+
+    torch.manual_seed(0)
+    labels = torch.arange(400) % 2
+    independent = torch.randn(400, 8)
+    leaking = independent.clone()
+    leaking[:, 3] += 1.5 * labels
+    assert abs(float(label_mmd(independent, labels))) < 0.01
+    assert float(label_mmd(leaking, labels)) > 0.02
+    # standardised: shrinking the code does not shrink the penalty
+    torch.testing.assert_close(label_mmd(1e-2 * leaking, labels), label_mmd(leaking, labels), rtol=1e-3, atol=1e-5)
+    assert float(label_mmd(leaking, torch.zeros(400, dtype=torch.long))) == 0.0  # one label: nothing to match
+
+
+def test_label_mmd_penalty_hides_the_label_from_a_probe():
+    """An encoder trained to keep the other features while minimising label_mmd leaves a probe at chance."""
+    from textvae.evaluation.probes import probe_accuracy
+    from textvae.objectives.mmd import label_mmd
+
+    torch.manual_seed(0)
+    labels = torch.arange(512) % 2
+    x = torch.randn(512, 6)
+    x[:, 0] = 2.0 * labels - 1.0 + 0.3 * torch.randn(512)  # the label, plus 5 label-free features
+    encoder, reader = torch.nn.Linear(6, 6), torch.nn.Linear(6, 5)
+    optimizer = torch.optim.Adam([*encoder.parameters(), *reader.parameters()], lr=0.02)
+    before = probe_accuracy(encoder(x[:256]), labels[:256].tolist(), encoder(x[256:]), labels[256:].tolist())
+    for _ in range(300):
+        optimizer.zero_grad()
+        c = encoder(x[:256])
+        (torch.nn.functional.mse_loss(reader(c), x[:256, 1:]) + 10.0 * label_mmd(c, labels[:256])).backward()
+        optimizer.step()
+    with torch.no_grad():
+        c_train, c_test = encoder(x[:256]), encoder(x[256:])
+        kept = torch.nn.functional.mse_loss(reader(c_test), x[256:, 1:])
+    after = probe_accuracy(c_train, labels[:256].tolist(), c_test, labels[256:].tolist())
+    assert before > 0.9 and after < 0.65, (before, after)
+    assert float(kept) < 0.1
+
+
+def test_content_mmd_weight_reaches_the_loss(tmp_path):
+    config = load_recipe(RECIPE, SMALL + ["train.max_steps=3", "train.eval_every=3", "train.checkpoint_every=3",
+                                          "model.style.content_mmd=5"])
+    assert train(config, tmp_path / "run")["dev"]["content_mmd"] >= 0
+
+
 def test_extra_discriminator_steps_on_remembered_codes(tmp_path, monkeypatch):
     """discriminator_steps=3: the adversaries' optimizer steps three times per training step (once
     on the batch, twice on remembered codes), the encoder's once, and the memory stays bounded."""
@@ -159,7 +205,8 @@ def test_long_sentences_are_truncated_with_a_warning(trained, caplog):
                                            ("model.style.multitask=-2", "style.multitask"),
                                            ("model.latent.type=none", "style.dim"),
                                            ("model.style.discriminator_steps=0", "style.discriminator_steps"),
-                                           ("model.style.discriminator_memory=0", "style.discriminator_memory")])
+                                           ("model.style.discriminator_memory=0", "style.discriminator_memory"),
+                                           ("model.style.content_mmd=-1", "style.content_mmd")])
 def test_bad_style_config(override, key):
     with pytest.raises(TextvaeError, match=key):
         load_recipe(RECIPE, [override])

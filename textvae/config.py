@@ -211,6 +211,10 @@ class StyleConfig:
     rows), to keep an adversary that lags behind the encoder closer to a probe trained to
     convergence. Neither lowered the probe's accuracy on ``c`` in a 60-minute Yelp run
     (docs/benchmarks.md), so both are off by default.
+
+    ``content_mmd`` (not in the paper) weighs the maximum mean discrepancy between the content
+    codes of different labels in the batch (the Variational Fair Autoencoder's penalty, Louizos
+    et al. 2016): it is zero only when ``c``'s distribution does not depend on the style.
     """
 
     dim: int = 0  # 0: no style latent
@@ -220,6 +224,7 @@ class StyleConfig:
     adversarial: float = 0.0
     content_multitask: float = 0.0
     content_adversarial: float = 0.0
+    content_mmd: float = 0.0
     discriminator_lr: float = 1e-3
     discriminator_standardise: bool = False
     discriminator_steps: int = 1
@@ -229,7 +234,7 @@ class StyleConfig:
     def check(self):
         if self.dim < 0:
             yield "dim", f"must not be negative, got {self.dim}"
-        for name in ("multitask", "adversarial", "content_multitask", "content_adversarial"):
+        for name in ("multitask", "adversarial", "content_multitask", "content_adversarial", "content_mmd"):
             if getattr(self, name) < 0:
                 yield name, f"must not be negative, got {getattr(self, name)}"
         if self.discriminator_lr <= 0:

@@ -11,7 +11,10 @@ information into ``s`` and out of ``c`` (and content the other way):
 - multitask content: ``c`` predicts the sentence's bag of content words (no stopwords, no
   mined style words);
 - adversarial content: a discriminator predicts that bag from ``s``; the encoder maximises
-  its entropy.
+  its entropy;
+- (not in the paper) a label-MMD penalty on ``c``: the maximum mean discrepancy between the
+  content codes of different labels (Louizos et al. 2016), a pressure towards "no classifier
+  can read the style from c" that does not depend on how well an adversary keeps up.
 
 Both discriminators read the posterior means (the codes transfer uses); see ``forward``.
 Transfer replaces ``s`` by the mean style vector of the target label, computed on training
@@ -33,6 +36,7 @@ from textvae.errors import TextvaeError
 from textvae.models.latent import build_latent
 from textvae.models.seq2seq import Seq2SeqAutoencoder
 from textvae.objectives.kl import gaussian_kl
+from textvae.objectives.mmd import batch_standardise, label_mmd
 from textvae.objectives.schedules import schedule_value
 
 
@@ -46,8 +50,7 @@ class Standardise(nn.Module):
     probe standardises its inputs too)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.float()
-        return (x - x.mean(0)) / x.std(0, unbiased=False).clamp(min=1e-3)
+        return batch_standardise(x)
 
 
 def _adversary(inputs: int, outputs: int, standardise: bool) -> nn.Module:
@@ -206,6 +209,10 @@ class DisentangledVAE(Seq2SeqAutoencoder):
             h = entropy(_frozen(self.style_adversary, c_mean))
             loss = loss - style_cfg.adversarial * h
             out["adv_style_entropy"] = h.detach()
+        if style_cfg.content_mmd > 0:
+            divergence = label_mmd(c_mean, labels)
+            loss = loss + style_cfg.content_mmd * divergence
+            out["content_mmd"] = divergence.detach()
         if self.content_adversary is not None:
             h = entropy(_frozen(self.content_adversary, s_mean))
             loss = loss - style_cfg.content_adversarial * h
