@@ -15,6 +15,15 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TEXTVAE_CACHE", str(tmp_path_factory.getbasetemp() / "textvae-cache"))
 
 
+@pytest.fixture(autouse=True)
+def _restore_torch_threads():
+    """A test that trains with ``train.threads`` must not change the thread count of the tests
+    after it (more threads than cores makes OpenMP spin and every later test crawl)."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 TINY = [
     "data.path=synthetic:600",
     "tokenizer.vocab_size=200",

@@ -30,7 +30,6 @@ def overrides(mt, *extra):
 @pytest.fixture(scope="module")
 def mt(tmp_path_factory):
     """English <-> pivot translation models (each a one-layer Marian model)."""
-    torch.set_num_threads(2)
     dest = tmp_path_factory.mktemp("synthetic-mt")
     texts = [e.text for e in SPLITS["train"] + SPLITS["test"]]
     scores = write_synthetic_mt(dest, texts, steps=400)
