@@ -271,3 +271,9 @@ def test_resume_recovers_an_interrupted_checkpoint_swap(tiny_config, tmp_path):
     assert train(tiny_config("train.max_steps=5"), out, resume=True)["step"] == 5
     assert not (out / ".metrics.jsonl.abc.tmp").exists()
     assert [r["step"] for r in read_metrics(out / "metrics.jsonl") if r["split"] == "train"] == [1, 2, 3, 4, 5]
+
+
+def test_train_threads_hold_for_the_run_only(tiny_config, tmp_path):
+    before = torch.get_num_threads()
+    train(tiny_config("train.max_steps=1", "train.threads=1"), tmp_path / "run")
+    assert torch.get_num_threads() == before

@@ -94,6 +94,7 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
     check_train_config(config)
     keep_freed_memory()
     device = pick_device(config.train.device)
+    threads = torch.get_num_threads()  # train.threads holds for this run only, not for the caller after it
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     dist_info = init_distributed(device)
@@ -113,6 +114,7 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
         return _train(config, corpus, out, resume, force, device, dist_info)
     finally:
         cleanup(dist_info)
+        torch.set_num_threads(threads)
 
 
 def _load_corpus(config: Config, dist_info):
