@@ -2,11 +2,12 @@
 for each setting, e.g. the style strength of a split-latent model or the decoding strategy.
 
     python benchmarks/transfer_sweep.py RUN_DIR [--strength 1,1.5,2] [--beam 0,5] [--rerank 0,0.5,1]
-        [--cycle 0,1] [--lm-weight 0,1 --lm LM_DIR] [--fluency] [--sentences 1000]
+        [--cycle 0,1] [--lm-weight 0,1 --lm LM_DIR] [--fluency] [--sentences 1000] [--json FILE]
 
 (``--rerank``, ``--cycle`` and ``--lm-weight`` weights apply to beam sizes of 2 or more; see
 ``textvae transfer --rerank --rerank-cycle --rerank-lm``. ``--fluency`` adds the dev outputs'
-perplexity over the sources' under the evaluation suite's fluency LM.)
+perplexity over the sources' under the evaluation suite's fluency LM. ``--json`` also writes the rows
+to FILE, rewritten after every setting, for benchmarks/plot_tradeoff.py.)
 
 Uses the same fixed dev sample and cached judge as the training curve (textvae.evaluation.
 transfer_dev); report the chosen setting's test scores with the evaluation suite.
@@ -15,11 +16,13 @@ transfer_dev); report the chosen setting's test scores with the evaluation suite
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import textvae
 from textvae.data.corpus import load_corpus
 from textvae.evaluation.transfer_dev import transfer_evaluator
+from textvae.io import atomic_write_text
 from textvae.runtime import keep_freed_memory
 
 
@@ -34,6 +37,7 @@ def main() -> None:
     parser.add_argument("--lm", help="the language model for --lm-weight (a textvae LM directory)")
     parser.add_argument("--fluency", action="store_true", help="also the dev outputs' perplexity ratio")
     parser.add_argument("--sentences", type=int, default=1000)
+    parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
     keep_freed_memory()  # as the textvae command does
     model = textvae.load(args.run, device="cpu")
@@ -45,6 +49,7 @@ def main() -> None:
 
         fluency_lm = cached_corpus_lm(corpus)[0]
     evaluate = transfer_evaluator(corpus, model.tokenizer, model.config, model.device, args.sentences, fluency_lm)
+    rows = []
     print("| strength | decoding | rerank | cycle | LM | dev acc | dev self-BLEU |"
           + (" dev PPL ratio |" if args.fluency else "") + " seconds |")
     print("|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if args.fluency else "") + "---:|")
@@ -64,6 +69,12 @@ def main() -> None:
                 print(f"| {strength:g} | {'beam %d' % beam if beam > 1 else 'greedy'} | {rerank:g} | {cycle:g} | "
                       f"{lm_weight:g} | {100 * scores['transfer_acc']:.1f} | {scores['transfer_self_bleu']:.1f} |"
                       f"{fluency} {time.time() - started:.0f} |", flush=True)
+                rows.append({"run": args.run, "strength": strength, "beam": beam, "rerank": rerank, "cycle": cycle,
+                             "lm_weight": lm_weight, "sentences": args.sentences,
+                             "accuracy": 100 * scores["transfer_acc"], "self_bleu": scores["transfer_self_bleu"],
+                             **({"ppl_ratio": scores["transfer_ppl_ratio"]} if args.fluency else {})})
+                if args.json:
+                    atomic_write_text(args.json, json.dumps(rows, indent=1) + "\n")
 
 if __name__ == "__main__":
     main()

@@ -159,7 +159,7 @@ def test_strength_zero_keeps_the_style(trained):
 def test_interactive_through_a_pipe_matches_batch_mode(trained):
     lines = [e.text for e in TEST[:3]]
     stdin = io.StringIO("\n".join(lines[:2]) + "\n\n:beam 3\n" + lines[2] + "\n:strength x\n:rerank 1\n" + lines[0]
-                        + "\n:quit\nignored\n")
+                        + "\n:rerank -1\n" + lines[1] + "\n:quit\nignored\n")
     stdout = io.StringIO()
     assert run_interactive(trained, {"strategy": "greedy"}, stdin=stdin, stdout=stdout) == 0
     printed = stdout.getvalue().splitlines()
@@ -168,8 +168,40 @@ def test_interactive_through_a_pipe_matches_batch_mode(trained):
     assert positive[:2] == trained.transfer(lines[:2], to="positive")
     assert positive[2] == trained.transfer(lines[2:], to="positive", strategy="beam", beam_size=3)[0]
     assert "" in printed and any("expected a number" in p for p in printed)
-    assert any("reranking is for the back-translation models" in p for p in printed)  # said, and the session goes on
+    reranked = trained.transfer(lines[:1], to="positive", strategy="beam", beam_size=3, rerank=1.0)[0]
+    assert positive[3] == reranked
+    assert any("rerank weights must be 0 (off) or positive" in p for p in printed)  # said, and the session goes on
     assert "ignored" not in stdout.getvalue()
+
+
+def test_reranking_chooses_among_the_beam_by_the_models_own_heads(trained, tmp_path):
+    """Reranking with the multitask style classifier on the candidates' re-encoded style codes
+    and the cycle term (rebuild the source from the candidate's content code) picks candidates
+    from the beam: with a large style weight, the chosen candidate's style code is classified as
+    the target at least as often as the beam's own best, and the output stays one of the beam's
+    candidates."""
+    negatives = [e.text for e in TEST if e.label == 0][:40]
+    beam = {"strategy": "beam", "beam_size": 4}
+    candidates = trained.transfer(negatives, to="positive", n_best=4, **beam)
+    plain = trained.transfer(negatives, to="positive", **beam)
+    styled = trained.transfer(negatives, to="positive", rerank=100.0, **beam)
+    cycled = trained.transfer(negatives, to="positive", rerank_cycle=100.0, **beam)
+    assert plain == [c[0] for c in candidates]
+    assert all(o in c for o, c in zip(styled + cycled, candidates + candidates))
+
+    def positive_share(texts):
+        s, _ = trained.model.split(trained.encode(texts))
+        with torch.inference_mode():
+            return (trained.model.style_classifier(s).argmax(-1) == 1).float().mean().item()
+
+    assert positive_share(styled) >= positive_share(plain)
+    with pytest.raises(TextvaeError, match="beam of 2 or more"):
+        trained.transfer(negatives[:1], to="positive", rerank=1.0)
+    no_classifier = tmp_path / "no-classifier"
+    train(load_recipe(RECIPE, SMALL + ["train.max_steps=2", "model.style.multitask=0"]), no_classifier)
+    with pytest.raises(TextvaeError, match="multitask style classifier"):
+        textvae.load(no_classifier, device="cpu").transfer(negatives[:1], to="positive", rerank=1.0, **beam)
+    assert textvae.load(no_classifier, device="cpu").transfer(negatives[:1], to="positive", rerank_cycle=1.0, **beam)
 
 
 def test_interactive_shows_the_cached_judges_confidence(trained):

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from textvae.cli import main
+from textvae.errors import TextvaeError
 from textvae.reports.latent_ops import slerp, smoothness
 from textvae.training import train
 
@@ -132,3 +133,17 @@ def test_reports_render_in_headless_chromium(vae, tmp_path):
     assert main(["report", "latent", "--model", str(vae), "--method", "pca", "--out", str(tmp_path / "l")]) == 0
     rendered = render_in_chromium(tmp_path / "l" / "report.html", tmp_path)
     assert rendered["tables"] == [3] and rendered["images"][0][1] > 300
+
+
+def test_tradeoff_plot_draws_one_line_per_system(tmp_path):
+    from textvae.reports.plots import tradeoff_plot
+
+    curves = {"full": [{"strength": 1.5, "accuracy": 80.0, "self_bleu": 30.0},
+                       {"strength": 2.0, "accuracy": 92.0, "self_bleu": 22.0}],
+              "ae only": [{"strength": 2.0, "accuracy": 70.0, "self_bleu": 10.0}],
+              "no points": [{"strength": 1.0}]}
+    path = tradeoff_plot(curves, tmp_path / "tradeoff.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(TextvaeError, match="no points"):
+        tradeoff_plot({"empty": []}, tmp_path / "none.png")
+    assert not (tmp_path / "none.png").exists()

@@ -148,20 +148,56 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         s = s + strength * (self.style_means[target].to(s.dtype) - s)
         return torch.cat([s, c], -1)
 
+    @torch.inference_mode()
     def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
                  rerank_cycle: float = 0.0, rerank_lm: float = 0.0, lm=None, **options) -> List:
-        """``sentences`` rewritten in style ``to`` (see :meth:`textvae.api.TextModel.transfer`)."""
-        if rerank or rerank_cycle or rerank_lm:
-            raise TextvaeError("reranking is for the back-translation models (style_seq2seq, bst); split-latent "
-                               "models choose the style with --strength: leave the rerank weights at 0")
-        sentences = list(sentences)
-        if not sentences:
-            return []
-        target = torch.full((len(sentences),), text_model.label_names.index(to), dtype=torch.long)
-        codes = self.transfer_codes(text_model.encode(sentences).to(self.style_means.device),
-                                    target.to(self.style_means.device), strength)
-        lengths = [len(ids) for ids in text_model._token_ids(sentences, warn=False)]
-        return text_model.decode(codes, lengths, **options)
+        """``sentences`` rewritten in style ``to`` (see :meth:`textvae.api.TextModel.transfer`);
+        ``rerank`` / ``rerank_cycle`` / ``rerank_lm`` > 0 choose among beam candidates, see
+        :meth:`reranker`."""
+        from textvae.models.style_seq2seq import lm_scorer, transfer_in_batches
+
+        target = text_model.label_names.index(to)
+
+        def prepare(batch):
+            targets = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
+            mean = self.encode(batch.src, batch.lengths)["mean"]
+            return [(torch.arange(len(batch)), self.decoder, self.transfer_codes(mean, targets, strength))]
+
+        return transfer_in_batches(text_model, sentences, options, prepare,
+                                   self.reranker(target, rerank, rerank_cycle, rerank_lm,
+                                                 lm_scorer(text_model, lm) if rerank_lm else None))
+
+    def reranker(self, target: int, weight: float, cycle_weight: float = 0.0, lm_weight: float = 0.0,
+                 lm_score=None):
+        """With a weight > 0: ``rerank(ids, scores, sources)`` reordering beam candidates by beam
+        score + ``weight`` x the log-probability of the ``target`` style that the multitask style
+        classifier gives the candidate's own style code (the candidate is encoded again) -
+        ``cycle_weight`` x the per-token NLL of decoding the source from the source's style code
+        and the *candidate's* content code (did the content survive?) - ``lm_weight`` x the
+        candidate's per-token NLL under a language model. The model's own heads play the style
+        and content models of noisy-channel reranking (Yee et al. 2019); see
+        :func:`textvae.models.style_seq2seq.candidate_reranker`."""
+        from textvae.models.style_seq2seq import candidate_reranker, check_rerank_weights
+
+        if not check_rerank_weights(weight, cycle_weight, lm_weight, lm_score):
+            return None
+        if weight > 0 and self.style_classifier is None:
+            raise TextvaeError("this model was trained without the multitask style classifier "
+                               "(model.style.multitask 0), so it cannot rerank by style; leave rerank at 0")
+
+        def style_log_prob(candidates: Batch) -> torch.Tensor:
+            s = self.encode(candidates.src, candidates.lengths)["style_mean"]
+            return self.style_classifier(s).float().log_softmax(-1)[:, target]
+
+        def rebuild_nll(candidates: Batch, sources: Batch, k: int) -> torch.Tensor:
+            from textvae.objectives.reconstruction import sentence_nll
+
+            s = self.encode(sources.src, sources.lengths)["style_mean"].repeat_interleave(k, 0)
+            c = self.encode(candidates.src, candidates.lengths)["content_mean"]
+            tgt_in, tgt_out = sources.tgt_in.repeat_interleave(k, 0), sources.tgt_out.repeat_interleave(k, 0)
+            return sentence_nll(self.decoder(tgt_in, torch.cat([s, c.to(s.dtype)], -1)), tgt_out)
+
+        return candidate_reranker(weight, cycle_weight, lm_weight, style_log_prob, rebuild_nll, lm_score)
 
     def _bag_of_words(self, tokens: torch.Tensor) -> Optional[torch.Tensor]:
         """Normalised counts of content words per sentence ``(B, K)``; rows without any are zero."""

@@ -212,6 +212,45 @@ def lm_scorer(text_model, lm) -> Callable[[List[List[int]]], torch.Tensor]:
     return lambda ids: lm.sentence_nll([text_model.tokenizer.decode(seq) for seq in ids])
 
 
+def check_rerank_weights(weight: float, cycle_weight: float, lm_weight: float, lm_score: Optional[Callable]) -> bool:
+    """Refuse negative (or NaN) rerank weights and LM reranking without an LM; True if any is on."""
+    if not (weight >= 0 and cycle_weight >= 0 and lm_weight >= 0):  # also refuses NaN
+        raise TextvaeError(f"rerank weights must be 0 (off) or positive, got {weight}, {cycle_weight} and "
+                           f"{lm_weight}")
+    if lm_weight > 0 and lm_score is None:
+        raise TextvaeError("language-model reranking needs a language model (--lm DIR)")
+    return weight > 0 or cycle_weight > 0 or lm_weight > 0
+
+
+def candidate_reranker(weight: float, cycle_weight: float, lm_weight: float, style_log_prob: Callable,
+                       rebuild_nll: Callable, lm_score: Optional[Callable]) -> Callable:
+    """``rerank(ids, scores, sources)``: every source's beam candidates ``ids`` (lists of token
+    ids) reordered by beam score + ``weight`` x ``style_log_prob(candidates)`` (the target
+    style's log-probability) - ``cycle_weight`` x the per-token NLL of rebuilding the source
+    from the candidate (``rebuild_nll(candidates, sources, k)``, summed NLL per candidate) -
+    ``lm_weight`` x the candidate's per-token NLL under a language model (``lm_score(ids)``).
+    ``candidates`` is the batch of all ``N x k`` candidates, source-major."""
+
+    def rerank(ids: List[List[List[int]]], scores: torch.Tensor, sources: Batch) -> List[List[List[int]]]:
+        k = len(ids[0])
+        device = sources.src.device
+        candidates = collate([seq or [UNK_ID] for row in ids for seq in row]).to(device)
+        total = scores.to(device)
+        if lm_weight > 0:
+            per_token = lm_score([seq for row in ids for seq in row]).to(device)
+            total = total - lm_weight * per_token.view(len(ids), k)
+        if weight > 0:
+            total = total + weight * style_log_prob(candidates).view(len(ids), k)
+        if cycle_weight > 0:
+            tokens = (sources.tgt_out != PAD_ID).sum(1).repeat_interleave(k)
+            per_token = rebuild_nll(candidates, sources, k).float() / tokens
+            total = total - cycle_weight * per_token.view(len(ids), k)
+        order = total.argsort(dim=-1, descending=True, stable=True).tolist()
+        return [[row[j] for j in ranks] for row, ranks in zip(ids, order)]
+
+    return rerank
+
+
 class StyleClassifier(nn.Module):
     """A CNN sentence classifier (Kim 2014) that also reads soft token distributions."""
 
@@ -271,13 +310,8 @@ class ClassifierFeedbackModel(nn.Module):
         ``sources`` is the batch of the source sentences. Candidates are reranked with a model of
         the style, one of the content and one of fluency, as in noisy-channel reranking (Yee et al.
         2019) and the dual rewards of Luo et al. (2019), at decoding time."""
-        if not (weight >= 0 and cycle_weight >= 0 and lm_weight >= 0):  # also refuses NaN
-            raise TextvaeError(f"rerank weights must be 0 (off) or positive, got {weight}, {cycle_weight} and "
-                               f"{lm_weight}")
-        if weight == 0 and cycle_weight == 0 and lm_weight == 0:
+        if not check_rerank_weights(weight, cycle_weight, lm_weight, lm_score):
             return None
-        if lm_weight > 0 and lm_score is None:
-            raise TextvaeError("language-model reranking needs a language model (--lm DIR)")
         if (weight > 0 or cycle_weight > 0) and self.classifier is None:
             raise TextvaeError("this model was trained without a style classifier (model.cycle.style_weight 0), "
                                "so it cannot rerank; leave the rerank weights at 0")
@@ -285,29 +319,17 @@ class ClassifierFeedbackModel(nn.Module):
             raise TextvaeError(f"{type(self).__name__} cannot rebuild sources from transfers; leave rerank_cycle at 0")
         classifier = self.classifier
 
-        def rerank(ids: List[List[List[int]]], scores: torch.Tensor, sources: Batch) -> List[List[List[int]]]:
-            k = len(ids[0])
-            device = sources.src.device
-            candidates = collate([seq or [UNK_ID] for row in ids for seq in row]).to(device)
-            total = scores.to(device)
-            if lm_weight > 0:
-                per_token = lm_score([seq for row in ids for seq in row]).to(device)
-                total = total - lm_weight * per_token.view(len(ids), k)
-            if weight > 0:
-                log_p = classifier(tokens=candidates.src).float().log_softmax(-1)[:, target]
-                total = total + weight * log_p.view(len(ids), k)
-            if cycle_weight > 0:
-                source_logits = classifier(tokens=sources.src).float()
-                source_logits[:, target] = float("-inf")  # the source is in some other style
-                source_styles = source_logits.argmax(-1).repeat_interleave(k)
-                tgt_in, tgt_out = sources.tgt_in.repeat_interleave(k, 0), sources.tgt_out.repeat_interleave(k, 0)
-                nll = self.rebuild_nll(candidates.src, candidates.lengths, tgt_in, tgt_out, source_styles)
-                per_token = nll / (tgt_out != PAD_ID).sum(1)
-                total = total - cycle_weight * per_token.view(len(ids), k)
-            order = total.argsort(dim=-1, descending=True, stable=True).tolist()
-            return [[row[j] for j in ranks] for row, ranks in zip(ids, order)]
+        def style_log_prob(candidates: Batch) -> torch.Tensor:
+            return classifier(tokens=candidates.src).float().log_softmax(-1)[:, target]
 
-        return rerank
+        def rebuild_nll(candidates: Batch, sources: Batch, k: int) -> torch.Tensor:
+            source_logits = classifier(tokens=sources.src).float()
+            source_logits[:, target] = float("-inf")  # the source is in some other style
+            source_styles = source_logits.argmax(-1).repeat_interleave(k)
+            tgt_in, tgt_out = sources.tgt_in.repeat_interleave(k, 0), sources.tgt_out.repeat_interleave(k, 0)
+            return self.rebuild_nll(candidates.src, candidates.lengths, tgt_in, tgt_out, source_styles)
+
+        return candidate_reranker(weight, cycle_weight, lm_weight, style_log_prob, rebuild_nll, lm_score)
 
     def optimizer_groups(self) -> List[dict]:
         classifier = {id(p) for p in self.classifier.parameters()} if self.classifier is not None else set()

@@ -126,3 +126,33 @@ def interpolation_plot(results: Sequence[dict], path: Path) -> Path:
     ax.legend(loc="center right", fontsize=8)
     ax.set_title(f"Crossover over {len(results)} pairs")
     return save_figure(fig, path)
+
+
+def tradeoff_plot(curves: Dict[str, Sequence[dict]], path: Path, x: str = "self_bleu", y: str = "accuracy",
+                  annotate: str = "strength") -> Path:
+    """Transfer accuracy against content preservation, one line per system: each point is one
+    transfer-time setting (e.g. a style strength), labelled with its ``annotate`` value. The usual
+    way to compare style-transfer systems whose single operating points differ (e.g. Shen et al.
+    2017; Lample et al. 2019 compare at matched accuracy)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = {name: [p for p in points if x in p and y in p] for name, points in curves.items()}
+    curves = {name: points for name, points in curves.items() if points}
+    if not curves:
+        raise TextvaeError(f"no points with both {x!r} and {y!r} to plot")
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for name, points in curves.items():
+        points = sorted(points, key=lambda p: p[x])
+        line, = ax.plot([p[x] for p in points], [p[y] for p in points], marker="o", label=name)
+        for p in points:
+            if annotate in p:
+                ax.annotate(f"{p[annotate]:g}", (p[x], p[y]), textcoords="offset points", xytext=(3, 3),
+                            fontsize=7, color=line.get_color())
+    ax.set_xlabel(x.replace("_", "-"))
+    ax.set_ylabel(y.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return save_figure(fig, path)
