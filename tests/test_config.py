@@ -87,3 +87,47 @@ def test_from_dict_rejects_non_mapping_sections():
 def test_apply_overrides_creates_sections():
     assert apply_overrides({}, ["a.b.c=1"]) == {"a": {"b": {"c": 1}}}
     assert yaml.safe_load(load_recipe(None).to_yaml())["train"]["optimizer"] == "adam"
+
+
+def test_a_recipe_can_start_from_a_base_recipe(tmp_path):
+    (tmp_path / "parent.yaml").write_text("train: {lr: 0.01, max_steps: 7}\nmodel: {dropout: 0.2, embedding_dim: 32}\n")
+    (tmp_path / "variants").mkdir()
+    child = tmp_path / "variants" / "child.yaml"
+    child.write_text("base: ../parent.yaml\ntrain: {lr: 0.5}\n")
+    config = load_recipe(child, ["model.dropout=0.3"])
+    assert config.name == "child"  # its own name, not the base's
+    assert (config.train.lr, config.train.max_steps) == (0.5, 7)  # sections merge key by key
+    assert (config.model.dropout, config.model.embedding_dim) == (0.3, 32)
+    grandchild = tmp_path / "grandchild.yaml"
+    grandchild.write_text("base: variants/child.yaml\nname: g\n")
+    assert (load_recipe(grandchild).name, load_recipe(grandchild).train.lr) == ("g", 0.5)
+
+
+def test_bad_base_recipes(tmp_path):
+    loop_a, loop_b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    loop_a.write_text("base: b.yaml\n")
+    loop_b.write_text("base: a.yaml\n")
+    with pytest.raises(TextvaeError, match="leads back to itself"):
+        load_recipe(loop_a)
+    missing = tmp_path / "m.yaml"
+    missing.write_text("base: nowhere.yaml\n")
+    with pytest.raises(TextvaeError, match="nowhere.yaml does not exist"):
+        load_recipe(missing)
+    wrong = tmp_path / "w.yaml"
+    wrong.write_text("base: [a.yaml]\n")
+    with pytest.raises(TextvaeError, match="'base' must be the file name"):
+        load_recipe(wrong)
+
+
+@pytest.mark.parametrize("family", ["vae", "dae"])
+def test_ablation_recipes_switch_off_only_their_losses(family):
+    full = load_recipe(f"recipes/yelp_disentangled_{family}.yaml")
+    losses = ("multitask", "adversarial", "content_multitask", "content_adversarial")
+    kept = {"ae": (), "mul": ("multitask",), "adv": ("adversarial",), "style": ("multitask", "adversarial")}
+    for row, on in kept.items():
+        config = load_recipe(f"recipes/yelp_disentangled_{family}_{row}.yaml")
+        for loss in losses:
+            expected = getattr(full.model.style, loss) if loss in on else 0
+            assert getattr(config.model.style, loss) == expected, (row, loss)
+        config.model.style = full.model.style
+        assert {**config.to_dict(), "name": full.name} == full.to_dict()

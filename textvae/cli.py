@@ -472,13 +472,13 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--rerank", type=float, default=0.0, metavar="WEIGHT",
                           help="with beam search: choose among the beam's candidates by their score plus WEIGHT x "
                                "the log-probability the model's own style classifier gives the target style "
-                               "(back-translation models)")
+                               "(back-translation models; split-latent models with the multitask style head)")
     transfer.add_argument("--rerank-cycle", type=float, default=0.0, metavar="WEIGHT",
                           help="with beam search: also subtract WEIGHT x the per-token NLL of rebuilding the source "
-                               "from each candidate (content preservation; style_seq2seq models)")
+                               "from each candidate (content preservation; style_seq2seq and split-latent models)")
     transfer.add_argument("--rerank-lm", type=float, default=0.0, metavar="WEIGHT",
                           help="with beam search: also subtract WEIGHT x each candidate's per-token NLL under the "
-                               "language model --lm (fluency; back-translation models)")
+                               "language model --lm (fluency)")
     transfer.add_argument("--lm", metavar="DIR",
                           help="a textvae language model (trained with latent type none, e.g. recipes/yelp_lm.yaml) "
                                "for --rerank-lm")

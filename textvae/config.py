@@ -532,21 +532,44 @@ def apply_overrides(data: Dict[str, Any], overrides: Sequence[str]) -> Dict[str,
     return data
 
 
+def merge_recipes(base: Dict[str, Any], child: Dict[str, Any]) -> Dict[str, Any]:
+    """``child`` on top of ``base``: sections merge key by key, values (and lists) replace."""
+    out = dict(base)
+    for key, value in child.items():
+        out[key] = merge_recipes(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) \
+            else value
+    return out
+
+
+def _read_recipe(path: Path, chain: Sequence[Path] = ()) -> Dict[str, Any]:
+    """One YAML recipe; a ``base: OTHER.yaml`` key (relative to the recipe's folder) starts it from
+    that recipe, so a variant names only what it changes."""
+    if not path.is_file():
+        raise TextvaeError(f"recipe {path} does not exist; see the recipes/ directory for examples")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise TextvaeError(f"recipe {path} is not valid YAML{where}") from None
+    if not isinstance(data, dict):
+        raise TextvaeError(f"recipe {path} must be a mapping of sections (data, model, train, ...)")
+    data.setdefault("name", path.stem)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise TextvaeError(f"recipe {path}: 'base' must be the file name of another recipe, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    if base_path in chain or base_path == path.resolve():
+        raise TextvaeError(f"recipe {path}: 'base: {base}' leads back to itself")
+    parent = _read_recipe(base_path, [*chain, path.resolve()])
+    parent.pop("name", None)
+    return merge_recipes(parent, data)
+
+
 def load_recipe(path: Union[str, Path, None] = None, overrides: Sequence[str] = ()) -> Config:
     """Read a YAML recipe (or start from defaults when ``path`` is None) and apply overrides."""
-    data: Dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise TextvaeError(f"recipe {path} does not exist; see the recipes/ directory for examples")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise TextvaeError(f"recipe {path} is not valid YAML{where}") from None
-        if not isinstance(data, dict):
-            raise TextvaeError(f"recipe {path} must be a mapping of sections (data, model, train, ...)")
-        data.setdefault("name", path.stem)
+    data: Dict[str, Any] = _read_recipe(Path(path)) if path is not None else {}
     data = apply_overrides(data, overrides)
     return from_dict(Config, data)
