@@ -2,9 +2,9 @@
 one line per run, one point per transfer setting.
 
     python benchmarks/plot_tradeoff.py "full VAE=sweep_all.json" "AE only=sweep_ae.json" ... \
-        --out docs/figures/tradeoff.png [--beam 5]
+        --out docs/figures/tradeoff.png [--beam 5] [--title TEXT]
 
-Each JSON file is what ``benchmarks/transfer_sweep.py RUN --json FILE`` wrote; ``--beam`` keeps the
+A NAME given twice joins the points of both files. Each JSON file is what ``benchmarks/transfer_sweep.py RUN --json FILE`` wrote; ``--beam`` keeps the
 points decoded with that beam size (0: greedy; default: all).
 """
 
@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("curves", nargs="+", help="NAME=SWEEP.json")
     parser.add_argument("--out", required=True, help="PNG to write")
     parser.add_argument("--beam", type=int, default=None, help="only the points with this beam size")
+    parser.add_argument("--title", default="", help="the figure's title")
     args = parser.parse_args()
     curves = {}
     for item in args.curves:
@@ -33,8 +34,8 @@ def main() -> None:
             points = json.loads(Path(file).read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             sys.exit(f"error: cannot read the sweep {file}: {error}")
-        curves[name] = [p for p in points if args.beam is None or p.get("beam") == args.beam]
-    print(tradeoff_plot(curves, Path(args.out)))
+        curves.setdefault(name, []).extend(p for p in points if args.beam is None or p.get("beam") == args.beam)
+    print(tradeoff_plot(curves, Path(args.out), title=args.title))
 
 
 if __name__ == "__main__":

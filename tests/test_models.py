@@ -22,13 +22,13 @@ def test_autoencoder_memorises_a_batch(kind):
     model = _model(f"model.encoder.type={kind}", f"model.decoder.type={kind}")
     batch = collate(SEQS)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-    first = float(model(batch)["loss"])
+    first = model(batch)["loss"].detach().item()
     for _ in range(150):
         optimizer.zero_grad()
         model(batch)["loss"].backward()
         optimizer.step()
     model.eval()
-    assert float(model(batch)["loss"]) < 0.1 * first
+    assert model(batch)["loss"].detach().item() < 0.1 * first
     decoded = model.reconstruct(batch, max_len=8)
     for row, seq in enumerate(SEQS):
         assert decoded[row, :len(seq) + 1].tolist() == seq + [3]

@@ -129,7 +129,7 @@ def interpolation_plot(results: Sequence[dict], path: Path) -> Path:
 
 
 def tradeoff_plot(curves: Dict[str, Sequence[dict]], path: Path, x: str = "self_bleu", y: str = "accuracy",
-                  annotate: str = "strength") -> Path:
+                  annotate: str = "strength", title: str = "") -> Path:
     """Transfer accuracy against content preservation, one line per system: each point is one
     transfer-time setting (e.g. a style strength), labelled with its ``annotate`` value. The usual
     way to compare style-transfer systems whose single operating points differ (e.g. Shen et al.
@@ -151,8 +151,11 @@ def tradeoff_plot(curves: Dict[str, Sequence[dict]], path: Path, x: str = "self_
             if annotate in p:
                 ax.annotate(f"{p[annotate]:g}", (p[x], p[y]), textcoords="offset points", xytext=(3, 3),
                             fontsize=7, color=line.get_color())
-    ax.set_xlabel(x.replace("_", "-"))
-    ax.set_ylabel(y.replace("_", " "))
+    names = {"self_bleu": "self-BLEU", "accuracy": "transfer accuracy (%)"}
+    ax.set_xlabel(names.get(x, x))
+    ax.set_ylabel(names.get(y, y))
+    if title:
+        ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     return save_figure(fig, path)
