@@ -185,15 +185,22 @@ class DisentangledVAE(Seq2SeqAutoencoder):
             raise TextvaeError("this model was trained without the multitask style classifier "
                                "(model.style.multitask 0), so it cannot rerank by style; leave rerank at 0")
 
+        encoded: Dict = {}  # the candidates are encoded once for both terms
+
+        def encode_candidates(candidates: Batch) -> Dict[str, torch.Tensor]:
+            if encoded.get("batch") is not candidates:
+                encoded.update(batch=candidates, codes=self.encode(candidates.src, candidates.lengths))
+            return encoded["codes"]
+
         def style_log_prob(candidates: Batch) -> torch.Tensor:
-            s = self.encode(candidates.src, candidates.lengths)["style_mean"]
+            s = encode_candidates(candidates)["style_mean"]
             return self.style_classifier(s).float().log_softmax(-1)[:, target]
 
         def rebuild_nll(candidates: Batch, sources: Batch, k: int) -> torch.Tensor:
             from textvae.objectives.reconstruction import sentence_nll
 
             s = self.encode(sources.src, sources.lengths)["style_mean"].repeat_interleave(k, 0)
-            c = self.encode(candidates.src, candidates.lengths)["content_mean"]
+            c = encode_candidates(candidates)["content_mean"]
             tgt_in, tgt_out = sources.tgt_in.repeat_interleave(k, 0), sources.tgt_out.repeat_interleave(k, 0)
             return sentence_nll(self.decoder(tgt_in, torch.cat([s, c.to(s.dtype)], -1)), tgt_out)
 
