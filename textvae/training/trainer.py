@@ -229,8 +229,10 @@ class Trainer:
     def fit(self) -> Dict[str, Any]:
         cfg = self.config
         steps_per_epoch = math.ceil(len(self.schedule) / cfg.grad_accum)
-        total = cfg.max_steps or (cfg.max_epochs or 1) * steps_per_epoch
-        bar = tqdm(total=total, initial=min(self.state["step"], total), disable=not self.dist.is_main,
+        # a run bounded only by time has no known step total: the bar counts steps and shows the rate
+        total = cfg.max_steps or (cfg.max_epochs * steps_per_epoch if cfg.max_epochs else None)
+        initial = self.state["step"] if total is None else min(self.state["step"], total)
+        bar = tqdm(total=total, initial=initial, disable=not self.dist.is_main,
                    desc="train", unit="step", dynamic_ncols=True,
                    mininterval=0.5 if sys.stderr.isatty() else 30)  # keep log files short
         started = time.monotonic() - self.state["elapsed"]
