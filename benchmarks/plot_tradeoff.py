@@ -4,8 +4,9 @@ one line per run, one point per transfer setting.
     python benchmarks/plot_tradeoff.py "full VAE=sweep_all.json" "AE only=sweep_ae.json" ... \
         --out docs/figures/tradeoff.png [--beam 5] [--title TEXT]
 
-A NAME given twice joins the points of both files. Each JSON file is what ``benchmarks/transfer_sweep.py RUN --json FILE`` wrote; ``--beam`` keeps the
-points decoded with that beam size (0: greedy; default: all).
+A NAME given twice joins the points of both files. Each JSON file is what
+``benchmarks/transfer_sweep.py RUN --json FILE`` wrote; ``--beam`` keeps the points
+decoded with that beam size (0: greedy; default: all).
 """
 
 from __future__ import annotations
