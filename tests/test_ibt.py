@@ -87,7 +87,7 @@ def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path, tiny_config,
     source = tmp_path / "in.txt"
     source.write_text("the food was great .\n")
     command = ["transfer", "--model", str(tmp_path / "run"), "--to", "negative", "--input", str(source),
-               "--strategy", "beam", "--beam", "3", "--rerank-lm", "1e6"]
+               "--strategy", "beam", "--beam", "3", "--rerank-lm", "1e6", "--device", "cpu"]  # as the API's model
     assert main(command) == 2 and "needs a language model" in capsys.readouterr().err
     assert main(command + ["--lm", str(tmp_path / "run")]) == 2 and "not a language model" in capsys.readouterr().err
     assert main(command + ["--lm", str(tmp_path / "lm")]) == 0

@@ -159,13 +159,13 @@ def test_ddp_under_torchrun_matches_single_process(tiny_config, tmp_path):
     from tests.conftest import TINY
 
     recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ae.yaml")
-    common = [*TINY, "train.max_steps=4", "train.eval_every=1000", "train.threads=1"]
+    common = [*TINY, "train.max_steps=4", "train.eval_every=1000", "train.threads=1", "train.device=cpu"]
     ddp, single = tmp_path / "ddp", tmp_path / "single"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                     "-m", "textvae", "train", recipe, "--out", str(ddp), *common],
                    check=True, env=env, capture_output=True, timeout=300)
-    train(tiny_config("train.max_steps=4", "train.eval_every=1000", "train.grad_accum=2"), single)
+    train(tiny_config("train.max_steps=4", "train.eval_every=1000", "train.grad_accum=2", "train.device=cpu"), single)
     assert json.loads((ddp / "result.json").read_text())["world_size"] == 2
     _assert_same_state(ddp, single, exact=False)
 
@@ -195,6 +195,7 @@ def test_tensorboard_receives_scalars_when_installed(tmp_path, monkeypatch):
     from textvae.training.logging import MetricLogger
 
     logger = MetricLogger(tmp_path)
+    assert calls == []  # nothing in the run directory before the first record (a run may still fail its checks)
     logger.log("dev", 7, 0, 1.0, {"loss": 2.5})
     logger.close()
     assert ("dev/loss", 2.5, 7) in calls and calls[-1] == ("closed",)
@@ -277,3 +278,42 @@ def test_train_threads_hold_for_the_run_only(tiny_config, tmp_path):
     before = torch.get_num_threads()
     train(tiny_config("train.max_steps=1", "train.threads=1"), tmp_path / "run")
     assert torch.get_num_threads() == before
+
+
+def test_weights_in_one_flat_buffer_save_and_ties_survive(tiny_config, tmp_path):
+    """cuDNN keeps an RNN's weights as views of one flat buffer, which safetensors' save_model
+    refuses; a model trained on a GPU must still save, and tied weights stay tied."""
+    from textvae.training.checkpoint import load_model_dir, save_model_dir
+
+    train(tiny_config("train.max_steps=2", "model.decoder.tie_embeddings=true"), tmp_path / "run")
+    bundle = load_model_dir(tmp_path / "run" / "model")
+    rnn = bundle.model.decoder.rnn
+    flat = torch.cat([p.detach().reshape(-1) for p in rnn.parameters()])
+    offset = 0
+    for p in rnn.parameters():  # as cuDNN's flatten_parameters leaves them
+        p.data = flat[offset:offset + p.numel()].view_as(p)
+        offset += p.numel()
+    assert len({p.untyped_storage().data_ptr() for p in rnn.parameters()}) == 1
+    save_model_dir(tmp_path / "copy", bundle.model, bundle.config, bundle.tokenizer, bundle.label_names)
+    again = load_model_dir(tmp_path / "copy")
+    before, after = bundle.model.state_dict(), again.model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert again.model.decoder.out.weight is again.model.decoder.embedding.weight
+
+
+def test_more_local_ranks_than_gpus_falls_back_or_fails_clearly(monkeypatch):
+    """NCCL cannot put two ranks on one GPU: ``auto`` trains on the CPU, ``cuda`` says why it cannot."""
+    from textvae.training.distributed import pick_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert pick_device("auto") == torch.device("cpu")
+    with pytest.raises(TextvaeError, match="one process per GPU"):
+        pick_device("cuda")
+    assert pick_device("cuda:0") == torch.device("cuda", 0)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert pick_device("auto") == torch.device("cuda", 0)

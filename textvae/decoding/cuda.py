@@ -13,7 +13,7 @@ fixed-shape loop itself, which CPU tests use to check it against the ordinary on
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Tuple
 
 import torch
 
@@ -59,10 +59,10 @@ class GraphedStep:
     copies a new batch's initial state in, ``__call__(last_tokens)`` runs one step.
     """
 
-    def __init__(self, step: Callable[[State, torch.Tensor], Tuple[torch.Tensor, State]], state: State):
+    def __init__(self, step: Callable[[State, torch.Tensor], Tuple[torch.Tensor, State]], state: State,
+                 batch_size: int, device: torch.device):
         self.state = {k: v.clone() for k, v in state.items()}
-        self.last = torch.full((next(iter(state.values())).size(0),), BOS_ID, dtype=torch.long,
-                               device=state["z"].device)
+        self.last = torch.full((batch_size,), BOS_ID, dtype=torch.long, device=device)
         initial = {k: v.clone() for k, v in state.items()}
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
@@ -121,20 +121,29 @@ def static_decode(step_fn: Callable[[torch.Tensor], torch.Tensor], batch_size: i
 MAX_GRAPHS = 4  # each captured graph keeps its own memory pool and state buffers
 
 
+def graphable(decoder) -> bool:
+    """Whether ``decoder.step`` keeps the shape of every state tensor from one step to the next
+    (with ``initial_state(..., static=True)``) and of the state itself from batch to batch, so
+    that one captured graph serves all steps: decoders say so with ``static_steps = True``."""
+    return bool(getattr(decoder, "static_steps", False))
+
+
 def graph_cache(decoder) -> Dict:
-    """Captured graphs live on the decoder, keyed by batch size and autocast dtype (the oldest
-    is dropped beyond :data:`MAX_GRAPHS`)."""
+    """Captured graphs live on the decoder, keyed by batch size, autocast dtype and state shapes
+    (the oldest is dropped beyond :data:`MAX_GRAPHS`)."""
     if not hasattr(decoder, "_textvae_graphs"):
         decoder._textvae_graphs = {}
     return decoder._textvae_graphs
 
 
-def graphed_step(decoder, state: State, key) -> Optional[GraphedStep]:
+def graphed_step(decoder, state: State, batch_size: int, device: torch.device) -> GraphedStep:
+    key = (batch_size, str(torch.get_autocast_dtype("cuda")), torch.is_autocast_enabled("cuda"),
+           tuple((k, tuple(v.shape), v.dtype) for k, v in sorted(state.items())))
     graphs = graph_cache(decoder)
     if key not in graphs:
         while len(graphs) >= MAX_GRAPHS:
             graphs.pop(next(iter(graphs)))
-        graphs[key] = GraphedStep(decoder.step, state)
+        graphs[key] = GraphedStep(decoder.step, state, batch_size, device)
     graph = graphs[key]
     graph.reset(state)
     return graph

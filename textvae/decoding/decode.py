@@ -109,7 +109,8 @@ def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
     max_len = _max_len(decoder, options.max_len or max_len)
     results: List[List[List[int]]] = []
     scores: List[torch.Tensor] = []
-    fast = device.type == "cuda" and options.cuda_graphs and options.strategy != "beam" and options.cache
+    fast = (device.type == "cuda" and options.cuda_graphs and options.strategy != "beam" and options.cache
+            and cuda.graphable(decoder))
     with cuda.autocast(device, options.amp, graphs=fast):
         for part in _chunks(_rows(z), options.batch_size):
             codes = _take(z, part)
@@ -144,8 +145,7 @@ def _decode_static(decoder, codes: torch.Tensor, options: DecodeOptions, max_len
         padded = _take(codes, torch.cat([torch.arange(n, device=fill.device), fill]))
     state = decoder.initial_state(padded, cache=True, static=True)
     # the step does not depend on max_len (the Transformer cache always has max_length slots)
-    key = (options.batch_size, str(torch.get_autocast_dtype("cuda")), torch.is_autocast_enabled("cuda"))
-    step = cuda.graphed_step(decoder, state, key)
+    step = cuda.graphed_step(decoder, state, options.batch_size, device_of(codes))
     if options.strategy == "greedy":
         def choose(lp):
             return lp.argmax(-1)

@@ -22,6 +22,8 @@ State = Dict[str, torch.Tensor]
 class RNNDecoder(nn.Module):
     """GRU/LSTM language model conditioned on ``z`` as initial state and/or extra input (Bowman et al. 2016)."""
 
+    static_steps = True  # fixed-shape state: CUDA graphs can capture a step (textvae.decoding.cuda)
+
     def __init__(self, embedding: nn.Embedding, latent_dim: int, config: DecoderConfig, dropout: float = 0.0):
         super().__init__()
         self.embedding = embedding
@@ -181,6 +183,8 @@ class TransformerDecoder(nn.Module):
     ``initial_state(z, cache=False)`` keeps the inputs so far and re-reads the whole prefix at
     every step instead (the naive way, kept for comparison and tests: same tokens).
     """
+
+    static_steps = True  # with initial_state(static=True): a fixed-size cache and a position tensor
 
     def __init__(self, embedding: nn.Embedding, latent_dim: int, config: DecoderConfig, dropout: float = 0.0,
                  cross: Optional[bool] = None):

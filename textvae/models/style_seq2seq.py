@@ -38,6 +38,8 @@ State = Dict[str, torch.Tensor]
 class StyleTransformerDecoder(TransformerDecoder):
     """Transformer decoder conditioned on encoder states (cross-attention) and a style vector."""
 
+    static_steps = False  # the memory's length changes with each batch's sources: no CUDA graphs
+
     def __init__(self, embedding: nn.Embedding, memory_size: int, config: DecoderConfig, dropout: float):
         super().__init__(embedding, 0, config, dropout, cross=True)
         self.memory_proj = nn.Linear(memory_size, config.hidden_size)

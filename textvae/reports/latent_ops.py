@@ -69,8 +69,8 @@ def interpolate(model, pairs: Sequence[Sequence[str]], steps: int = 10, method: 
     mix = {"linear": lerp, "slerp": slerp}.get(method)
     if mix is None:
         raise TextvaeError(f"unknown interpolation {method!r}; choose linear or slerp")
-    mask = _part_mask(model, part)
     codes = model.encode([s for pair in pairs for s in pair]).float()
+    mask = _part_mask(model, part).to(codes.device)
     results = []
     for i, (a, b) in enumerate(pairs):
         za, zb = codes[2 * i], codes[2 * i + 1]

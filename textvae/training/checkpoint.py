@@ -18,12 +18,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_model as load_safetensors
-from safetensors.torch import save_model as save_safetensors
+from safetensors.torch import load_file, save_file
 
 import textvae
 from textvae.config import Config, from_dict
@@ -52,6 +51,42 @@ class ModelBundle:
     path: Optional[Path] = None
 
 
+def _tied_names(state: Dict[str, torch.Tensor]) -> Dict[str, str]:
+    """Each name of a state dict -> the first name holding the very same tensor (tied weights).
+
+    Distinct views of one storage are not tied: cuDNN keeps an RNN's weights as views of one
+    flat buffer, which ``safetensors.torch.save_model``/``load_model`` refuse for a model on a GPU.
+    """
+    first: Dict[tuple, str] = {}
+    names: Dict[str, str] = {}
+    for name, tensor in state.items():
+        key = (tensor.device, tensor.data_ptr(), tensor.dtype, tuple(tensor.shape), tensor.stride())
+        names[name] = first.setdefault(key, name) if tensor.numel() else name
+    return names
+
+
+def save_weights(model: torch.nn.Module, file: Path) -> None:
+    """The model's weights as safetensors, each tensor stored once in its own buffer; tied
+    weights under their first name only, as ``safetensors.torch.save_model`` writes them."""
+    state = model.state_dict()
+    tied = _tied_names(state)
+    tensors = {name: state[name].detach().to("cpu", copy=True).contiguous()
+               for name, first in tied.items() if first == name}
+    aliases = {name: first for name, first in tied.items() if first != name}
+    save_file(tensors, str(file), metadata=aliases or None)
+
+
+def load_weights(model: torch.nn.Module, file: Path) -> Tuple[List[str], List[str]]:
+    """Copy weights from a safetensors file into ``model`` in place (its layout, e.g. a cuDNN
+    flat buffer, is kept); returns the (missing, unexpected) names, a tied weight counting as
+    present when any of its names is in the file."""
+    tensors = load_file(str(file))
+    tied = _tied_names(model.state_dict())
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    present = {tied[name] for name in tensors if name in tied}
+    return [name for name in missing if tied[name] not in present], list(unexpected)
+
+
 def save_model_dir(path: Union[str, Path], model: torch.nn.Module, config: Config, tokenizer: Tokenizer,
                    label_names: List[str], stats: Optional[Dict[str, Any]] = None,
                    trainer_state: Optional[Dict[str, Any]] = None) -> Path:
@@ -71,7 +106,7 @@ def save_model_dir(path: Union[str, Path], model: torch.nn.Module, config: Confi
     }
     with atomic_directory(path) as tmp:
         (tmp / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        save_safetensors(model, str(tmp / WEIGHTS_FILE))
+        save_weights(model, tmp / WEIGHTS_FILE)
         if isinstance(tokenizer, Tokenizer):
             (tmp / TOKENIZER_FILE).write_bytes(tokenizer.model_proto)
         if hasattr(model, "save_parts"):  # pretrained backbones: architectures and tokenizers
@@ -156,7 +191,7 @@ def load_model_dir(path: Union[str, Path], device: Union[str, torch.device, None
     model = build_model(config.model, len(tokenizer), num_labels=len(meta["label_names"]), tokenizer=tokenizer,
                         label_names=meta["label_names"])
     try:
-        missing, unexpected = load_safetensors(model, str(path / WEIGHTS_FILE), strict=False)
+        missing, unexpected = load_weights(model, path / WEIGHTS_FILE)
     except (OSError, RuntimeError, SafetensorError) as exc:
         raise TextvaeError(f"cannot load weights from {path / WEIGHTS_FILE}: {_one_line(exc)}") from None
     if missing or unexpected:

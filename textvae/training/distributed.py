@@ -8,6 +8,7 @@ write logs and checkpoints.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ import torch
 import torch.distributed as dist
 
 from textvae.errors import TextvaeError
+
+log = logging.getLogger("textvae")
 
 
 @dataclass
@@ -59,9 +62,16 @@ def pick_device(name: str) -> torch.device:
             if name == "auto":
                 return torch.device("cpu")
             raise TextvaeError(f"train.device is '{name}' but CUDA is not available on this machine")
+        ranks, gpus = int(os.environ.get("LOCAL_WORLD_SIZE", 1)), torch.cuda.device_count()
+        if device.index is None and ranks > gpus:  # NCCL cannot put two ranks on one GPU
+            if name == "auto":
+                log.warning("%d processes on this machine but %d GPU(s): training on the CPU (gloo); "
+                            "start at most one process per GPU to train on them", ranks, gpus)
+                return torch.device("cpu")
+            raise TextvaeError(f"train.device is '{name}' but this machine runs {ranks} processes for {gpus} GPU(s); "
+                               "start at most one process per GPU (torchrun --nproc_per_node)")
         if device.index is None:
-            local = int(os.environ.get("LOCAL_RANK", 0))
-            device = torch.device("cuda", local % torch.cuda.device_count())
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     elif device.type != "cpu":
         raise TextvaeError(f"train.device '{name}' is not supported; use auto, cpu, cuda or cuda:N")
     return device

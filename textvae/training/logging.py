@@ -13,15 +13,22 @@ class MetricLogger:
 
     def __init__(self, out_dir: Path, enabled: bool = True, tensorboard: bool = True):
         self.enabled = enabled
-        self.path = Path(out_dir) / "metrics.jsonl"
+        self.out_dir = Path(out_dir)
+        self.path = self.out_dir / "metrics.jsonl"
+        self.tensorboard = enabled and tensorboard
         self.writer = None
-        if enabled and tensorboard:
+
+    def _writer(self):
+        """TensorBoard's writer, made at the first record: it creates its event file at once, and
+        nothing may touch the run directory before a run has passed its checks."""
+        if self.tensorboard and self.writer is None:
+            self.tensorboard = False  # one try
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:  # tensorboard is optional: pip install textvae[tensorboard]
-                SummaryWriter = None
-            if SummaryWriter is not None:
-                self.writer = SummaryWriter(log_dir=str(Path(out_dir) / "tensorboard"))
+                return None
+            self.writer = SummaryWriter(log_dir=str(self.out_dir / "tensorboard"))
+        return self.writer
 
     def log(self, split: str, step: int, epoch: int, elapsed: float, metrics: Dict[str, float]) -> None:
         if not self.enabled:
@@ -31,13 +38,15 @@ class MetricLogger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
-        if self.writer is not None:
+        writer = self._writer()
+        if writer is not None:
             for key, value in metrics.items():
-                self.writer.add_scalar(f"{split}/{key}", float(value), step)
+                writer.add_scalar(f"{split}/{key}", float(value), step)
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
 
 
 def read_metrics(path: Path):

@@ -27,7 +27,7 @@ from textvae.io import atomic_write_text, recover_directory, remove_leftovers
 from textvae.models import build_model
 from textvae.runtime import keep_freed_memory
 from textvae.training.checkpoint import (CHECKPOINT_SUBDIR, MODEL_SUBDIR, WEIGHTS_FILE, load_trainer_state,
-                                         save_model_dir)
+                                         load_weights, save_model_dir)
 from textvae.training.distributed import any_rank, barrier, cleanup, init_distributed, pick_device
 from textvae.training.trainer import Trainer
 
@@ -265,9 +265,10 @@ def _style_batches(train_ids, train_labels, config: Config, per_label: int = 200
 
 
 def _load_weights(model: torch.nn.Module, path: Path) -> None:
-    from safetensors.torch import load_model
-
-    load_model(model, str(path))
+    missing, unexpected = load_weights(model, path)
+    if missing or unexpected:
+        raise TextvaeError(f"weights in {path} do not match the model (missing {sorted(missing)[:3]}, "
+                           f"unexpected {sorted(unexpected)[:3]})")
 
 
 def _truncate_metrics(path: Path, step: int) -> None:

@@ -227,6 +227,12 @@ class Trainer:
         return None
 
     def fit(self) -> Dict[str, Any]:
+        try:
+            return self._fit()
+        finally:  # also on errors: TensorBoard's writer thread must not outlive a run directory being removed
+            self.logger.close()
+
+    def _fit(self) -> Dict[str, Any]:
         cfg = self.config
         steps_per_epoch = math.ceil(len(self.schedule) / cfg.grad_accum)
         # a run bounded only by time has no known step total: the bar counts steps and shows the rate
@@ -279,7 +285,6 @@ class Trainer:
         if self.dist.is_main and (not cfg.early_stopping.metric or not (self.out_dir / "model").exists()):
             self.save(self.out_dir / "model", None)
         barrier(self.dist)
-        self.logger.close()
         return {"stopped": reason, "step": self.state["step"], "epoch": self.state["epoch"],
                 "elapsed": self.state["elapsed"], "sentences": self.state["sentences"], "dev": final,
                 "best": self.state["best"],
