@@ -35,6 +35,7 @@ import torch
 from textvae.config import load_recipe
 from textvae.data.tokenizer import EOS_ID
 from textvae.decoding import DecodeOptions, decode
+from textvae.errors import run_script
 from textvae.models import build_model
 from textvae.runtime import keep_freed_memory
 
@@ -196,4 +197,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -25,6 +25,7 @@ import torch
 import textvae
 from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
+from textvae.errors import run_script
 from textvae.evaluation.probes import probe_accuracy
 from textvae.evaluation.transfer import TransferEvaluator, score_model
 
@@ -69,4 +70,4 @@ def main() -> None:
                              f"{overall['ppl']:.1f}", f"{100 * probes['probe_s']:.1f}", f"{100 * probes['probe_c']:.1f}"])
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

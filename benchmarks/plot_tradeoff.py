@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from textvae.errors import run_script
 from textvae.reports.plots import tradeoff_plot
 
 
@@ -40,4 +41,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

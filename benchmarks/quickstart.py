@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from textvae.config import load_recipe
+from textvae.errors import run_script
 from textvae.training import train
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "synthetic_ae.yaml"
@@ -43,4 +44,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

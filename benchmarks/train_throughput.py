@@ -31,6 +31,7 @@ from textvae.config import TokenizerConfig, TrainConfig, load_recipe
 from textvae.data.batching import BatchSchedule, collate
 from textvae.data.corpus import load_corpus
 from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, train_tokenizer
+from textvae.errors import run_script
 from textvae.models import build_model
 from textvae.training.trainer import Trainer
 
@@ -165,4 +166,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

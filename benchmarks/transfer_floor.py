@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from textvae.data.corpus import load_corpus
+from textvae.errors import run_script
 from textvae.evaluation.transfer import TransferEvaluator
 from textvae.io import atomic_write_text
 
@@ -97,4 +98,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

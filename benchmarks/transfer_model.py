@@ -21,6 +21,7 @@ import torch
 import textvae
 from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
+from textvae.errors import run_script
 from textvae.evaluation.transfer import TransferEvaluator, score_model
 from textvae.reports.plots import training_curve
 
@@ -53,4 +54,4 @@ def main() -> None:
                              f"{overall['source_ppl']:.1f}", f"{overall['ppl'] / overall['source_ppl']:.2f}"])
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -21,6 +21,7 @@ import time
 
 import textvae
 from textvae.data.corpus import load_corpus
+from textvae.errors import run_script
 from textvae.evaluation.transfer_dev import transfer_evaluator
 from textvae.io import atomic_write_text
 from textvae.runtime import keep_freed_memory
@@ -76,5 +77,6 @@ def main() -> None:
                 if args.json:
                     atomic_write_text(args.json, json.dumps(rows, indent=1) + "\n")
 
+
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -19,6 +19,7 @@ import torch
 import textvae
 from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
+from textvae.errors import run_script
 from textvae.evaluation.vae import vae_diagnostics
 from textvae.training import train
 
@@ -59,4 +60,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -7,3 +7,16 @@ class TextvaeError(Exception):
     The CLI prints the message as one line and exits with code 2, so the message
     should name the thing that is wrong and how to fix it.
     """
+
+
+def run_script(main) -> None:
+    """Run a script's ``main()`` as the CLI runs a command: a :class:`TextvaeError` becomes one
+    line on stderr and exit status 2 (used by the scripts under ``benchmarks/``)."""
+    import os
+    import sys
+
+    try:
+        main()
+    except TextvaeError as exc:
+        print(f"{os.path.basename(sys.argv[0])}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
