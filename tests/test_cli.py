@@ -224,3 +224,16 @@ def test_evaluate_and_report_list_their_verbs(capsys):
         assert main([command]) == 2
         listed = capsys.readouterr().out
         assert all(verb in listed for verb in verbs.split())
+
+
+def test_benchmark_scripts_report_bad_input_in_one_line(capsys):
+    from textvae.errors import TextvaeError, run_script
+
+    def main():
+        raise TextvaeError("model directory /nowhere does not exist")
+
+    with pytest.raises(SystemExit) as stopped:
+        run_script(main)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.rstrip().endswith("error: model directory /nowhere does not exist")
