@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 from safetensors import SafetensorError
@@ -76,15 +76,18 @@ def save_weights(model: torch.nn.Module, file: Path) -> None:
     save_file(tensors, str(file), metadata=aliases or None)
 
 
-def load_weights(model: torch.nn.Module, file: Path) -> Tuple[List[str], List[str]]:
+def load_weights(model: torch.nn.Module, file: Path, what: str = "the model") -> None:
     """Copy weights from a safetensors file into ``model`` in place (its layout, e.g. a cuDNN
-    flat buffer, is kept); returns the (missing, unexpected) names, a tied weight counting as
-    present when any of its names is in the file."""
+    flat buffer, is kept); a tied weight counts as present when any of its names is in the file.
+    Names missing from the file or unknown to the model are a :class:`TextvaeError`."""
     tensors = load_file(str(file))
     tied = _tied_names(model.state_dict())
     missing, unexpected = model.load_state_dict(tensors, strict=False)
     present = {tied[name] for name in tensors if name in tied}
-    return [name for name in missing if tied[name] not in present], list(unexpected)
+    missing = [name for name in missing if tied[name] not in present]
+    if missing or unexpected:
+        raise TextvaeError(f"weights in {file} do not match {what} "
+                           f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
 
 
 def save_model_dir(path: Union[str, Path], model: torch.nn.Module, config: Config, tokenizer: Tokenizer,
@@ -191,12 +194,9 @@ def load_model_dir(path: Union[str, Path], device: Union[str, torch.device, None
     model = build_model(config.model, len(tokenizer), num_labels=len(meta["label_names"]), tokenizer=tokenizer,
                         label_names=meta["label_names"])
     try:
-        missing, unexpected = load_weights(model, path / WEIGHTS_FILE)
+        load_weights(model, path / WEIGHTS_FILE, what="the model in its config.json")
     except (OSError, RuntimeError, SafetensorError) as exc:
         raise TextvaeError(f"cannot load weights from {path / WEIGHTS_FILE}: {_one_line(exc)}") from None
-    if missing or unexpected:
-        raise TextvaeError(f"weights in {path} do not match the model in its config.json "
-                           f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
     model.to(device if device is not None else "cpu").eval()
     return ModelBundle(model, config, tokenizer, list(meta["label_names"]), meta.get("stats", {}), path)
 
