@@ -34,6 +34,16 @@ def test_dotted_overrides_are_typed():
     assert config.model.encoder.bidirectional is False
 
 
+def test_off_and_no_are_words_not_booleans(tmp_path):
+    """YAML 1.1 reads off/on/yes/no as booleans; recipes keep them as the words they are."""
+    assert load_recipe(None, ["train.amp=off"]).train.amp == "off"
+    path = tmp_path / "r.yaml"
+    path.write_text("train: {amp: off}\nmodel: {decoder: {tie_embeddings: true}}\n")
+    config = load_recipe(path)
+    assert config.train.amp == "off" and config.model.decoder.tie_embeddings is True
+    assert load_recipe(None, ["model.decoder.tie_embeddings=false"]).model.decoder.tie_embeddings is False
+
+
 def test_int_is_accepted_for_float_but_not_the_reverse():
     assert load_recipe(None, ["train.lr=1"]).train.lr == 1.0
     with pytest.raises(TextvaeError, match="train.max_steps.*int"):

@@ -77,7 +77,7 @@ def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path, tiny_config,
     assert float((lm.sentence_nll(texts) * lengths).sum()) == pytest.approx(total, rel=1e-4)
     assert int(lengths.sum()) == tokens
     assert nll.tolist() == sorted(nll.tolist())  # the LM's weight dominates: most fluent first
-    assert model.transfer(["the food was great ."], to="negative", strategy="beam", beam_size=3, rerank_lm=1.0,
+    assert model.transfer(["the food was great ."], to="negative", strategy="beam", beam_size=3, rerank_lm=1e6,
                           lm=str(tmp_path / "lm")) == [fluent[0][0]]  # a path works too
     with pytest.raises(TextvaeError, match="needs a language model"):
         model.transfer(["the food was great ."], to="negative", strategy="beam", beam_size=3, rerank_lm=1.0)

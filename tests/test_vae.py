@@ -13,6 +13,7 @@ from textvae.evaluation.vae import active_units, importance_weighted_nll, mutual
 from textvae.models import build_model
 from textvae.objectives.kl import gaussian_kl, kl_penalty
 from textvae.objectives.mmd import mmd
+from textvae.objectives.reconstruction import output_nll, sentence_nll
 from textvae.objectives.schedules import schedule_value
 from textvae.training import train
 from textvae.training.logging import read_metrics
@@ -67,6 +68,28 @@ def test_mmd_separates_distributions():
     assert abs(float(mmd(torch.randn(256, 8), prior))) < 0.01
     assert float(mmd(torch.randn(256, 8) + 2.0, prior)) > 0.1
     assert float(mmd(torch.randn(256, 8) * 3, prior, "rbf")) > 0.05
+
+
+@pytest.mark.parametrize("autocast", [False, True])
+def test_output_nll_matches_log_softmax_nll_and_its_gradients(autocast):
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(16, 50)
+    states = (torch.randn(3, 5, 16) * 3).requires_grad_()
+    targets = torch.randint(4, 50, (3, 5))
+    targets[0, 3:] = 0  # padding
+    targets[1, 4] = 0
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        fused = output_nll(states, layer, targets)
+        fused_grads = torch.autograd.grad((fused * torch.tensor([1.0, 2.0, 3.0])).sum(), [states, *layer.parameters()])
+        logits = layer(states)
+    reference = sentence_nll(logits, targets)
+    grads = torch.autograd.grad((reference * torch.tensor([1.0, 2.0, 3.0])).sum(), [states, *layer.parameters()])
+    tolerance = 2e-2 if autocast else 1e-5  # bf16 matmuls: both sides round, in different places
+    assert torch.allclose(fused, reference, rtol=tolerance, atol=tolerance)
+    for ours, theirs in zip(fused_grads, grads):
+        assert ours.dtype == theirs.dtype
+        assert torch.allclose(ours, theirs, rtol=tolerance, atol=tolerance)
+    assert fused_grads[0][0, 3:].abs().max() == 0  # padding positions get no gradient
 
 
 @pytest.mark.parametrize("config, points", [

@@ -8,6 +8,7 @@ and values of the wrong type stop with one sentence naming the key.
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,22 @@ from typing import Any, Dict, List, Literal, Optional, Sequence, Union
 import yaml
 
 from textvae.errors import TextvaeError
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """YAML with the 1.2 booleans: only true/false. YAML 1.1 also reads on/off/yes/no as
+    booleans, which would turn ``amp: off`` into ``False``."""
+
+
+_RecipeLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_RecipeLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                    list("tTfF"))
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_RecipeLoader)
 
 
 @dataclass
@@ -380,7 +397,7 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between resumable checkpoints
     log_every: int = 50
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
-    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 on CUDA, off on CPU
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 on CUDA, bf16 on CPUs with native bf16
     device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
     threads: Optional[int] = None  # torch CPU threads; None leaves torch's default
 
@@ -509,7 +526,7 @@ def parse_override(text: str) -> tuple:
     if not key:
         raise TextvaeError(f"override '{text}' has no key before '='")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = _load_yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return key.split("."), value
@@ -547,7 +564,7 @@ def _read_recipe(path: Path, chain: Sequence[Path] = ()) -> Dict[str, Any]:
     if not path.is_file():
         raise TextvaeError(f"recipe {path} does not exist; see the recipes/ directory for examples")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = _load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -15,6 +15,7 @@ from torch import nn
 
 from textvae.config import DecoderConfig
 from textvae.models.encoders import RNNS
+from textvae.objectives.reconstruction import output_nll
 
 State = Dict[str, torch.Tensor]
 
@@ -76,10 +77,18 @@ class RNNDecoder(nn.Module):
             new["h"] = hidden
         return out, new
 
+    def features(self, tgt_in: torch.Tensor, z: torch.Tensor, state: Optional[State] = None) -> torch.Tensor:
+        """Teacher-forced inputs of the output layer ``(B, T, H)``."""
+        out, _ = self._run(self._inputs(tgt_in, z), state or self.initial_state(z))
+        return self.dropout(out)
+
     def forward(self, tgt_in: torch.Tensor, z: torch.Tensor, state: Optional[State] = None) -> torch.Tensor:
         """Teacher-forced logits ``(B, T, V)``."""
-        out, _ = self._run(self._inputs(tgt_in, z), state or self.initial_state(z))
-        return self.out(self.dropout(out))
+        return self.out(self.features(tgt_in, z, state))
+
+    def nll(self, tgt_in: torch.Tensor, z: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced NLL per sentence ``(B,)``, without materialising the log-probabilities."""
+        return output_nll(self.features(tgt_in, z), self.out, tgt_out)
 
     def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
         """One decoding step: the next token's logits ``(B, V)`` (log-probabilities up to a per-row
@@ -241,9 +250,15 @@ class TransformerDecoder(nn.Module):
             x = layer(x, kv)
         return self.norm(x)
 
-    def forward(self, tgt_in: torch.Tensor, z, state: Optional[State] = None) -> torch.Tensor:
+    def features(self, tgt_in: torch.Tensor, z, state: Optional[State] = None) -> torch.Tensor:
         cond = self.condition(z)
-        return self.out(self.dropout(self._hidden(self._embed(self.embedding(tgt_in), 0, cond), cond)))
+        return self.dropout(self._hidden(self._embed(self.embedding(tgt_in), 0, cond), cond))
+
+    def forward(self, tgt_in: torch.Tensor, z, state: Optional[State] = None) -> torch.Tensor:
+        return self.out(self.features(tgt_in, z, state))
+
+    def nll(self, tgt_in: torch.Tensor, z, tgt_out: torch.Tensor) -> torch.Tensor:
+        return output_nll(self.features(tgt_in, z), self.out, tgt_out)
 
     def initial_state(self, z, cache: bool = True, static: bool = False) -> State:
         """Decoding state for codes ``z``: a key/value cache (``static``: with a position tensor

@@ -24,6 +24,7 @@ from textvae.errors import TextvaeError
 from textvae.models.encoders import pool
 from textvae.models.latent import build_latent
 from textvae.models.seq2seq import Seq2SeqAutoencoder
+from textvae.objectives.reconstruction import sentence_nll
 
 State = Dict[str, torch.Tensor]
 ENCODER_DIR, DECODER_DIR = "encoder", "decoder"
@@ -73,6 +74,9 @@ class PretrainedDecoder(nn.Module):
         if self.prefix is not None:
             logits = logits[:, 1:]
         return logits.index_select(-1, self.vocab_index) + self.never
+
+    def nll(self, tokens: torch.Tensor, z: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
+        return sentence_nll(self(tokens, z), tgt_out)
 
     def initial_state(self, z: torch.Tensor, cache: bool = False, static: bool = False) -> State:
         """Re-reads the prefix each step (no key/value cache for wrapped LMs yet)."""

@@ -96,12 +96,16 @@ class Seq2SeqAutoencoder(nn.Module):
         if self.training:
             src, lengths = self.corrupt(src, lengths)
         posterior = self.encode(src, lengths)
-        logits = self.decoder(self.decoder_inputs(batch), posterior["z"])
-        rec = sentence_nll(logits, batch.tgt_out)
+        tgt_in = self.decoder_inputs(batch)
+        if self.training:
+            rec = self.decoder.nll(tgt_in, posterior["z"], batch.tgt_out)
+        else:  # the logits, for token accuracy too (an argmax costs ~10% of a training step)
+            logits = self.decoder(tgt_in, posterior["z"])
+            rec = sentence_nll(logits, batch.tgt_out)
         ntokens = (batch.tgt_out != PAD_ID).sum()
         out = {"rec": rec.mean().detach(), "nll_token": (rec.sum() / ntokens).detach()}
-        if not self.training:  # an argmax over the vocabulary costs ~10% of a training step
-            out["token_acc"] = token_accuracy(logits.detach(), batch.tgt_out)
+        if not self.training:
+            out["token_acc"] = token_accuracy(logits, batch.tgt_out)
         loss = rec.mean()
         latent = posterior.get("content", posterior)
         if self.is_gaussian:

@@ -191,6 +191,7 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
                     m.refresh_style_means(style_batches, device)
                 return {**evaluate_reconstruction(m, dev_batches, device), **transfer_eval(m)}
     trainer = Trainer(model, config.train, schedule, make_batch, out, save, evaluate, dist_info, device)
+    stats["precision"] = str(trainer.amp_dtype or torch.float32).replace("torch.", "")  # train.amp=auto varies by machine
     if resume:
         load_weights(model, out / CHECKPOINT_SUBDIR / WEIGHTS_FILE)
         trainer.load_trainer_state(load_trainer_state(out / CHECKPOINT_SUBDIR))

@@ -47,10 +47,20 @@ def build_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.
         return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay)
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX): 4x its fp32
+    throughput on the AMD EPYC in docs/benchmarks.md; elsewhere bf16 is emulated and slower."""
+    return any(getattr(torch.cpu, check, lambda: False)()
+               for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
 def amp_dtype(mode: str, device: torch.device) -> Optional[torch.dtype]:
-    """The autocast dtype for ``train.amp``: mixed precision only on CUDA unless asked for."""
-    if mode == "off" or (mode == "auto" and device.type != "cuda"):
+    """The autocast dtype for ``train.amp``. ``auto``: bf16 on GPUs that support it (fp16 with
+    loss scaling on the others) and on CPUs with native bf16, fp32 on other CPUs."""
+    if mode == "off":
         return None
+    if mode == "auto" and device.type != "cuda":
+        return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else None
     if mode == "fp16":
         return torch.float16
     if mode == "auto" and not torch.cuda.is_bf16_supported():
