@@ -6,11 +6,13 @@ Setting (Bowman et al. 2016 as in the popular PyTorch ports): embedding 300, GRU
 decoder, latent 16, batch 32, word vocabulary, on Yelp training sentences. Both sides train the
 same model on the same sentences in this one run:
 
-- textvae: `textvae.training.Trainer` steps with length-bucketed batches, the flat
-  cross-entropy and a fused optimizer;
+- textvae: `textvae.training.Trainer` steps with length-bucketed batches, the fused output-layer
+  NLL and a fused optimizer;
 - naive: what research code typically does: batches in corpus order padded to the corpus'
   longest sentence, log-softmax then NLL over every position (padding masked), the default
   (for-loop) Adam.
+
+Both run in fp32, and again under bf16 autocast where the CPU has native bf16 (or with --bf16).
 
 Target (issue 3): textvae >= 500 sentences/s on 2 CPU cores.
 """
@@ -33,7 +35,7 @@ from textvae.data.corpus import load_corpus
 from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, train_tokenizer
 from textvae.errors import run_script
 from textvae.models import build_model
-from textvae.training.trainer import Trainer
+from textvae.training.trainer import Trainer, cpu_has_native_bf16
 
 SETTING = ["model.embedding_dim=300", "model.encoder.hidden_size=256", "model.encoder.bidirectional=false",
            "model.decoder.hidden_size=256", "model.latent.type=gaussian", "model.latent.dim=16"]
@@ -81,7 +83,7 @@ def naive_batches(ids, batch, width):
         yield src, torch.tensor([max(1, len(s)) for s in chunk]), tgt_in, tgt_out
 
 
-def time_naive(ids, vocab, batch, steps, width):
+def time_naive(ids, vocab, batch, steps, width, bf16):
     torch.manual_seed(0)
     model = NaiveSentenceVAE(vocab)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=False)
@@ -91,7 +93,9 @@ def time_naive(ids, vocab, batch, steps, width):
         if i == 3:
             started, done = time.perf_counter(), 0
         optimizer.zero_grad()
-        model(src, lengths, tgt_in, tgt_out).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(src, lengths, tgt_in, tgt_out)
+        loss.backward()
         optimizer.step()
         done += src.size(0)
         if i == steps + 2:
@@ -99,11 +103,11 @@ def time_naive(ids, vocab, batch, steps, width):
     return done / (time.perf_counter() - started)
 
 
-def time_textvae(ids, vocab, batch, steps):
+def time_textvae(ids, vocab, batch, steps, bf16):
     config = load_recipe(None, SETTING)
     torch.manual_seed(0)
     model = build_model(config.model, vocab)
-    train_cfg = TrainConfig(max_tokens=10**6, max_sentences=batch, max_steps=steps)
+    train_cfg = TrainConfig(max_tokens=10**6, max_sentences=batch, max_steps=steps, amp="bf16" if bf16 else "off")
     schedule = BatchSchedule([len(s) for s in ids], train_cfg.max_tokens, batch, seed=0)
     trainer = Trainer(model, train_cfg, schedule, lambda idx: collate([ids[i] for i in idx]),
                       Path(tempfile.mkdtemp()), save=lambda *a: None)
@@ -117,9 +121,9 @@ def time_textvae(ids, vocab, batch, steps):
     return done / (time.perf_counter() - started)
 
 
-def matmul_gflops(vocab: int, rows: int = 384, repeats: int = 30) -> float:
-    """Measured fp32 matmul throughput for the output layer's shape (the dominant cost)."""
-    a, b = torch.randn(rows, 256), torch.randn(256, vocab)
+def matmul_gflops(vocab: int, dtype: torch.dtype, rows: int = 384, repeats: int = 30) -> float:
+    """Measured matmul throughput for the output layer's shape (the dominant cost)."""
+    a, b = torch.randn(rows, 256, dtype=dtype), torch.randn(256, vocab, dtype=dtype)
     for _ in range(3):
         a @ b
     started = time.perf_counter()
@@ -137,12 +141,20 @@ def flops_per_sentence(mean_length: float, vocab: int) -> float:
     return 3 * (mean_length * encoder + (mean_length + 1) * (decoder + output))
 
 
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "yelp"))
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--bf16", action="store_true", help="time bf16 autocast even where the CPU emulates it")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -150,20 +162,21 @@ def main() -> None:
     tokenizer = train_tokenizer(texts, TokenizerConfig(type="word", vocab_size=12000))
     ids = tokenizer.encode(texts[:20000])
     width = max(len(s) for s in tokenizer.encode(texts))
-    ours = time_textvae(ids, len(tokenizer), args.batch, args.steps)
-    naive = time_naive(ids, len(tokenizer), args.batch, args.steps, width)
-    print(f"machine: {platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+    precisions = [False, True] if cpu_has_native_bf16() or args.bf16 else [False]
+    results = {bf16: (time_textvae(ids, len(tokenizer), args.batch, args.steps, bf16),
+                      time_naive(ids, len(tokenizer), args.batch, args.steps, width, bf16)) for bf16 in precisions}
+    print(f"machine: {platform.machine()} ({cpu_name()}), torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"vocabulary {len(tokenizer)}, batch {args.batch}, {args.steps} timed steps each")
-    print("| implementation | sentences/s |\n|---|---:|")
-    print(f"| textvae | {ours:.0f} |\n| naive padded | {naive:.0f} |")
-    print(f"ratio textvae / naive: {ours / naive:.2f}x")
-    gflops = matmul_gflops(len(tokenizer))
     mean_length = sum(len(s) for s in ids) / len(ids)
-    ceiling = gflops * 1e9 / flops_per_sentence(mean_length, len(tokenizer))
-    print(f"machine limit: matmul {gflops:.0f} GFLOP/s / {flops_per_sentence(mean_length, len(tokenizer)) / 1e6:.0f} "
-          f"MFLOP per sentence (mean length {mean_length:.1f}) = {ceiling:.0f} sentences/s; "
-          f"textvae reaches {ours / ceiling:.0%} of it")
-
+    flops = flops_per_sentence(mean_length, len(tokenizer))
+    print(f"machine limit: measured matmul GFLOP/s for the output layer's shape / {flops / 1e6:.0f} MFLOP of "
+          f"matmuls per training sentence (mean length {mean_length:.1f})")
+    print("| precision | textvae sent/s | naive sent/s | ratio | machine limit sent/s | share of limit |\n"
+          "|---|---:|---:|---:|---:|---:|")
+    for bf16, (ours, naive) in results.items():
+        name = "bf16 autocast (train.amp=auto here)" if bf16 and cpu_has_native_bf16() else "bf16 autocast" if bf16 else "fp32"
+        limit = matmul_gflops(len(tokenizer), torch.bfloat16 if bf16 else torch.float32) * 1e9 / flops
+        print(f"| {name} | {ours:.0f} | {naive:.0f} | {ours / naive:.2f}x | {limit:.0f} | {ours / limit:.0%} |")
 
 if __name__ == "__main__":
     run_script(main)

@@ -110,3 +110,22 @@ def test_disentangled_transfer_on_the_gpu(tmp_path):
     sources = SENTENCES[:16]
     on_gpu = gpu.transfer(sources, to="negative", amp="none")
     assert sum(a == b for a, b in zip(on_gpu, cpu.transfer(sources, to="negative"))) >= 0.9 * len(sources)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_fused_output_nll_on_the_gpu_matches_the_reference(dtype):
+    from textvae.objectives.reconstruction import output_nll, sentence_nll
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(64, 500).to(CUDA)
+    states = torch.randn(8, 12, 64, device=CUDA, requires_grad=True)
+    targets = torch.randint(4, 500, (8, 12), device=CUDA)
+    targets[:, 9:] = 0
+    with torch.autocast("cuda", dtype=dtype):
+        fused = output_nll(states, layer, targets)
+        ours = torch.autograd.grad(fused.sum(), [states, layer.weight, layer.bias])
+        reference = sentence_nll(layer(states), targets)
+        theirs = torch.autograd.grad(reference.sum(), [states, layer.weight, layer.bias])
+    assert torch.allclose(fused, reference, rtol=2e-2, atol=2e-2)
+    for a, b in zip(ours, theirs):
+        assert a.dtype == b.dtype and torch.allclose(a, b, rtol=3e-2, atol=3e-2)
