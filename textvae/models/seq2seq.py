@@ -105,7 +105,7 @@ class Seq2SeqAutoencoder(nn.Module):
         ntokens = (batch.tgt_out != PAD_ID).sum()
         out = {"rec": rec.mean().detach(), "nll_token": (rec.sum() / ntokens).detach()}
         if not self.training:
-            out["token_acc"] = token_accuracy(logits, batch.tgt_out)
+            out["token_acc"] = token_accuracy(logits.detach(), batch.tgt_out)
         loss = rec.mean()
         latent = posterior.get("content", posterior)
         if self.is_gaussian:
