@@ -107,6 +107,16 @@ def test_bad_release_directories_raise_one_clear_error(tmp_path, files, message)
     assert str(directory) in str(error.value) and "\n" not in str(error.value)
 
 
+def test_a_folder_with_only_a_test_split_loads_that_split(tmp_path):
+    directory = write(tmp_path / "held_out", {"test.0": ["the soup was cold ."], "test.1": ["great tea ."]})
+    corpus = load_corpus(str(directory), splits=("test",))
+    assert corpus.texts("test") == ["the soup was cold .", "great tea ."] and corpus.labels("test") == [0, 1]
+    with pytest.raises(TextvaeError, match="has no train files"):
+        load_corpus(str(directory))  # training needs train
+    with pytest.raises(TextvaeError, match="has no dev files"):
+        load_corpus(str(directory), splits=("dev",))
+
+
 def test_a_label_file_left_empty_by_max_tokens_is_an_error_in_any_split(tmp_path):
     directory = release(tmp_path / "c", extra={"dev.1": ["", "way " * 30]})
     with pytest.raises(TextvaeError) as error:

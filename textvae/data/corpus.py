@@ -186,11 +186,14 @@ def _read_release_dir(path: Path, splits) -> tuple[Raw, Known]:
         if other is not None:
             raise TextvaeError(f"{path} has both {other.name} and {file.name}; keep only one of them")
         files[split][key] = file
-    if "train" not in files:
+    # the labels come from train; a folder without one (e.g. only a test split to evaluate) uses the split asked for
+    reference = "train" if "train" in files else next((split for split in splits if split in files), None)
+    if "train" not in files and ("train" in splits or reference is None):
+        wanted = "train" if "train" in splits else "/".join(splits)
         raise TextvaeError(
-            f"{path} has no train files; expected train.0/train.1 (or sentiment.train.0, train.positive, ...)"
+            f"{path} has no {wanted} files; expected train.0/train.1 (or sentiment.train.0, train.positive, ...)"
         )
-    keys = _sort_keys(files["train"])
+    keys = _sort_keys(files[reference])
     for split, by_key in files.items():
         for key in keys:
             if key not in by_key:
@@ -199,10 +202,9 @@ def _read_release_dir(path: Path, splits) -> tuple[Raw, Known]:
                     "every split needs one file per label"
                 )
         for key in by_key:
-            if key not in files["train"]:
-                raise TextvaeError(
-                    f"{path}: {by_key[key].name} has label {key!r} that train lacks; add train.{key} or remove it"
-                )
+            if key not in files[reference]:
+                raise TextvaeError(f"{path}: {by_key[key].name} has label {key!r} that {reference} lacks; "
+                                   f"add {reference}.{key} or remove it")
     raw: Raw = {
         split: [(key, _read_lines(files[split][key]), str(files[split][key])) for key in keys]
         for split in splits
