@@ -52,6 +52,7 @@ def main() -> None:
     diag = vae_diagnostics(model.model, model.tokenizer, texts, torch.device("cpu"), iw_samples=args.samples)
     row = {"recipe": args.recipe, "overrides": args.overrides, "split": args.split, "steps": result["step"], "train_minutes": trained / 60,
            "sentences_per_second": result["sentences"] / max(result["elapsed"], 1e-9), "eval_minutes": (time.time() - started) / 60,
+           "precision": model.stats.get("precision", "float32"),
            **{k: v for k, v in diag.items() if k not in ("samples", "homotopy")},
            "samples": diag.get("samples", [])[:3], "homotopy": diag.get("homotopy", [])}
     (out / "row.json").write_text(json.dumps(row, indent=2) + "\n")
