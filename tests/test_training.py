@@ -176,6 +176,18 @@ def test_bf16_autocast_trains_on_cpu(tiny_config, tmp_path):
     assert result["step"] == 10 and dev[-1] < dev[0]
 
 
+def test_auto_precision_is_bf16_only_on_cpus_with_native_bf16(tiny_config, tmp_path, monkeypatch):
+    from textvae.training import trainer
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: True)
+    assert trainer.amp_dtype("auto", cpu) == torch.bfloat16 and trainer.amp_dtype("off", cpu) is None
+    train(tiny_config("train.max_steps=2"), tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "model" / "config.json").read_text())["stats"]["precision"] == "bfloat16"
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: False)
+    assert trainer.amp_dtype("auto", cpu) is None and trainer.amp_dtype("bf16", cpu) == torch.bfloat16
+
+
 def test_tensorboard_receives_scalars_when_installed(tmp_path, monkeypatch):
     import types
 

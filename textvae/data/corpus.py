@@ -189,9 +189,9 @@ def _read_release_dir(path: Path, splits) -> tuple[Raw, Known]:
     # the labels come from train; a folder without one (e.g. only a test split to evaluate) uses the split asked for
     reference = "train" if "train" in files else next((split for split in splits if split in files), None)
     if "train" not in files and ("train" in splits or reference is None):
-        wanted = "train" if "train" in splits else "/".join(splits)
+        wanted = "train" if "train" in splits else splits[0]
         raise TextvaeError(
-            f"{path} has no {wanted} files; expected train.0/train.1 (or sentiment.train.0, train.positive, ...)"
+            f"{path} has no {wanted} files; expected {wanted}.0/{wanted}.1 (or sentiment.{wanted}.0, {wanted}.positive, ...)"
         )
     keys = _sort_keys(files[reference])
     for split, by_key in files.items():
