@@ -20,7 +20,20 @@ from textvae.objectives.reconstruction import output_nll
 State = Dict[str, torch.Tensor]
 
 
-class RNNDecoder(nn.Module):
+class OutputLayerDecoder(nn.Module):
+    """A decoder whose logits are ``self.out(self.features(...))``: the teacher-forced logits and a
+    NLL that never materialises the log-probabilities (textvae.objectives.reconstruction.output_nll)."""
+
+    def forward(self, tgt_in: torch.Tensor, z, state: Optional[State] = None) -> torch.Tensor:
+        """Teacher-forced logits ``(B, T, V)``."""
+        return self.out(self.features(tgt_in, z, state))
+
+    def nll(self, tgt_in: torch.Tensor, z, tgt_out: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced NLL per sentence ``(B,)``."""
+        return output_nll(self.features(tgt_in, z), self.out, tgt_out)
+
+
+class RNNDecoder(OutputLayerDecoder):
     """GRU/LSTM language model conditioned on ``z`` as initial state and/or extra input (Bowman et al. 2016)."""
 
     static_steps = True  # fixed-shape state: CUDA graphs can capture a step (textvae.decoding.cuda)
@@ -81,14 +94,6 @@ class RNNDecoder(nn.Module):
         """Teacher-forced inputs of the output layer ``(B, T, H)``."""
         out, _ = self._run(self._inputs(tgt_in, z), state or self.initial_state(z))
         return self.dropout(out)
-
-    def forward(self, tgt_in: torch.Tensor, z: torch.Tensor, state: Optional[State] = None) -> torch.Tensor:
-        """Teacher-forced logits ``(B, T, V)``."""
-        return self.out(self.features(tgt_in, z, state))
-
-    def nll(self, tgt_in: torch.Tensor, z: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced NLL per sentence ``(B,)``, without materialising the log-probabilities."""
-        return output_nll(self.features(tgt_in, z), self.out, tgt_out)
 
     def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
         """One decoding step: the next token's logits ``(B, V)`` (log-probabilities up to a per-row
@@ -181,7 +186,7 @@ class DecoderBlock(nn.Module):
         return x if cache is None else (x, cache)
 
 
-class TransformerDecoder(nn.Module):
+class TransformerDecoder(OutputLayerDecoder):
     """A pre-norm causal Transformer decoder; ``z`` is the cross-attention memory
     (``latent_init``) and/or is added to every input embedding (``latent_concat``).
 
@@ -253,12 +258,6 @@ class TransformerDecoder(nn.Module):
     def features(self, tgt_in: torch.Tensor, z, state: Optional[State] = None) -> torch.Tensor:
         cond = self.condition(z)
         return self.dropout(self._hidden(self._embed(self.embedding(tgt_in), 0, cond), cond))
-
-    def forward(self, tgt_in: torch.Tensor, z, state: Optional[State] = None) -> torch.Tensor:
-        return self.out(self.features(tgt_in, z, state))
-
-    def nll(self, tgt_in: torch.Tensor, z, tgt_out: torch.Tensor) -> torch.Tensor:
-        return output_nll(self.features(tgt_in, z), self.out, tgt_out)
 
     def initial_state(self, z, cache: bool = True, static: bool = False) -> State:
         """Decoding state for codes ``z``: a key/value cache (``static``: with a position tensor
