@@ -1,6 +1,6 @@
 """textvae: sentence VAEs and text style transfer in PyTorch."""
 
-__version__ = "0.1.0"
+from textvae._version import __version__
 
 __all__ = ["__version__", "load"]
 

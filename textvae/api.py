@@ -8,9 +8,9 @@ from typing import List, Optional, Sequence, Union
 
 import torch
 
-from textvae.data.batching import bucket_batches, collate
+from textvae.data.batching import id_batches
 from textvae.errors import TextvaeError
-from textvae.training.checkpoint import ModelBundle, load_model_dir
+from textvae.modeldir import ModelBundle, load_model_dir
 
 log = logging.getLogger("textvae")
 
@@ -33,14 +33,9 @@ class TextModel:
 
     @property
     def max_tokens(self) -> int:
-        """The longest input the model takes: its training limit, and its Transformers' positions."""
-        limits = [self.config.data.max_tokens]
-        model = self.config.model
-        if model.type == "seq2seq" and model.decoder.type == "transformer":
-            limits.append(model.decoder.max_length - 1)  # BOS takes a position
-        if model.type == "seq2seq" and model.encoder.type == "transformer":
-            limits.append(512)
-        return min(limits)
+        """The longest input the model takes: its training limit, and what its networks take."""
+        limit = self.model.input_limit()
+        return min(self.config.data.max_tokens, limit) if limit else self.config.data.max_tokens
 
     def _token_ids(self, sentences: Sequence[str], warn: bool = True) -> List[List[int]]:
         """Token ids, truncated (with a warning) to :attr:`max_tokens`."""
@@ -51,10 +46,11 @@ class TextModel:
             log.warning("%d sentence(s) longer than this model's maximum of %d tokens were truncated", long, limit)
         return [x[:limit] for x in ids]
 
-    def _batches(self, sentences: Sequence[str], max_tokens: int = 8192, max_sentences: int = 256):
-        ids = self._token_ids(sentences)
-        for indices in bucket_batches([len(s) for s in ids], max_tokens, max_sentences):
-            yield indices, collate([ids[i] for i in indices], index=indices).to(self.device)
+    def _batches(self, sentences: Sequence[str], max_sentences: int = 256, max_tokens: int = 8192):
+        """``(positions, batch)`` of the sentences, on the model's device, by length."""
+        for indices, batch in id_batches(self._token_ids(sentences), max_tokens=max_tokens,
+                                         max_sentences=max_sentences):
+            yield indices, batch.to(self.device)
 
     @torch.inference_mode()
     def encode(self, sentences: Sequence[str]) -> torch.Tensor:
@@ -70,10 +66,9 @@ class TextModel:
     def sentence_nll(self, sentences: Sequence[str]) -> torch.Tensor:
         """Per-token NLL (nats) of each sentence, end of sentence included, under a language model
         (a model trained with ``latent: none``, e.g. ``recipes/yelp_lm.yaml``); in input order."""
-        if self.config.model.type != "seq2seq" or self.config.model.latent.type != "none":
-            raise TextvaeError(f"model {self.path} is not a language model (type {self.config.model.type}, "
-                               f"{self.config.model.latent.type} latent); train one with latent type none, e.g. "
-                               "recipes/yelp_lm.yaml")
+        if not self.model.is_language_model:
+            raise TextvaeError(f"model {self.path} is not a language model (a {self.config.model.type} model with a "
+                               "latent code); train one with latent type none, e.g. recipes/yelp_lm.yaml")
         from textvae.objectives.reconstruction import sentence_nll
 
         out = torch.zeros(len(sentences))
@@ -112,25 +107,37 @@ class TextModel:
         """Reconstructions of ``sentences`` from their posterior means, in input order
         (greedy by default; any :class:`textvae.decoding.DecodeOptions` as keywords)."""
         sentences = list(sentences)
-        if not getattr(self.model, "latent_dim", 0):
-            hint = (" (transfer a sentence to its own style instead)" if hasattr(self.model, "transfer")
-                    else "")
+        if not self.model.latent_dim:
+            hint = " (transfer a sentence to its own style instead)" if self.model.can_transfer else ""
             raise TextvaeError(f"model {self.path} has no latent code to reconstruct from{hint}")
         if not sentences:
             return []
         lengths = [len(ids) for ids in self._token_ids(sentences, warn=False)]
         return self.decode(self.encode(sentences), lengths, **options)
 
-    def transfer(self, sentences: Sequence[str], to: str, **options) -> List[str]:
-        """Rewrite ``sentences`` in style ``to`` (needs a style-transfer model)."""
+    def transfer(self, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
+                 rerank_cycle: float = 0.0, rerank_lm: float = 0.0, lm=None, **options) -> List:
+        """Rewrite ``sentences`` in style ``to`` (needs a style-transfer model), in input order.
+
+        ``strength``: how far a split-latent model moves the style code (1: to the target style's
+        mean); ``rerank`` / ``rerank_cycle`` / ``rerank_lm`` > 0 choose among beam candidates by the
+        model's own style classifier, by how well they rebuild the source, and by the language model
+        ``lm`` (a loaded language model or its path); ``options``:
+        :class:`textvae.decoding.DecodeOptions` fields.
+        """
         if to not in self.label_names:
             raise TextvaeError(f"unknown style '{to}'; this model knows: {', '.join(self.label_names)}")
-        transfer = getattr(self.model, "transfer", None)
-        if transfer is None:
-            raise TextvaeError(f"model {self.path} ({self.config.model.type}, {self.config.model.latent.type} "
-                               "latent) has no style representation, so it cannot transfer; train a "
-                               "style-transfer recipe (a disentangled VAE or back-translation model)")
-        return transfer(self, sentences, to=to, **options)
+        if not self.model.can_transfer:
+            raise TextvaeError(f"model {self.path} ({self.config.model.type}) has no style representation, so it "
+                               "cannot transfer; train a style-transfer recipe (a disentangled VAE or "
+                               "back-translation model)")
+        from textvae.transfer import transfer_sentences
+
+        if rerank_lm and lm is not None:
+            lm = load_language_model(lm, self.device)  # refused before any decoding if it is not an LM
+        return transfer_sentences(self.model, self.tokenizer, self.label_names, sentences, to, self._batches,
+                                  strength=strength, rerank=rerank, rerank_cycle=rerank_cycle, rerank_lm=rerank_lm,
+                                  lm=lm, **options)
 
 
 def load(path: Union[str, Path], device: Union[str, torch.device, None] = None) -> TextModel:

@@ -33,6 +33,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def cmd_train(args) -> int:
+    import textvae.models  # noqa: F401  (registers the model types recipes name)
     from textvae.config import load_recipe
     from textvae.training import train
 
@@ -218,7 +219,7 @@ def cmd_transfer(args) -> int:
     model = textvae.load(args.model, device=args.device)
     if args.to and args.to not in model.label_names:
         raise TextvaeError(f"unknown style '{args.to}'; this model knows: {', '.join(model.label_names)}")
-    if getattr(model.model, "transfer", None) is None:
+    if not model.model.can_transfer:
         model.transfer([], to=model.label_names[0])  # raises the model's one-line explanation
     rerank = {"strength": args.strength, "rerank": args.rerank, "rerank_cycle": args.rerank_cycle,
               "rerank_lm": args.rerank_lm, "lm": None}
@@ -243,7 +244,7 @@ def cmd_evaluate_vae(args) -> int:
     from textvae.data.corpus import load_corpus
     from textvae.evaluation.vae import format_vae_table, vae_diagnostics
     from textvae.io import atomic_write_text
-    from textvae.training.checkpoint import resolve_model_dir
+    from textvae.modeldir import resolve_model_dir
 
     default = resolve_model_dir(args.model) / f"eval_vae_{args.split}.json"
     output = output_file(args.output or default, args.force)
@@ -277,12 +278,14 @@ def cmd_evaluate_transfer(args) -> int:
     corpus = load_corpus(args.data)
     if args.fluency_steps < 1:
         raise TextvaeError(f"--fluency-steps must be at least 1, got {args.fluency_steps}")
+    directions = load_directions(corpus, args.split, args.outputs, args.references or [], args.direction)
+    from textvae.training import train  # trains the corpus fluency LM the first time
+
     evaluator = TransferEvaluator(corpus, judge=args.judge, fluency_lm=args.fluency_lm,
                                   fluency_settings=FluencySettings(steps=args.fluency_steps),
                                   similarity_model=args.similarity_model, normalization=args.normalize,
                                   legacy_bleu=args.legacy_bleu, device=args.device or "cpu",
-                                  progress=lambda message: log.info(message))
-    directions = load_directions(evaluator, args.split, args.outputs, args.references or [], args.direction)
+                                  progress=lambda message: log.info(message), train_lm=train)
     result = evaluator.evaluate(directions)
     result.update(data=corpus.source, split=args.split, outputs=args.outputs, references=args.references or [])
     atomic_write_text(output, format_scores(result, "json"))
@@ -341,7 +344,7 @@ def read_tsv(path: str, columns: int, what: str) -> List[List[str]]:
 
 
 def report_target(args, kind: str) -> Path:
-    from textvae.training.checkpoint import resolve_model_dir
+    from textvae.modeldir import resolve_model_dir
 
     out = Path(args.out) if args.out else resolve_model_dir(args.model) / "reports" / kind
     if out.exists() and not args.force:

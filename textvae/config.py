@@ -201,138 +201,34 @@ class NoiseConfig:
     shuffle_window: float = 0.0  # local shuffle: a token moves at most this many places (Lample et al. 2018)
 
 
-@dataclass
-class PretrainedConfig:
-    """Local `transformers` checkpoints (or hub names when online) for ``model.type: pretrained``."""
+# --------------------------------------------------------------------------- model configs
+#
+# Each model type has its own config dataclass (next to the model, in textvae/models/<name>/),
+# a subclass of ModelConfig. A model registers it (textvae.models.registry.register_model), and
+# ``model.type`` in a recipe picks which class reads the ``model`` section, so a model's saved
+# config holds only its own sections. This module is the bottom layer: it keeps the table of
+# registered types but never imports the models; importing :mod:`textvae.models` registers the
+# built-in ones.
 
-    encoder: Optional[str] = None  # an encoder such as BERT (AutoModel); not needed for a language model
-    decoder: Optional[str] = None  # a causal LM such as GPT-2 (AutoModelForCausalLM); its tokenizer is used
-    pooling: Literal["first", "mean"] = "first"  # sentence vector: first token ([CLS]) or mean of states
-
-
-@dataclass
-class StyleConfig:
-    """The style half of a split latent (John et al. 2019, "Disentangled Representation
-    Learning for Non-Parallel Text Style Transfer"); ``latent`` is then the content half.
-
-    Auxiliary losses, each off at weight 0: ``multitask`` (classify the label from ``s``),
-    ``adversarial`` (a discriminator predicts the label from ``c``; the encoder maximises its
-    entropy), ``content_multitask`` (predict the bag of content words from ``c``) and
-    ``content_adversarial`` (a discriminator predicts the bag of content words from ``s``).
-    The paper's weights: 10, 1, 3 and 0.03.
-
-    ``discriminator_standardise`` shows the discriminators codes standardised with the batch's
-    statistics (as a probe sees them), so that shrinking a direction does not hide it;
-    ``discriminator_steps`` gives them that many updates per training step: one on the batch,
-    the rest on minibatches drawn from the codes of recent batches (``discriminator_memory``
-    rows), to keep an adversary that lags behind the encoder closer to a probe trained to
-    convergence. Neither lowered the probe's accuracy on ``c`` in a 60-minute Yelp run
-    (docs/benchmarks.md), so both are off by default.
-
-    ``content_mmd`` (not in the paper) weighs the maximum mean discrepancy between the content
-    codes of different labels in the batch (the Variational Fair Autoencoder's penalty, Louizos
-    et al. 2016): it is zero only when ``c``'s distribution does not depend on the style.
-    """
-
-    dim: int = 0  # 0: no style latent
-    type: Literal["deterministic", "gaussian"] = "gaussian"
-    kl_weight: ScheduleConfig = field(default_factory=lambda: constant(1.0))
-    multitask: float = 0.0
-    adversarial: float = 0.0
-    content_multitask: float = 0.0
-    content_adversarial: float = 0.0
-    content_mmd: float = 0.0
-    discriminator_lr: float = 1e-3
-    discriminator_standardise: bool = False
-    discriminator_steps: int = 1
-    discriminator_memory: int = 4096
-    content_vocab: int = 5000  # most frequent content words the bag-of-words losses predict
-
-    def check(self):
-        if self.dim < 0:
-            yield "dim", f"must not be negative, got {self.dim}"
-        for name in ("multitask", "adversarial", "content_multitask", "content_adversarial", "content_mmd"):
-            if getattr(self, name) < 0:
-                yield name, f"must not be negative, got {getattr(self, name)}"
-        if self.discriminator_lr <= 0:
-            yield "discriminator_lr", f"must be positive, got {self.discriminator_lr}"
-        if self.discriminator_steps < 1:
-            yield "discriminator_steps", f"must be at least 1, got {self.discriminator_steps}"
-        if self.discriminator_memory < 1:
-            yield "discriminator_memory", f"must be at least 1, got {self.discriminator_memory}"
-        if self.content_vocab < 1:
-            yield "content_vocab", f"must be at least 1, got {self.content_vocab}"
-
-
-@dataclass
-class CycleConfig:
-    """Iterative back-translation ("cycle") training of a style-conditioned seq2seq model
-    (``model.type: style_seq2seq``; Lample et al. 2019, Dai et al. 2019).
-
-    Every step: denoising self-reconstruction with the sentence's own style (``ae_weight``);
-    after ``warmup_steps``, on-the-fly back-translation (transfer the batch to another style
-    with the current model, no gradient, then learn to rebuild the original from it;
-    ``bt_weight``), and a style loss on soft transfers (``style_weight``): the decoder's
-    (Gumbel-)softmax outputs go through a CNN style classifier that trains alongside on real
-    sentences (its own optimizer, ``classifier_lr``). The soft decode keeps every step's
-    full-vocabulary distribution for the backward pass and costs about as much as the rest of
-    the step; ``style_fraction`` < 1 runs it on a random part of each batch.
-    ``style_relaxation: greedy_prefix`` (style_seq2seq only) is the cheap alternative: one
-    parallel decoder pass over the back-translation's own transfer (``bt_strategy``: greedy or
-    sampled), the classifier reading each position's (Gumbel-)softmax; gradients reach every output
-    distribution but not through the previous inputs (``sequential``, Hu et al. 2017, does).
-    """
-
-    ae_weight: float = 1.0
-    bt_weight: ScheduleConfig = field(default_factory=lambda: constant(1.0))
-    warmup_steps: int = 1000
-    bt_strategy: Literal["greedy", "sample"] = "greedy"
-    bt_temperature: float = 1.0
-    style_weight: ScheduleConfig = field(default_factory=lambda: constant(0.0))
-    style_fraction: float = 1.0  # share of each training batch the style loss decodes (it is the costliest term)
-    style_relaxation: Literal["sequential", "greedy_prefix"] = "sequential"
-    gumbel: bool = True
-    soft_temperature: float = 0.5
-    classifier_lr: float = 1e-3
-    classifier_filters: int = 128
-    extra_length: int = 5  # transfers may be this many tokens longer than their source
-
-    def check(self):
-        for name in ("ae_weight", "bt_temperature", "soft_temperature", "classifier_lr"):
-            if getattr(self, name) < 0 or (name != "ae_weight" and getattr(self, name) == 0):
-                yield name, f"must be positive, got {getattr(self, name)}"
-        if not 0 < self.style_fraction <= 1:
-            yield "style_fraction", f"must be in (0, 1], got {self.style_fraction}"
-        if self.warmup_steps < 0:
-            yield "warmup_steps", f"must not be negative, got {self.warmup_steps}"
-        if self.classifier_filters < 1:
-            yield "classifier_filters", f"must be at least 1, got {self.classifier_filters}"
-
-
-@dataclass
-class PivotConfig:
-    """Translation models for the back-translation pipeline of Prabhumoye et al. (2018)
-    (``model.type: bst``): local `transformers` seq2seq checkpoints (e.g. Marian en-fr and
-    fr-en) or hub names when online. The style loss, its warm-up and the classifier come from
-    ``model.cycle`` (``style_weight``, ``warmup_steps``, ``soft_temperature``, ``gumbel``,
-    ``classifier_lr``, ``classifier_filters``)."""
-
-    forward: Optional[str] = None  # English -> pivot language
-    backward: Optional[str] = None  # pivot -> English; its encoder reads the pivot sentence
-    styles: Optional[List[str]] = None  # the styles that get a decoder (default: every style of the corpus)
-    num_beams: int = 1  # for the English -> pivot translation
-    max_length: int = 64  # pivot tokens at most
-
-    def check(self):
-        if self.num_beams < 1:
-            yield "num_beams", f"must be at least 1, got {self.num_beams}"
-        if self.max_length < 1:
-            yield "max_length", f"must be at least 1, got {self.max_length}"
+MODEL_CONFIGS: Dict[str, type] = {}
+DEFAULT_MODEL_TYPE = "seq2seq"
 
 
 @dataclass
 class ModelConfig:
-    type: Literal["seq2seq", "pretrained", "style_seq2seq", "bst"] = "seq2seq"  # pretrained: Optimus-style
+    """What every model config has: its registered ``type``."""
+
+    type: str = DEFAULT_MODEL_TYPE
+
+    def check(self):
+        return ()
+
+
+@dataclass
+class SentenceModelConfig(ModelConfig):
+    """Embedding -> encoder -> latent head -> decoder, with the sentence-VAE objective around it
+    (the sections the autoencoder / VAE / LM family and the models built on it share)."""
+
     embedding_dim: int = 256
     dropout: float = 0.0  # on embeddings and decoder outputs
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -340,36 +236,42 @@ class ModelConfig:
     latent: LatentConfig = field(default_factory=LatentConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
-    pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)
-    style: StyleConfig = field(default_factory=StyleConfig)
-    cycle: CycleConfig = field(default_factory=CycleConfig)
-    pivot: PivotConfig = field(default_factory=PivotConfig)
 
     def check(self):
-        if self.type == "bst" and not (self.pivot.forward and self.pivot.backward):
-            yield "pivot", ("a bst model needs model.pivot.forward and model.pivot.backward: local translation "
-                            "models (English -> pivot, pivot -> English)")
-        if self.type == "bst" and self.cycle.style_relaxation != "sequential":
-            yield "cycle.style_relaxation", "the bst pipeline supports only sequential"
-        if self.type == "bst" and self.style.dim > 0:
-            yield "style.dim", "bst models have one decoder per style; leave style.dim at 0"
-        if self.type == "style_seq2seq" and self.style.dim > 0:
-            yield "style.dim", "style_seq2seq models take the style as an embedding; leave style.dim at 0"
-        if self.style.dim > 0 and self.latent.type == "none":
-            yield "style.dim", "a style latent needs a content latent too (latent.type gaussian or deterministic)"
-        if self.style.dim > 0 and self.type == "pretrained":
-            yield "style.dim", "the style/content split is not available for pretrained backbones yet"
-        if self.type == "pretrained" and not self.pretrained.decoder:
-            yield "pretrained.decoder", "must name a local causal-LM directory (e.g. a GPT-2 checkpoint)"
-        if self.type == "pretrained" and self.latent.type != "none" and not self.pretrained.encoder:
-            yield "pretrained.encoder", "must name a local encoder directory (e.g. a BERT checkpoint)"
         if self.decoder.tie_embeddings and self.decoder.hidden_size != self.embedding_dim:
             yield "decoder.tie_embeddings", (f"needs decoder.hidden_size ({self.decoder.hidden_size}) equal to "
                                              f"embedding_dim ({self.embedding_dim})")
-        if self.latent.type == "none" and (self.loss.mmd_weight > 0 or self.loss.free_bits.type != "none"):
-            yield "loss", "has latent terms but latent.type is none (a language model)"
-        if self.latent.type != "gaussian" and self.latent.batch_norm.type != "none":
-            yield "latent.batch_norm", "needs latent.type gaussian"
+        yield from check_latent_terms(self)
+
+
+def check_latent_terms(config):
+    """The rules between a config's ``latent`` and ``loss`` sections."""
+    if config.latent.type == "none" and (config.loss.mmd_weight > 0 or config.loss.free_bits.type != "none"):
+        yield "loss", "has latent terms but latent.type is none (a language model)"
+    if config.latent.type != "gaussian" and config.latent.batch_norm.type != "none":
+        yield "latent.batch_norm", "needs latent.type gaussian"
+
+
+def register_model_config(name: str, cls: type) -> None:
+    """Make ``model.type: name`` read the ``model`` section with ``cls`` (a ModelConfig subclass)."""
+    if not (isinstance(cls, type) and issubclass(cls, ModelConfig) and dataclasses.is_dataclass(cls)):
+        raise TypeError(f"the config of model type {name!r} must be a ModelConfig dataclass, got {cls!r}")
+    MODEL_CONFIGS[name] = cls
+
+
+def model_config_class(name: Any, where: str = "model.type") -> type:
+    """The config class registered for model type ``name``."""
+    if not MODEL_CONFIGS:
+        raise TextvaeError("no model types are registered; import textvae.models (it registers the built-in ones) "
+                           "before reading a recipe")
+    if name not in MODEL_CONFIGS:
+        choices = ", ".join(repr(k) for k in sorted(MODEL_CONFIGS))
+        raise TextvaeError(f"recipe key '{where}' must be one of {choices}, got {name!r}")
+    return MODEL_CONFIGS[name]
+
+
+def default_model_config() -> ModelConfig:
+    return model_config_class(DEFAULT_MODEL_TYPE)()
 
 
 @dataclass
@@ -420,7 +322,7 @@ class Config:
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=default_model_config)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -459,6 +361,9 @@ def _describe(value: Any) -> str:
 def _coerce(tp: Any, value: Any, path: str) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
+    if tp is ModelConfig:  # the class that model.type names
+        kind = value.get("type", DEFAULT_MODEL_TYPE) if isinstance(value, dict) else None
+        return from_dict(model_config_class(kind, f"{path}.type") if kind is not None else ModelConfig, value, path)
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, path)
     if origin is Union:

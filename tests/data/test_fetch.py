@@ -11,7 +11,8 @@ import pytest
 
 from textvae.data import fetch as fetch_module
 from textvae.data.corpus import load_corpus
-from textvae.data.fetch import fetch, known_sources, load_manifest
+from textvae.data.fetch import fetch
+from textvae.data.sources import known_sources, load_manifest
 from textvae.errors import TextvaeError
 from textvae.io import sha256_file
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, fields
-from typing import List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -120,3 +120,20 @@ class BatchSchedule:
 
     def __len__(self) -> int:
         return len(self.epoch(0))
+
+
+def id_batches(ids: Sequence[Sequence[int]], labels: Optional[Sequence[int]] = None, max_tokens: int = 4096,
+               max_sentences: int = 256) -> Iterator[Tuple[List[int], Batch]]:
+    """Length-bucketed batches of token-id lists (and their labels), in order of length, each
+    with the positions of its rows in ``ids`` (also its ``index``)."""
+    for indices in bucket_batches([len(s) for s in ids], max_tokens, max_sentences):
+        yield indices, collate([ids[i] for i in indices], None if labels is None else [labels[i] for i in indices],
+                               indices)
+
+
+def text_batches(tokenizer, sentences: Sequence[str], device, limit: Optional[int] = None, max_sentences: int = 256,
+                 max_tokens: int = 8192) -> Iterator[Tuple[List[int], Batch]]:
+    """:func:`id_batches` of sentences tokenised by ``tokenizer`` and cut to ``limit`` tokens, on ``device``."""
+    ids = [x[:limit] for x in tokenizer.encode(list(sentences))] if limit else tokenizer.encode(list(sentences))
+    for indices, batch in id_batches(ids, max_tokens=max_tokens, max_sentences=max_sentences):
+        yield indices, batch.to(device)

@@ -121,7 +121,7 @@ def load_corpus(
 
 
 def _fetchable() -> list[str]:
-    from textvae.data.fetch import known_sources  # late: fetch imports this module
+    from textvae.data.sources import known_sources
 
     return known_sources()
 

@@ -19,23 +19,14 @@ from typing import Optional, Union
 from tqdm import tqdm
 
 from textvae.data.corpus import load_corpus
+from textvae.data.sources import load_manifest
 from textvae.errors import TextvaeError
 from textvae.io import atomic_directory, atomic_write_text, check_writable, sha256_file
 
 log = logging.getLogger("textvae")
 
-MANIFEST = Path(__file__).with_name("sources.json")
 TIMEOUT_S = 30
 _CHUNK = 1 << 16
-
-
-def load_manifest() -> dict:
-    """The parsed ``sources.json``: ``{"note": ..., "sources": {name: {...}}}``."""
-    return json.loads(MANIFEST.read_text(encoding="utf-8"))
-
-
-def known_sources() -> list[str]:
-    return sorted(load_manifest()["sources"])
 
 
 def fetch(

@@ -13,6 +13,7 @@ from typing import Optional, Tuple
 
 import torch
 
+from textvae.config import NoiseConfig
 from textvae.data.tokenizer import PAD_ID, UNK_ID
 
 Tensor = torch.Tensor
@@ -63,3 +64,12 @@ def local_shuffle(tokens: Tensor, lengths: Tensor, window: float,
     keys = torch.where(valid, steps + noise, torch.full_like(noise, float("inf")))
     order = keys.argsort(dim=1, stable=True)
     return tokens.gather(1, order), lengths
+
+
+def corrupt(tokens: Tensor, lengths: Tensor, config: NoiseConfig,
+            generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
+    """The denoising autoencoder's input noise of ``config``: token drop, then local shuffle, then
+    word dropout (each off at 0)."""
+    tokens, lengths = token_drop(tokens, lengths, config.token_drop, generator)
+    tokens, lengths = local_shuffle(tokens, lengths, config.shuffle_window, generator)
+    return word_dropout(tokens, lengths, config.word_dropout, generator=generator)

@@ -125,7 +125,7 @@ def graphable(decoder) -> bool:
     """Whether ``decoder.step`` keeps the shape of every state tensor from one step to the next
     (with ``initial_state(..., static=True)``) and of the state itself from batch to batch, so
     that one captured graph serves all steps: decoders say so with ``static_steps = True``."""
-    return bool(getattr(decoder, "static_steps", False))
+    return bool(decoder.static_steps)
 
 
 def graph_cache(decoder) -> Dict:

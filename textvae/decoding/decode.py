@@ -72,10 +72,8 @@ class DecodeOptions:
 
 
 def _max_len(decoder, requested: int) -> int:
-    limit = getattr(getattr(decoder, "config", None), "max_length", None)
-    if getattr(getattr(decoder, "config", None), "type", None) == "transformer" and limit:
-        return min(requested, limit)
-    return requested
+    """``requested``, capped at the longest sequence the decoder can decode (its ``max_length``)."""
+    return min(requested, decoder.max_length) if decoder.max_length else requested
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:

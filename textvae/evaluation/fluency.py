@@ -3,7 +3,9 @@
 Papers in this field report perplexities from LMs they never released, so their numbers cannot
 be compared. textvae's default LM is trained by textvae itself on the corpus' training split (a
 GRU LM over the corpus' words, a fixed number of steps, seeded) and cached like the judge, so
-anyone with the same corpus gets the same LM and the same numbers. A local ``transformers``
+anyone with the same corpus gets the same LM and the same numbers. Evaluation does not train
+models itself: the caller passes the trainer in (``train=textvae.training.train``), and a cached
+LM needs none. A local ``transformers``
 causal LM (GPT-2 style) can be used instead. Perplexity is corpus level: exp of the summed
 token NLL over the number of tokens (end of sentence included).
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 
@@ -69,6 +71,7 @@ def perplexity(lm, texts: Sequence[str]) -> float:
 
 
 def fluency_lm_config(corpus, settings: FluencySettings):
+    import textvae.models  # noqa: F401  (registers the model types the recipe names)
     from textvae.config import load_recipe
 
     return load_recipe(None, [
@@ -83,16 +86,19 @@ def fluency_lm_config(corpus, settings: FluencySettings):
     ])
 
 
-def cached_corpus_lm(corpus, settings: FluencySettings = FluencySettings(),
-                     cache_dir: Optional[Path] = None) -> Tuple[CorpusLM, bool]:
-    """The corpus' fluency LM, trained once (a few minutes on 2 CPU cores for Yelp) and cached."""
-    from textvae.training import train
-    from textvae.training.checkpoint import load_model_dir
+def cached_corpus_lm(corpus, settings: FluencySettings = FluencySettings(), cache_dir: Optional[Path] = None,
+                     train: Optional[Callable] = None) -> Tuple[CorpusLM, bool]:
+    """The corpus' fluency LM, trained once with ``train(config, out_dir, force=True)`` (e.g.
+    :func:`textvae.training.train`; a few minutes on 2 CPU cores for Yelp) and cached."""
+    from textvae.modeldir import load_model_dir
 
     if "train" not in corpus.datasets:
         raise TextvaeError(f"corpus {corpus.source} has no train split to train a fluency LM on")
 
     def build(directory: Path) -> CorpusLM:
+        if train is None:
+            raise TextvaeError(f"the fluency LM of {corpus.source} is not cached and no trainer was given to train "
+                               "it (pass train=textvae.training.train)")
         train(fluency_lm_config(corpus, settings), directory / "run", force=True)
         return CorpusLM(load_model_dir(directory / "run"))
 

@@ -44,7 +44,7 @@ def evaluate_reconstruction(model: nn.Module, batches: List[Batch], device: torc
             sentences += size
             for key, value in model(batch).items():
                 sums[key] = sums.get(key, 0.0) + float(value) * size
-            if not getattr(model, "has_latent", True):
+            if not model.latent_dim:
                 continue  # a language model has nothing to reconstruct from
             decoded = model.reconstruct(batch, max_len=batch.tgt_out.size(1) + extra_len)
             counts = greedy_accuracy(decoded, batch)

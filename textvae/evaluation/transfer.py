@@ -74,13 +74,14 @@ class TransferEvaluator:
     """Scores transfers for one corpus with a fixed judge, LM and similarity model.
 
     Judge, word vectors, fluency LM and lexicon are trained on the corpus' train split the first
-    time and cached (see :mod:`textvae.evaluation.cache`); later evaluations only load them.
+    time and cached (see :mod:`textvae.evaluation.cache`); later evaluations only load them. The
+    fluency LM is a textvae model: ``train_lm`` (:func:`textvae.training.train`) trains it.
     """
 
     def __init__(self, corpus, judge: Optional[str] = None, fluency_lm: Optional[str] = None,
                  similarity_model: Optional[str] = None, normalization: str = "auto",
                  legacy_bleu: bool = False, cache_dir: Optional[Path] = None, device: str = "cpu",
-                 fluency_settings=None, progress=print):
+                 fluency_settings=None, progress=print, train_lm=None):
         from textvae.evaluation.embeddings import SentenceEncoder, cached_word_vectors
         from textvae.evaluation.fluency import FluencySettings, HFCausalLM, cached_corpus_lm
         from textvae.evaluation.judge import TransformersJudge, cached_judge
@@ -101,7 +102,7 @@ class TransferEvaluator:
             self.lm = HFCausalLM(fluency_lm, device=device)
         else:
             self.lm, loaded = cached_corpus_lm(corpus, fluency_settings or FluencySettings(),
-                                               cache_dir=sub("fluency_lm"))
+                                               cache_dir=sub("fluency_lm"), train=train_lm)
             if not loaded:
                 progress("trained the fluency LM (cached for next time)")
         if similarity_model:
@@ -123,12 +124,7 @@ class TransferEvaluator:
 
     def label(self, name_or_index: str) -> int:
         """A label index from its name or number."""
-        if name_or_index in self.label_names:
-            return self.label_names.index(name_or_index)
-        if name_or_index.isdigit() and int(name_or_index) < len(self.label_names):
-            return int(name_or_index)
-        raise TextvaeError(f"unknown style {name_or_index!r}; the corpus has "
-                           + ", ".join(f"{i} ({n})" for i, n in enumerate(self.label_names)))
+        return label_index(self.label_names, name_or_index)
 
     def score(self, sources: Sequence[str], outputs: Sequence[str], target: int,
               references: Sequence[Sequence[str]] = ()) -> Dict[str, object]:
@@ -229,31 +225,44 @@ def file_for(prefix: str, source: int, target: int, names: Sequence[str]) -> Pat
     return Path(f"{prefix}.{source}")
 
 
-def parse_directions(spec: Optional[str], evaluator: TransferEvaluator) -> List[Tuple[int, int]]:
+def label_index(names: Sequence[str], name_or_index: str) -> int:
+    """A label index from its name or number."""
+    if name_or_index in names:
+        return list(names).index(name_or_index)
+    if name_or_index.isdigit() and int(name_or_index) < len(names):
+        return int(name_or_index)
+    raise TextvaeError(f"unknown style {name_or_index!r}; the corpus has "
+                       + ", ".join(f"{i} ({n})" for i, n in enumerate(names)))
+
+
+def parse_directions(spec: Optional[str], names: Sequence[str]) -> List[Tuple[int, int]]:
     """``"0->1,1->0"`` (numbers or label names); default: every label to the other of two."""
     if not spec:
-        if len(evaluator.label_names) != 2:
-            raise TextvaeError(f"the corpus has {len(evaluator.label_names)} styles; say which transfers "
+        if len(names) != 2:
+            raise TextvaeError(f"the corpus has {len(names)} styles; say which transfers "
                                "to score with --direction, e.g. 0->1,1->2")
         return [(0, 1), (1, 0)]
     pairs = []
     for part in spec.split(","):
         if "->" not in part:
             raise TextvaeError(f"direction {part!r} is not of the form SOURCE->TARGET, e.g. 0->1")
-        a, b = (evaluator.label(x.strip()) for x in part.split("->", 1))
+        a, b = (label_index(names, x.strip()) for x in part.split("->", 1))
         if a == b:
             raise TextvaeError(f"direction {part!r} transfers a style to itself")
         pairs.append((a, b))
     return pairs
 
 
-def load_directions(evaluator: TransferEvaluator, split: str, outputs: str, references: Sequence[str],
+def load_directions(corpus, split: str, outputs: str, references: Sequence[str],
                     spec: Optional[str]) -> List[Direction]:
-    """Sources from the corpus split, outputs and references from files named by their prefixes."""
-    corpus, names = evaluator.corpus, evaluator.label_names
+    """Sources from the corpus split, outputs and references from files named by their prefixes
+    (read and checked before any judge or LM is built)."""
+    names = list(corpus.label_names)
+    if split not in corpus.datasets:
+        raise TextvaeError(f"corpus {corpus.source} has no {split} split")
     texts, labels = corpus.texts(split), corpus.labels(split)
     directions = []
-    for a, b in parse_directions(spec, evaluator):
+    for a, b in parse_directions(spec, names):
         sources = [t for t, y in zip(texts, labels) if y == a]
         if not sources:
             raise TextvaeError(f"the {split} split has no sentences of style {names[a]!r}")

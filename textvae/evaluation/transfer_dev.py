@@ -1,6 +1,6 @@
 """Transfer quality during training: judge accuracy and self-BLEU of dev transfers.
 
-Style-transfer models (those with a ``transfer`` method) get these metrics at every dev
+Style-transfer models (those that declare ``can_transfer``) get these metrics at every dev
 evaluation, so that ``metrics.jsonl`` holds the training curve (accuracy and self-BLEU against
 time) and early stopping can use them. The judge is the evaluation suite's cached fastText
 judge; the sentences are a fixed random subset of the dev split, each sent to another style.
@@ -20,9 +20,9 @@ def transfer_evaluator(corpus, tokenizer, config, device, limit: int, fluency_lm
     outputs' perplexity over the sources'."""
     if limit <= 0 or "dev" not in corpus.datasets or len(corpus.label_names) < 2:
         return None
-    from textvae.api import TextModel
+    from textvae.data.batching import text_batches
     from textvae.evaluation.judge import cached_judge
-    from textvae.training.checkpoint import ModelBundle
+    from textvae.transfer import transfer_sentences
 
     judge, _ = cached_judge(corpus)
     texts, labels = corpus.texts("dev"), corpus.labels("dev")
@@ -33,12 +33,16 @@ def transfer_evaluator(corpus, tokenizer, config, device, limit: int, fluency_lm
 
     def evaluate(model, **options) -> Dict[str, float]:
         """``options``: transfer keywords (``strength``, decoding options)."""
-        text_model = TextModel(ModelBundle(model, config, tokenizer, list(corpus.label_names)), device)
+        cut = min(filter(None, (config.data.max_tokens, model.input_limit())))
+
+        def batches(sentences, size):
+            return text_batches(tokenizer, sentences, device, cut, max_sentences=size)
+
         outputs = [""] * len(keep)
         for target in sorted(set(targets)):
             rows = [j for j, t in enumerate(targets) if t == target]
-            transferred = model.transfer(text_model, [texts[keep[j]] for j in rows], to=corpus.label_names[target],
-                                         **options)
+            transferred = transfer_sentences(model, tokenizer, corpus.label_names, [texts[keep[j]] for j in rows],
+                                             corpus.label_names[target], batches, **options)
             for j, out in zip(rows, transferred):
                 outputs[j] = out
         predicted = judge.predict(outputs)

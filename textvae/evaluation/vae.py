@@ -15,7 +15,7 @@ import sacrebleu
 import torch
 from torch import nn
 
-from textvae.data.batching import Batch, bucket_batches, collate
+from textvae.data.batching import Batch, id_batches
 from textvae.data.tokenizer import Tokenizer
 from textvae.errors import TextvaeError
 from textvae.objectives.kl import gaussian_kl
@@ -69,9 +69,8 @@ def active_units(means: torch.Tensor, threshold: float = ACTIVE_THRESHOLD) -> in
 
 def make_batches(tokenizer: Tokenizer, texts: Sequence[str], max_sentences: int = 64,
                  max_tokens: int = 4096) -> List[Batch]:
-    ids = tokenizer.encode(list(texts))
-    return [collate([ids[i] for i in idx], index=idx)
-            for idx in bucket_batches([len(s) for s in ids], max_tokens, max_sentences)]
+    return [batch for _, batch in id_batches(tokenizer.encode(list(texts)), max_tokens=max_tokens,
+                                             max_sentences=max_sentences)]
 
 
 @torch.no_grad()
@@ -85,8 +84,8 @@ def vae_diagnostics(model: nn.Module, tokenizer: Tokenizer, texts: Sequence[str]
     if not texts:
         raise TextvaeError("no sentences to evaluate")
     model.eval()
-    gaussian = getattr(model, "is_gaussian", False)
-    has_latent = getattr(model, "has_latent", True)
+    gaussian = model.is_gaussian
+    has_latent = model.latent_dim > 0
     sums = {"rec": 0.0, "kl": 0.0, "nll": 0.0, "mi": 0.0}
     n_sentences = 0
     n_tokens = 0
@@ -127,7 +126,7 @@ def vae_diagnostics(model: nn.Module, tokenizer: Tokenizer, texts: Sequence[str]
             "nll": sums["nll"] / n_sentences,
             "ppl": math.exp(sums["nll"] / words),
             "ppl_token": math.exp(sums["nll"] / n_tokens),
-            "latent": model.config.latent.type,
+            "latent": model.config.latent.type if has_latent else "none",
         }
         if gaussian:
             result.update(kl=sums["kl"] / n_sentences, elbo=(sums["rec"] + sums["kl"]) / n_sentences,

@@ -1,1 +1,2 @@
-"""Reports on trained models: plots now; interpolation and arithmetic pages to come."""
+"""Reports on trained models: interpolation, arithmetic, traversal and sample pages (Markdown, HTML,
+JSON) and their plots."""

@@ -16,7 +16,7 @@ from textvae.evaluation.bleu import sentence_bleu_average
 
 
 def require_latent(model) -> None:
-    if not getattr(model.model, "latent_dim", 0):
+    if not model.model.latent_dim:
         raise TextvaeError(f"model {model.path} has no latent code (e.g. a language model or a "
                            "back-translation model); these reports need an autoencoder or VAE")
 
@@ -42,7 +42,7 @@ def _part_mask(model, part: str) -> torch.Tensor:
     mask = torch.ones(dim, dtype=torch.bool)
     if part == "all":
         return mask
-    style_dim = getattr(model.model, "style_dim", 0)
+    style_dim = model.model.style_dim
     if not style_dim:
         raise TextvaeError(f"--part {part} needs a model with a style/content split latent; this one has one code")
     mask[:] = False
@@ -116,9 +116,10 @@ def traverse(model, sentences: Sequence[str], dims: Sequence[int], radius: float
 
 
 def prior_samples(model, n: int = 50, **options) -> List[str]:
-    """Sentences decoded from z ~ N(0, I), drawn with the decoding ``seed`` (default 0)."""
+    """Sentences decoded from codes drawn from the model's prior (N(0, I) unless the model says
+    otherwise), drawn with the decoding ``seed`` (default 0)."""
     require_latent(model)
     if n < 1:
         raise TextvaeError(f"-n must be at least 1, got {n}")
     generator = torch.Generator().manual_seed(options.get("seed") or 0)
-    return model.decode(torch.randn(n, model.model.latent_dim, generator=generator), **options)
+    return model.decode(model.model.prior_codes(n, generator).cpu(), **options)

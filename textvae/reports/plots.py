@@ -70,7 +70,7 @@ def save_figure(fig, path: Path) -> Path:
 def model_latent_plot(model, texts: Sequence[str], labels: Sequence[int], path: Path, method: str = "tsne") -> Path:
     """Posterior means of ``texts``; split models get a style and a content panel."""
     codes = model.encode(list(texts)).float().cpu()
-    if getattr(model.model, "style_dim", 0):
+    if model.model.style_dim:
         s, c = model.model.split(codes)
         panels = {"style s": s.numpy(), "content c": c.numpy()}
     else:

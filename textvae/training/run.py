@@ -18,16 +18,17 @@ import torch
 import yaml
 
 from textvae.config import Config, from_dict
-from textvae.data.batching import BatchSchedule, bucket_batches, collate
+from textvae.data.batching import BatchSchedule, collate, id_batches
 from textvae.data.corpus import load_corpus
 from textvae.data.tokenizer import TOKENIZER_FILE, Tokenizer, train_tokenizer
 from textvae.errors import TextvaeError
 from textvae.evaluation.reconstruction import evaluate_reconstruction
 from textvae.io import atomic_write_text, recover_directory, remove_leftovers
-from textvae.models import build_model
+from textvae.modeldir import CHECKPOINT_SUBDIR, MODEL_SUBDIR, WEIGHTS_FILE, load_weights, save_model_dir
+from textvae.models import build_model, model_class
+from textvae.models.base import TrainingData
 from textvae.runtime import keep_freed_memory
-from textvae.training.checkpoint import (CHECKPOINT_SUBDIR, MODEL_SUBDIR, WEIGHTS_FILE, load_trainer_state,
-                                         load_weights, save_model_dir)
+from textvae.training.checkpoint import load_trainer_state
 from textvae.training.distributed import any_rank, barrier, cleanup, init_distributed, pick_device
 from textvae.training.trainer import Trainer
 
@@ -103,10 +104,7 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
         try:
             check_out_dir(out, resume, force, config)
             corpus = _load_corpus(config, dist_info)
-            if config.model.type == "bst":  # translation models and styles, before any work starts
-                from textvae.models.bst import check_pivot
-
-                check_pivot(config.model.pivot, corpus.label_names)
+            model_class(config.model.type).check_setup(config.model, corpus.label_names)  # e.g. local models
         except TextvaeError as exc:
             failure = exc
         if any_rank(failure is not None, dist_info, device):  # every rank stops with the same message
@@ -128,10 +126,9 @@ def _load_corpus(config: Config, dist_info):
 
 
 def _tokenizer(config: Config, corpus, out: Path, resume: bool, dist_info) -> Tokenizer:
-    if config.model.type == "pretrained":  # the pretrained decoder's own tokenizer
-        from textvae.data.hf_tokenizer import HFTokenizer
-
-        return HFTokenizer.from_pretrained(config.model.pretrained.decoder)
+    own = model_class(config.model.type).training_tokenizer(config.model)  # e.g. a pretrained decoder's
+    if own is not None:
+        return own
     if resume:
         return Tokenizer.load(out / CHECKPOINT_SUBDIR / TOKENIZER_FILE)
     if dist_info.is_main:  # rank 0 trains and caches; the others then read the cache
@@ -168,27 +165,25 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
     model = build_model(config.model, len(tokenizer), num_labels=len(corpus.label_names),
                         tokenizer=tokenizer, label_names=corpus.label_names).to(device)
-    if hasattr(model, "prepare"):  # e.g. the content vocabulary of a style/content model
-        model.prepare(train_ids, corpus.texts("train"), train_labels, tokenizer)
+    data = TrainingData(train_ids, corpus.texts("train"), train_labels, tokenizer, config.seed,
+                        lambda rows: _subset_batches(train_ids, train_labels, rows, config))
+    model.prepare(data)  # e.g. the content vocabulary of a style/content model
     _check_early_stopping(config, model, dev_batches, device)
     stats = {"corpus": corpus.source, "corpus_fingerprint": corpus.fingerprint,
              "train_sentences": len(train_ids)}
-    style_batches = _style_batches(train_ids, train_labels, config) if hasattr(model, "refresh_style_means") else []
 
     def save(path: Path, trainer_state: Optional[dict]) -> None:
-        if style_batches:  # the mean style vectors transfer uses, from the weights being saved
-            model.refresh_style_means(style_batches, device)
+        model.refresh_statistics(data)  # e.g. the mean style vectors transfer uses, from these weights
         save_model_dir(path, model, config, tokenizer, corpus.label_names, stats, trainer_state)
 
     evaluate = (lambda m: evaluate_reconstruction(m, dev_batches, device)) if dev_batches else None
-    if evaluate is not None and hasattr(model, "transfer"):  # the training curve of a style-transfer model
+    if evaluate is not None and model.can_transfer:  # the training curve of a style-transfer model
         from textvae.evaluation.transfer_dev import transfer_evaluator
 
         transfer_eval = transfer_evaluator(corpus, tokenizer, config, device, config.train.eval_transfer_sentences)
         if transfer_eval is not None:
             def evaluate(m):
-                if style_batches:  # transfer with the current mean style vectors
-                    m.refresh_style_means(style_batches, device)
+                m.refresh_statistics(data)  # transfer with the current statistics
                 return {**evaluate_reconstruction(m, dev_batches, device), **transfer_eval(m)}
     trainer = Trainer(model, config.train, schedule, make_batch, out, save, evaluate, dist_info, device)
     stats["precision"] = str(trainer.amp_dtype or torch.float32).replace("torch.", "")  # train.amp=auto varies by machine
@@ -230,7 +225,7 @@ def _check_early_stopping(config: Config, model, dev_batches, device) -> None:
         raise TextvaeError(f"train.early_stopping.metric is '{metric}' but the corpus has no dev split; "
                            "add one or set train.early_stopping.metric=null")
     available = evaluate_reconstruction(model, dev_batches[:1], device)
-    if hasattr(model, "transfer") and config.train.eval_transfer_sentences > 0:
+    if model.can_transfer and config.train.eval_transfer_sentences > 0:
         available.update(transfer_acc=0.0, transfer_self_bleu=0.0)
     if metric not in available:
         raise TextvaeError(f"train.early_stopping.metric '{metric}' is not a dev metric of this model; "
@@ -247,22 +242,14 @@ def _eval_batches(corpus, split: str, tokenizer, config: Config):
     if limit is not None and limit < len(texts):
         keep = sorted(random.Random(config.seed).sample(keep, limit))
     ids = tokenizer.encode([texts[i] for i in keep])
-    labels = [labels[i] for i in keep]
-    return [collate([ids[i] for i in indices], [labels[i] for i in indices], indices)
-            for indices in bucket_batches([len(s) for s in ids], config.train.max_tokens,
-                                          config.train.max_sentences)]
+    return [batch for _, batch in id_batches(ids, [labels[i] for i in keep], config.train.max_tokens,
+                                             config.train.max_sentences)]
 
 
-def _style_batches(train_ids, train_labels, config: Config, per_label: int = 2000):
-    """A fixed sample of training sentences, ``per_label`` of each label, for the mean style vectors."""
-    rng = random.Random(config.seed)
-    chosen: List[int] = []
-    for label in sorted(set(train_labels)):
-        pool = [i for i, y in enumerate(train_labels) if y == label]
-        chosen += sorted(rng.sample(pool, min(per_label, len(pool))))
-    return [collate([train_ids[chosen[i]] for i in idx], [train_labels[chosen[i]] for i in idx], idx)
-            for idx in bucket_batches([len(train_ids[i]) for i in chosen], config.train.max_tokens,
-                                      config.train.max_sentences)]
+def _subset_batches(train_ids, train_labels, rows: List[int], config: Config):
+    """Batches of the training sentences at ``rows`` (e.g. those the mean style vectors average)."""
+    return [batch for _, batch in id_batches([train_ids[r] for r in rows], [train_labels[r] for r in rows],
+                                             config.train.max_tokens, config.train.max_sentences)]
 
 
 def _truncate_metrics(path: Path, step: int) -> None:

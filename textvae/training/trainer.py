@@ -1,8 +1,9 @@
 """One training loop for every textvae model.
 
-The model's ``forward(batch)`` returns a dict of scalar tensors; its
-``optimizer_groups()`` names, for each optimizer, the parameters it owns and the
-loss key it minimises (a discriminator can have its own). All named losses are
+The model (a :class:`textvae.models.base.Model`) has ``set_step(step)`` for its schedules;
+its ``forward(batch)`` returns a dict of scalar tensors; its ``optimizer_groups()`` names,
+for each optimizer, the parameters it owns and the loss key it minimises (derived from its
+loss terms: an adversary has its own). All named losses are
 summed into one backward pass, so a loss must only send gradient to its own
 group's parameters (cross terms use detached inputs or frozen copies); this keeps
 one backward per step, which DistributedDataParallel needs. A group may also ask for
@@ -106,8 +107,7 @@ class Trainer:
         self.wrapped = model
         if self.dist.enabled:
             self.wrapped = nn.parallel.DistributedDataParallel(
-                model, device_ids=[device.index] if device.type == "cuda" else None,
-                find_unused_parameters=getattr(model, "ddp_find_unused_parameters", False))
+                model, device_ids=[device.index] if device.type == "cuda" else None)
         self.state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "elapsed": 0.0,
                       "sentences": 0, "best": None, "best_step": None, "bad_evals": 0, "stopped": None,
                       "last_eval": {}, "last_eval_step": None}
@@ -150,8 +150,7 @@ class Trainer:
 
     def train_step(self, micro_batches: List[List[int]]) -> Dict[str, float]:
         self.model.train()
-        if hasattr(self.model, "set_step"):  # schedules (KL weight, word dropout) follow the step
-            self.model.set_step(self.state["step"])
+        self.model.set_step(self.state["step"])  # schedules (KL weight, word dropout) follow the step
         totals: Dict[str, float] = {}
         for i, indices in enumerate(micro_batches):
             batch = self.make_batch(indices).to(self.device, non_blocking=True)

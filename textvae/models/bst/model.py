@@ -24,14 +24,17 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 from torch import nn
 
-from textvae.config import ModelConfig, PivotConfig
 from textvae.data.batching import Batch
 from textvae.data.tokenizer import PAD_ID
 from textvae.errors import TextvaeError
-from textvae.models.style_seq2seq import (ClassifierFeedbackModel, build_attention_decoder, classifier_terms,
-                                          lm_scorer, soft_style_loss, style_loss_rows, transfer_in_batches)
+from textvae.models.base import DecodePlan
+from textvae.models.bst.config import BSTConfig, PivotConfig
+from textvae.models.components.attention import build_attention_decoder
+from textvae.models.registry import register_model
+from textvae.models.style_seq2seq.model import ClassifierFeedbackModel
+from textvae.objectives.classifier_feedback import soft_style_loss, style_loss_rows
 from textvae.objectives.reconstruction import sentence_nll
-from textvae.objectives.schedules import schedule_value
+from textvae.objectives.terms import Context, LossTerm
 
 State = Dict[str, torch.Tensor]
 FORWARD_DIR, BACKWARD_DIR = "forward_mt", "backward_mt"
@@ -137,30 +140,45 @@ class PivotEncoder(nn.Module):
         self.backward_tokenizer.save_pretrained(directory / BACKWARD_DIR)
 
 
+@register_model("bst", config=BSTConfig)
 class BSTModel(ClassifierFeedbackModel):
     """Pivot encoder (frozen MT) -> one attention decoder per style; see the module docstring."""
 
-    def __init__(self, config: ModelConfig, vocab_size: int, num_labels: int, tokenizer, label_names=None):
-        super().__init__(config, num_labels)
+    test_overrides = ("model.pivot.forward={mt_forward}", "model.pivot.backward={mt_backward}",
+                      "model.cycle.warmup_steps=1", "model.cycle.style_weight.value=1")
+
+    def __init__(self, config: BSTConfig, vocab_size: int, label_names, tokenizer=None):
+        super().__init__(config, vocab_size, label_names, tokenizer)
         self.tokenizer = tokenizer  # textvae's: batches hold its ids, the MT models read text
         self.pivot = PivotEncoder(config.pivot)
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
         self.memory_proj = nn.Linear(self.pivot.hidden_size, self.pivot.hidden_size)
-        names = list(label_names) if label_names else [str(i) for i in range(num_labels)]
-        self.decoder_styles = [names.index(n) for n in config.pivot.styles or names if n in names] or list(range(num_labels))
-        self.decoders = nn.ModuleList(build_attention_decoder(self.embedding, self.pivot.hidden_size, config)
+        names = list(label_names)
+        self.decoder_styles = [names.index(n) for n in config.pivot.styles or names if n in names] or list(range(self.num_labels))
+        self.decoders = nn.ModuleList(build_attention_decoder(self.embedding, self.pivot.hidden_size, config.decoder,
+                                                              config.dropout)
                                       for _ in self.decoder_styles)
         self.add_classifier(vocab_size)
 
+    @classmethod
+    def check_setup(cls, config: BSTConfig, label_names: Sequence[str]) -> None:
+        check_pivot(config.pivot, label_names)
+
     def save_parts(self, directory: Path) -> None:
         self.pivot.save_parts(directory)
+
+    @classmethod
+    def load_parts(cls, config: BSTConfig, directory: Path):
+        """The translation architectures saved beside the weights."""
+        config.pivot.forward, config.pivot.backward = str(directory / FORWARD_DIR), str(directory / BACKWARD_DIR)
+        return config, None
 
     def decoder_for(self, style: int) -> nn.Module:
         if style not in self.decoder_styles:
             raise TextvaeError(f"this model has no decoder for style {style} (model.pivot.styles)")
         return self.decoders[self.decoder_styles.index(style)]
 
-    def context(self, src: torch.Tensor, lengths: torch.Tensor) -> State:
+    def decoder_context(self, src: torch.Tensor, lengths: torch.Tensor) -> State:
         """What every decoder reads: the pivot encoder's states of the batch's sentences."""
         states, mask, _ = self.pivot(self.tokenizer.decode(src.tolist()))
         states = self.memory_proj(states.to(self.memory_proj.weight.dtype))
@@ -184,63 +202,63 @@ class BSTModel(ClassifierFeedbackModel):
                 same = pick == labels
         return pick
 
-    def forward(self, batch: Batch) -> Dict[str, torch.Tensor]:
-        cfg = self.config.cycle
+    # ---------------------------------------------------------------- objective
+
+    def loss_terms(self) -> List[LossTerm]:
+        return [LossTerm("rec", lambda context: context["rec"]), *self.style_term(self._style_term)]
+
+    def context(self, batch: Batch) -> Context:
+        """The pivot states and each decoder's reconstruction of the sentences of its own style."""
         labels = batch.labels
-        context = self.context(batch.src, batch.lengths)
+        decoder_context = self.decoder_context(batch.src, batch.lengths)
         rec_sum, rec_rows = torch.zeros((), device=batch.src.device), 0
         ntokens = torch.zeros((), device=batch.src.device)
-        for style in self.decoder_styles:  # reconstruction: each decoder on its own style
+        for style in self.decoder_styles:
             rows = (labels == style).nonzero(as_tuple=True)[0]
             if rows.numel() == 0:
                 continue
-            logits = self.decoder_for(style)(batch.tgt_in[rows], self._rows(context, rows))
+            logits = self.decoder_for(style)(batch.tgt_in[rows], self._rows(decoder_context, rows))
             nll = sentence_nll(logits, batch.tgt_out[rows])
             rec_sum, rec_rows = rec_sum + nll.sum(), rec_rows + rows.numel()
             ntokens = ntokens + (batch.tgt_out[rows] != PAD_ID).sum()
         rec = rec_sum / max(rec_rows, 1)
-        out = {"rec": rec.detach(), "nll_token": (rec_sum / ntokens.clamp(min=1)).detach()}
-        loss = rec
-        if self.classifier is not None:
-            out.update(classifier_terms(self.classifier, batch.src, labels))
-            past_warmup = self.step_count >= cfg.warmup_steps
-            weight = schedule_value(cfg.style_weight, self.step_count - cfg.warmup_steps) if past_warmup else 0.0
-            if (weight > 0 or not self.training) and len(self.decoder_styles) > 1:
-                targets = self.other_styles(labels)
-                chosen = style_loss_rows(len(batch), cfg, self.training, labels.device)
-                style_sum, correct = torch.zeros((), device=batch.src.device), torch.zeros((), device=batch.src.device)
-                max_len = int(batch.lengths[chosen].max()) + cfg.extra_length
-                for style in self.decoder_styles:  # each decoder writes its style for the others' sentences
-                    rows = chosen[targets[chosen] == style]
-                    if rows.numel() == 0:
-                        continue
-                    decoder = self.decoder_for(style)
-                    part, acc = soft_style_loss(decoder, self.embedding, self.classifier,
-                                                decoder.initial_state(self._rows(context, rows)), targets[rows],
-                                                max_len, cfg, self.training)
-                    style_sum, correct = style_sum + part * rows.numel(), correct + acc * rows.numel()
-                style_loss = style_sum / len(chosen)
-                loss = loss + weight * style_loss
-                out["style_loss"], out["transfer_acc"] = style_loss.detach(), (correct / len(chosen)).detach()
-        out["loss"] = loss
-        return out
+        context = {"batch": batch, "decoder_context": decoder_context,
+                   "rec": (rec, {"rec": rec.detach(), "nll_token": (rec_sum / ntokens.clamp(min=1)).detach()})}
+        context.update(self.classifier_context(batch))
+        return context
+
+    def _style_term(self, context: Context):
+        """Each decoder writes its style for the other styles' sentences, read by the classifier."""
+        if len(self.decoder_styles) < 2:
+            return None
+        cfg, batch = self.config.cycle, context["batch"]
+        targets = self.other_styles(batch.labels)
+        chosen = style_loss_rows(len(batch), cfg, self.training, batch.labels.device)
+        style_sum, correct = torch.zeros((), device=batch.src.device), torch.zeros((), device=batch.src.device)
+        max_len = int(batch.lengths[chosen].max()) + cfg.extra_length
+        for style in self.decoder_styles:
+            rows = chosen[targets[chosen] == style]
+            if rows.numel() == 0:
+                continue
+            decoder = self.decoder_for(style)
+            part, acc = soft_style_loss(decoder, self.embedding, self.classifier,
+                                        decoder.initial_state(self._rows(context["decoder_context"], rows)),
+                                        targets[rows], max_len, cfg, self.training)
+            style_sum, correct = style_sum + part * rows.numel(), correct + acc * rows.numel()
+        style_loss = style_sum / len(chosen)
+        return style_loss, {"style_loss": style_loss.detach(), "transfer_acc": (correct / len(chosen)).detach()}
+
+    # ---------------------------------------------------------------- transfer
 
     def pivot_sentences(self, sentences: Sequence[str]) -> List[str]:
         """The pivot translations the decoders read (for inspection)."""
         return self.pivot.translate(list(sentences))
 
-    @torch.inference_mode()
-    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
-                 rerank_cycle: float = 0.0, rerank_lm: float = 0.0, lm=None, **options) -> List:
-        """``sentences`` written in style ``to`` by that style's decoder (``strength`` does not
-        apply; ``rerank``, ``rerank_lm``: see :meth:`ClassifierFeedbackModel.reranker`)."""
-        target = text_model.label_names.index(to)
+    def check_target(self, target: int, label_names: Sequence[str]) -> None:
         if target not in self.decoder_styles:
-            have = ", ".join(text_model.label_names[i] for i in self.decoder_styles)
-            raise TextvaeError(f"this model has decoders for {have} only, not '{to}'")
-        decoder = self.decoder_for(target)
-        return transfer_in_batches(text_model, sentences, options,
-                                   lambda batch: [(torch.arange(len(batch)), decoder,
-                                                   self.context(batch.src, batch.lengths))],
-                                   self.reranker(target, rerank, rerank_cycle, rerank_lm,
-                                                 lm_scorer(text_model, lm) if rerank_lm else None))
+            have = ", ".join(label_names[i] for i in self.decoder_styles)
+            raise TextvaeError(f"this model has decoders for {have} only, not '{label_names[target]}'")
+
+    def transfer_plan(self, batch: Batch, target: int, strength: float) -> DecodePlan:
+        """That style's decoder reads the pivot states (``strength`` does not apply)."""
+        return [(torch.arange(len(batch)), self.decoder_for(target), self.decoder_context(batch.src, batch.lengths))]

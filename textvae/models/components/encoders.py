@@ -64,6 +64,7 @@ class TransformerEncoder(nn.Module):
         super().__init__()
         width = config.hidden_size
         self.embedding = embedding
+        self.max_length = max_length
         self.pooling = "max" if config.pooling == "max" else "mean"
         self.input = nn.Linear(embedding.embedding_dim, width) if embedding.embedding_dim != width else nn.Identity()
         self.positions = nn.Embedding(max_length, width)

@@ -6,7 +6,7 @@ turn it into ``z``, and any local causal LM (GPT-2-like, ``AutoModelForCausalLM`
 ``z`` as a prefix embedding (``decoder.latent_init``) and/or added to every input embedding
 (``decoder.latent_concat``), Optimus' "memory" and "embedding" injections in a form that works
 for every causal LM. The training objectives, schedules, diagnostics and decoding are those of
-:class:`~textvae.models.seq2seq.Seq2SeqAutoencoder`, which this class extends.
+:class:`~textvae.models.seq2seq.model.SentenceVAE`, which this class extends.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ from typing import Dict, Tuple
 import torch
 from torch import nn
 
-from textvae.config import DecoderConfig, ModelConfig
+from textvae.config import DecoderConfig
 from textvae.data.hf_tokenizer import OFFSET, HFTokenizer
 from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from textvae.errors import TextvaeError
-from textvae.models.encoders import pool
-from textvae.models.latent import build_latent
-from textvae.models.seq2seq import Seq2SeqAutoencoder
-from textvae.objectives.reconstruction import sentence_nll
+from textvae.models.components.decoders import Decoder
+from textvae.models.components.encoders import pool
+from textvae.models.components.latent import build_latent
+from textvae.models.pretrained.config import PretrainedConfig
+from textvae.models.registry import register_model
+from textvae.models.seq2seq.model import SentenceVAE
 
 State = Dict[str, torch.Tensor]
 ENCODER_DIR, DECODER_DIR = "encoder", "decoder"
@@ -44,7 +46,7 @@ def _load(kind: str, path: str):
         raise TextvaeError(f"cannot load the pretrained {kind} from {path}: {str(exc).splitlines()[0]}") from None
 
 
-class PretrainedDecoder(nn.Module):
+class PretrainedDecoder(Decoder):
     """A causal LM behind textvae's decoder interface (``forward``, ``step``, ``select``)."""
 
     def __init__(self, lm: nn.Module, tokenizer: HFTokenizer, latent_dim: int, config: DecoderConfig):
@@ -75,9 +77,6 @@ class PretrainedDecoder(nn.Module):
             logits = logits[:, 1:]
         return logits.index_select(-1, self.vocab_index) + self.never
 
-    def nll(self, tokens: torch.Tensor, z: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
-        return sentence_nll(self(tokens, z), tgt_out)
-
     def initial_state(self, z: torch.Tensor, cache: bool = False, static: bool = False) -> State:
         """Re-reads the prefix each step (no key/value cache for wrapped LMs yet)."""
         return {"z": z, "tokens": torch.zeros(z.size(0), 0, dtype=torch.long, device=z.device)}
@@ -87,20 +86,17 @@ class PretrainedDecoder(nn.Module):
         logits = self(tokens, state["z"])[:, -1]
         return logits.float(), {"z": state["z"], "tokens": tokens}
 
-    @staticmethod
-    def select(state: State, index: torch.Tensor) -> State:
-        return {k: v.index_select(0, index) for k, v in state.items()}
 
 
-class PretrainedVAE(Seq2SeqAutoencoder):
-    """Seq2SeqAutoencoder with a pretrained encoder and causal-LM decoder."""
+@register_model("pretrained", config=PretrainedConfig)
+class PretrainedVAE(SentenceVAE):
+    """A sentence VAE (or LM, with ``latent.type: none``) with a pretrained encoder and causal-LM decoder."""
 
-    def __init__(self, config: ModelConfig, tokenizer: HFTokenizer):
-        nn.Module.__init__(self)
-        self.config = config
-        self.step_count = 0
+    test_overrides = ("model.pretrained.encoder={bert}", "model.pretrained.decoder={gpt}", "model.latent.type=gaussian")
+
+    def build(self, vocab_size: int, tokenizer: HFTokenizer) -> None:
+        config = self.config
         self.tokenizer = tokenizer
-        self.has_latent = config.latent.type != "none"
         if self.has_latent:
             from transformers import AutoTokenizer
 
@@ -110,10 +106,16 @@ class PretrainedVAE(Seq2SeqAutoencoder):
         self.decoder = PretrainedDecoder(_load("decoder", config.pretrained.decoder), tokenizer,
                                          self.latent_dim, config.decoder)
 
+    @classmethod
+    def training_tokenizer(cls, config: PretrainedConfig) -> HFTokenizer:
+        """The pretrained decoder's own tokenizer."""
+        return HFTokenizer.from_pretrained(config.pretrained.decoder)
+
     def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Re-tokenise the sentences for the encoder (its vocabulary differs from the decoder's)."""
         if not self.has_latent:
-            return super().encode(src, lengths)
+            empty = torch.zeros(src.size(0), 0, device=src.device, dtype=self.decoder.lm.dtype)
+            return {"z": empty, "mean": empty}
         texts = self.tokenizer.decode([row[:n] for row, n in zip(src.tolist(), lengths.tolist())])
         inputs = self.encoder_tokenizer(texts, padding=True, return_tensors="pt").to(src.device)
         states = self.encoder(**inputs).last_hidden_state
@@ -130,3 +132,11 @@ class PretrainedVAE(Seq2SeqAutoencoder):
         if self.has_latent:
             self.encoder.config.save_pretrained(str(directory / ENCODER_DIR))
             self.encoder_tokenizer.save_pretrained(str(directory / ENCODER_DIR))
+
+    @classmethod
+    def load_parts(cls, config: PretrainedConfig, directory: Path):
+        """The architectures and tokenizers saved beside the weights."""
+        config.pretrained.decoder = str(directory / DECODER_DIR)
+        if config.pretrained.encoder:
+            config.pretrained.encoder = str(directory / ENCODER_DIR)
+        return config, HFTokenizer.load(directory / DECODER_DIR)

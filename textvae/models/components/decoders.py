@@ -1,8 +1,10 @@
 """Decoders conditioned on a latent code, with a one-step interface for search.
 
-``step(state, last_tokens) -> (log_probs, state)`` is the single entry point that
-every decoding strategy drives; ``select(state, index)`` subsets or reorders the batch.
-A latent of size 0 gives an unconditional language model (the LM baseline).
+Every decoder follows :class:`Decoder`: ``initial_state(z)`` the decoding state for what it
+conditions on, ``step(state, last_tokens) -> (logits, state)`` the single entry point that
+every decoding strategy drives, ``select(state, index)`` subsets or reorders the batch and
+``nll(tgt_in, z, tgt_out)`` the teacher-forced NLL for training. A latent of size 0 gives an
+unconditional language model (the LM baseline).
 """
 
 from __future__ import annotations
@@ -14,13 +16,37 @@ import torch.nn.functional as F
 from torch import nn
 
 from textvae.config import DecoderConfig
-from textvae.models.encoders import RNNS
+from textvae.models.components.encoders import RNNS
+from textvae.objectives.reconstruction import sentence_nll
 from textvae.objectives.reconstruction import output_nll
 
 State = Dict[str, torch.Tensor]
 
 
-class OutputLayerDecoder(nn.Module):
+class Decoder(nn.Module):
+    """The decoder protocol (see the module docstring). ``static_steps``: the state keeps its
+    shapes from step to step and batch to batch, so CUDA graphs can capture a step
+    (:mod:`textvae.decoding.cuda`); ``max_length``: the longest sequence it can decode (None: any)."""
+
+    static_steps = False
+    max_length: Optional[int] = None
+
+    def initial_state(self, z, cache: bool = True, static: bool = False) -> State:
+        raise NotImplementedError
+
+    def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
+        raise NotImplementedError
+
+    @staticmethod
+    def select(state: State, index: torch.Tensor) -> State:
+        return {k: v.index_select(0, index) for k, v in state.items()}
+
+    def nll(self, tgt_in: torch.Tensor, z, tgt_out: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced NLL per sentence ``(B,)`` (from the logits of ``forward``)."""
+        return sentence_nll(self(tgt_in, z), tgt_out)
+
+
+class OutputLayerDecoder(Decoder):
     """A decoder whose logits are ``self.out(self.features(...))``: the teacher-forced logits and a
     NLL that never materialises the log-probabilities (textvae.objectives.reconstruction.output_nll)."""
 
@@ -206,6 +232,7 @@ class TransformerDecoder(OutputLayerDecoder):
         width = config.hidden_size
         self.embedding = embedding
         self.config = config
+        self.max_length = config.max_length
         self.input = nn.Linear(embedding.embedding_dim, width) if embedding.embedding_dim != width else nn.Identity()
         self.positions = nn.Embedding(config.max_length, width)
         self.memory = nn.Linear(latent_dim, width) if config.latent_init and latent_dim > 0 else None
@@ -306,6 +333,6 @@ class TransformerDecoder(OutputLayerDecoder):
         return {k: v if k == "pos" else v.index_select(0, index) for k, v in state.items()}
 
 
-def build_decoder(embedding: nn.Embedding, latent_dim: int, config: DecoderConfig, dropout: float) -> nn.Module:
+def build_decoder(embedding: nn.Embedding, latent_dim: int, config: DecoderConfig, dropout: float) -> Decoder:
     cls = TransformerDecoder if config.type == "transformer" else RNNDecoder
     return cls(embedding, latent_dim, config, dropout)

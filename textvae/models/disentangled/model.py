@@ -23,38 +23,28 @@ sentences whenever the model is saved and stored with its weights.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
 
-from textvae.config import LatentConfig, ModelConfig
+from textvae.config import LatentConfig
 from textvae.data.batching import Batch
 from textvae.errors import TextvaeError
-from textvae.models.latent import build_latent
-from textvae.models.seq2seq import Seq2SeqAutoencoder
+from textvae.models.base import DecodePlan, TrainingData
+from textvae.models.components.classifiers import code_adversary
+from textvae.models.components.latent import build_latent
+from textvae.models.disentangled.config import DisentangledConfig
+from textvae.models.registry import register_model
+from textvae.models.seq2seq.model import Seq2SeqAutoencoder
 from textvae.objectives.kl import gaussian_kl
-from textvae.objectives.mmd import batch_standardise, label_mmd
+from textvae.objectives.mmd import label_mmd
+from textvae.objectives.reconstruction import sentence_nll
 from textvae.objectives.schedules import schedule_value
+from textvae.objectives.terms import Adversary, Context, LossTerm, frozen_call
 
-
-def _mlp(inputs: int, outputs: int, hidden: int = 128) -> nn.Module:
-    return nn.Sequential(nn.Linear(inputs, hidden), nn.LeakyReLU(), nn.Linear(hidden, outputs))
-
-
-class Standardise(nn.Module):
-    """Scale every feature to zero mean and unit variance over the batch: an adversary reading
-    standardised codes cannot be fooled by shrinking the direction that carries the label (a
-    probe standardises its inputs too)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return batch_standardise(x)
-
-
-def _adversary(inputs: int, outputs: int, standardise: bool) -> nn.Module:
-    return nn.Sequential(Standardise(), _mlp(inputs, outputs)) if standardise else _mlp(inputs, outputs)
+STYLE_SENTENCES_PER_LABEL = 2000  # training sentences per style that the mean style vectors average
 
 
 def entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -63,23 +53,35 @@ def entropy(logits: torch.Tensor) -> torch.Tensor:
     return -(log_p.exp() * log_p).sum(-1).mean()
 
 
+@register_model("disentangled", config=DisentangledConfig)
 class DisentangledVAE(Seq2SeqAutoencoder):
     """A sentence VAE (or DAE) whose code is ``[s; c]``; see the module docstring."""
 
-    def __init__(self, config: ModelConfig, vocab_size: int, num_labels: int):
+    can_transfer = True
+    uses_strength = True
+    test_overrides = ("model.style.dim=4", "model.style.multitask=1", "model.style.adversarial=1",
+                      "model.style.content_multitask=1", "model.style.content_adversarial=0.1",
+                      "model.style.content_mmd=1", "model.style.content_vocab=50")
+
+    def __init__(self, config: DisentangledConfig, vocab_size: int, label_names, tokenizer=None):
         self.style_dim = config.style.dim
-        super().__init__(config, vocab_size)
+        super().__init__(config, vocab_size, label_names, tokenizer)
         style = config.style
-        self.num_labels = num_labels
+        num_labels = self.num_labels
         self.style_latent = build_latent(self.encoder.output_size, LatentConfig(type=style.type, dim=style.dim))
         k = style.content_vocab
         self.style_classifier = nn.Linear(style.dim, num_labels) if style.multitask > 0 else None
         self.content_predictor = nn.Linear(config.latent.dim, k) if style.content_multitask > 0 else None
         # adversaries: trained by their own optimizer on detached codes
         standardise = style.discriminator_standardise
-        self.style_adversary = _adversary(config.latent.dim, num_labels, standardise) if style.adversarial > 0 else None
-        self.content_adversary = _adversary(style.dim, k, standardise) if style.content_adversarial > 0 else None
+        self.style_adversary = code_adversary(config.latent.dim, num_labels, standardise) if style.adversarial > 0 else None
+        self.content_adversary = code_adversary(style.dim, k, standardise) if style.content_adversarial > 0 else None
+        modules = [m for m in (self.style_adversary, self.content_adversary) if m is not None]
+        self.adversary = Adversary("adversaries", modules, loss="disc_loss", lr=style.discriminator_lr,
+                                   extra_steps=style.discriminator_steps - 1,
+                                   extra_loss=self._extra_adversary_loss) if modules else None
         self._adversary_memory: Dict = {}  # recent adversary inputs, a ring of rows (see StyleConfig)
+        self._style_rows: List[int] = []  # the training sentences the mean style vectors average
         # token id -> content class (-1: not a content word); set by prepare() before training
         self.register_buffer("content_index", torch.full((vocab_size,), -1, dtype=torch.long))
         self.register_buffer("style_means", torch.zeros(num_labels, style.dim))
@@ -88,35 +90,40 @@ class DisentangledVAE(Seq2SeqAutoencoder):
     def latent_dim(self) -> int:
         return self.config.latent.dim + self.style_dim
 
-    def adversaries(self) -> List[nn.Module]:
-        return [m for m in (self.style_adversary, self.content_adversary) if m is not None]
-
     # ------------------------------------------------------------ set-up from the corpus
 
-    def prepare(self, train_ids: Sequence[Sequence[int]], texts: Sequence[str], labels: Sequence[int],
-                tokenizer) -> None:
+    def prepare(self, data: TrainingData) -> None:
         """Choose the content vocabulary: the most frequent tokens that are neither stopwords
-        nor style words mined from the training split."""
+        nor style words mined from the training split; and the sentences for the style means."""
+        import random
         from collections import Counter
 
         from textvae.evaluation.lexicon import STOPWORDS, style_lexicon, style_words
 
-        excluded = STOPWORDS | style_words(style_lexicon(texts, labels))
-        counts = Counter(t for ids in train_ids for t in ids)
+        excluded = STOPWORDS | style_words(style_lexicon(data.texts, data.labels))
+        counts = Counter(t for ids in data.ids for t in ids)
         chosen = [t for t, _ in counts.most_common()
-                  if t >= 4 and tokenizer.decode([t]).strip() not in excluded][:self.config.style.content_vocab]
+                  if t >= 4 and data.tokenizer.decode([t]).strip() not in excluded][:self.config.style.content_vocab]
         index = torch.full_like(self.content_index, -1)
         index[torch.tensor(chosen, dtype=torch.long, device=index.device)] = torch.arange(len(chosen), device=index.device)
         self.content_index.copy_(index)
+        rng = random.Random(data.seed)
+        self._style_rows = []
+        for label in sorted(set(data.labels)):
+            rows = [i for i, y in enumerate(data.labels) if y == label]
+            self._style_rows += sorted(rng.sample(rows, min(STYLE_SENTENCES_PER_LABEL, len(rows))))
 
     @torch.no_grad()
-    def refresh_style_means(self, batches: Sequence[Batch], device) -> None:
-        """Mean posterior style vector of every label over ``batches`` (training sentences)."""
+    def refresh_statistics(self, data: TrainingData) -> None:
+        """Mean posterior style vector of every label over the chosen training sentences."""
+        if not self._style_rows:
+            return
         was_training = self.training
         self.eval()
+        device = self.style_means.device
         sums = torch.zeros_like(self.style_means)
-        counts = torch.zeros(self.num_labels, device=sums.device)
-        for batch in batches:
+        counts = torch.zeros(self.num_labels, device=device)
+        for batch in data.batches(self._style_rows):
             batch = batch.to(device)
             s = self.encode(batch.src, batch.lengths)["style_mean"].float()
             sums.index_add_(0, batch.labels, s)
@@ -148,43 +155,21 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         s = s + strength * (self.style_means[target].to(s.dtype) - s)
         return torch.cat([s, c], -1)
 
-    @torch.inference_mode()
-    def transfer(self, text_model, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
-                 rerank_cycle: float = 0.0, rerank_lm: float = 0.0, lm=None, **options) -> List:
-        """``sentences`` rewritten in style ``to`` (see :meth:`textvae.api.TextModel.transfer`);
-        ``rerank`` / ``rerank_cycle`` / ``rerank_lm`` > 0 choose among beam candidates, see
-        :meth:`reranker`."""
-        from textvae.models.style_seq2seq import lm_scorer, transfer_in_batches
+    def transfer_plan(self, batch: Batch, target: int, strength: float) -> DecodePlan:
+        """Decode the sentences' codes with ``s`` moved to the target style's mean."""
+        targets = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
+        mean = self.encode(batch.src, batch.lengths)["mean"]
+        return [(torch.arange(len(batch)), self.decoder, self.transfer_codes(mean, targets, strength))]
 
-        target = text_model.label_names.index(to)
-
-        def prepare(batch):
-            targets = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
-            mean = self.encode(batch.src, batch.lengths)["mean"]
-            return [(torch.arange(len(batch)), self.decoder, self.transfer_codes(mean, targets, strength))]
-
-        return transfer_in_batches(text_model, sentences, options, prepare,
-                                   self.reranker(target, rerank, rerank_cycle, rerank_lm,
-                                                 lm_scorer(text_model, lm) if rerank_lm else None))
-
-    def reranker(self, target: int, weight: float, cycle_weight: float = 0.0, lm_weight: float = 0.0,
-                 lm_score=None):
-        """With a weight > 0: ``rerank(ids, scores, sources)`` reordering beam candidates by beam
-        score + ``weight`` x the log-probability of the ``target`` style that the multitask style
-        classifier gives the candidate's own style code (the candidate is encoded again) -
-        ``cycle_weight`` x the per-token NLL of decoding the source from the source's style code
-        and the *candidate's* content code (did the content survive?) - ``lm_weight`` x the
-        candidate's per-token NLL under a language model. The model's own heads play the style
-        and content models of noisy-channel reranking (Yee et al. 2019); see
-        :func:`textvae.models.style_seq2seq.candidate_reranker`."""
-        from textvae.models.style_seq2seq import candidate_reranker, check_rerank_weights
-
-        if not check_rerank_weights(weight, cycle_weight, lm_weight, lm_score):
-            return None
-        if weight > 0 and self.style_classifier is None:
+    def rerank_scorers(self, target: int, style: bool, cycle: bool):
+        """The style term is the log-probability of the ``target`` style that the multitask style
+        classifier gives the candidate's own style code (the candidate is encoded again); the cycle
+        term is the NLL of decoding the source from the source's style code and the *candidate's*
+        content code (did the content survive?). The model's own heads play the style and content
+        models of noisy-channel reranking (Yee et al. 2019)."""
+        if style and self.style_classifier is None:
             raise TextvaeError("this model was trained without the multitask style classifier "
                                "(model.style.multitask 0), so it cannot rerank by style; leave rerank at 0")
-
         encoded: Dict = {}  # the candidates are encoded once for both terms
 
         def encode_candidates(candidates: Batch) -> Dict[str, torch.Tensor]:
@@ -197,14 +182,14 @@ class DisentangledVAE(Seq2SeqAutoencoder):
             return self.style_classifier(s).float().log_softmax(-1)[:, target]
 
         def rebuild_nll(candidates: Batch, sources: Batch, k: int) -> torch.Tensor:
-            from textvae.objectives.reconstruction import sentence_nll
-
             s = self.encode(sources.src, sources.lengths)["style_mean"].repeat_interleave(k, 0)
             c = encode_candidates(candidates)["content_mean"]
             tgt_in, tgt_out = sources.tgt_in.repeat_interleave(k, 0), sources.tgt_out.repeat_interleave(k, 0)
             return sentence_nll(self.decoder(tgt_in, torch.cat([s, c.to(s.dtype)], -1)), tgt_out)
 
-        return candidate_reranker(weight, cycle_weight, lm_weight, style_log_prob, rebuild_nll, lm_score)
+        return style_log_prob, rebuild_nll
+
+    # ------------------------------------------------------------ objective
 
     def _bag_of_words(self, tokens: torch.Tensor) -> Optional[torch.Tensor]:
         """Normalised counts of content words per sentence ``(B, K)``; rows without any are zero."""
@@ -215,55 +200,78 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         bag.index_put_((rows[keep], index[keep]), torch.ones_like(index[keep], dtype=bag.dtype), accumulate=True)
         return bag / bag.sum(1, keepdim=True).clamp(min=1)
 
-    def forward(self, batch: Batch) -> Dict[str, torch.Tensor]:
-        out = self._reconstruction_terms(batch)  # rec, content KL / MMD, loss
-        posterior = out.pop("posterior")
-        style_cfg = self.config.style
-        s_post, c_post = posterior["style"], posterior["content"]
-        s, c = s_post["z"], c_post["z"]
-        # The adversaries read the posterior means, the codes transfer and probes use: on samples
-        # the encoder can hide style from them under the posterior noise while the means keep it.
-        s_mean, c_mean = s_post["mean"], c_post["mean"]
-        loss = out["loss"]
-        if style_cfg.type == "gaussian":
-            kl_s = gaussian_kl(s_post["mean"].float(), s_post["logvar"].float()).sum(1).mean()
-            weight = schedule_value(style_cfg.kl_weight, self.step_count)
-            loss = loss + weight * kl_s
-            out["kl_style"] = kl_s.detach()
-            out["elbo"] = out["elbo"] + out["kl_style"] if "elbo" in out else out["rec"] + out["kl_style"]
-        labels = batch.labels
-        bag = self._bag_of_words(batch.tgt_out) if (self.content_predictor or self.content_adversary) else None
+    def loss_terms(self) -> List[LossTerm]:
+        """The sentence VAE's terms on ``c``, the style code's KL, and the paper's four losses
+        (each present when its weight is on), with the label MMD between the last two."""
+        style = self.config.style
+        terms = super().loss_terms()
+        if style.type == "gaussian":
+            terms.append(LossTerm("kl_style", self._kl_style, weight=style.kl_weight))
         if self.style_classifier is not None:
-            logits = self.style_classifier(s)
-            style_loss = F.cross_entropy(logits.float(), labels)
-            loss = loss + style_cfg.multitask * style_loss
-            out["style_loss"] = style_loss.detach()
-            out["style_acc"] = (logits.argmax(-1) == labels).float().mean().detach()
+            terms.append(LossTerm("style_multitask", self._style_multitask, weight=style.multitask))
         if self.content_predictor is not None:
-            content_loss = -(bag * self.content_predictor(c).float().log_softmax(-1)).sum(1).mean()
-            loss = loss + style_cfg.content_multitask * content_loss
-            out["content_loss"] = content_loss.detach()
-        inputs = {"c": c_mean.detach(), "s": s_mean.detach(), "labels": labels}
-        if bag is not None and self.content_adversary is not None:
-            inputs["bag"] = bag
-        disc_loss, disc_metrics = self.adversary_loss(inputs)
-        out.update(disc_metrics)
+            terms.append(LossTerm("content_multitask", self._content_multitask, weight=style.content_multitask))
         if self.style_adversary is not None:
-            h = entropy(_frozen(self.style_adversary, c_mean))
-            loss = loss - style_cfg.adversarial * h
-            out["adv_style_entropy"] = h.detach()
-        if style_cfg.content_mmd > 0:
-            divergence = label_mmd(c_mean, labels)
-            loss = loss + style_cfg.content_mmd * divergence
-            out["content_mmd"] = divergence.detach()
+            terms.append(LossTerm("style_adversarial", self._style_adversarial, weight=style.adversarial, sign=-1.0,
+                                  adversary=self.adversary))
+        if style.content_mmd > 0:
+            terms.append(LossTerm("content_mmd", self._content_mmd, weight=style.content_mmd))
         if self.content_adversary is not None:
-            h = entropy(_frozen(self.content_adversary, s_mean))
-            loss = loss - style_cfg.content_adversarial * h
-            out["adv_content_entropy"] = h.detach()
-        if self.training and self.adversaries() and style_cfg.discriminator_steps > 1:
-            self._remember(inputs)
-        out["loss"] = loss
-        out["disc_loss"] = disc_loss
+            terms.append(LossTerm("content_adversarial", self._content_adversarial, weight=style.content_adversarial,
+                                  sign=-1.0, adversary=self.adversary))
+        return terms
+
+    def context(self, batch: Batch) -> Context:
+        """The sentence VAE's context plus the content-word bags and the adversaries' own loss on
+        detached codes. The adversaries read the posterior means, the codes transfer and probes
+        use: on samples the encoder can hide style from them under the posterior noise while the
+        means keep it."""
+        context = super().context(batch)
+        posterior = context["posterior"]
+        needs_bag = self.content_predictor is not None or self.content_adversary is not None
+        context["bag"] = self._bag_of_words(batch.tgt_out) if needs_bag else None
+        if self.adversary is not None:
+            inputs = {"c": posterior["content"]["mean"].detach(), "s": posterior["style"]["mean"].detach(),
+                      "labels": batch.labels}
+            if context["bag"] is not None and self.content_adversary is not None:
+                inputs["bag"] = context["bag"]
+            context["disc_loss"], context["metrics"] = self.adversary_loss(inputs)
+            if self.training and self.config.style.discriminator_steps > 1:
+                self._remember(inputs)
+        return context
+
+    def _kl_style(self, context: Context):
+        s = context["posterior"]["style"]
+        kl_s = gaussian_kl(s["mean"].float(), s["logvar"].float()).sum(1).mean()
+        return kl_s, {"kl_style": kl_s.detach()}
+
+    def _style_multitask(self, context: Context):
+        labels = context["batch"].labels
+        logits = self.style_classifier(context["posterior"]["style"]["z"])
+        loss = F.cross_entropy(logits.float(), labels)
+        return loss, {"style_loss": loss.detach(), "style_acc": (logits.argmax(-1) == labels).float().mean().detach()}
+
+    def _content_multitask(self, context: Context):
+        logits = self.content_predictor(context["posterior"]["content"]["z"]).float()
+        loss = -(context["bag"] * logits.log_softmax(-1)).sum(1).mean()
+        return loss, {"content_loss": loss.detach()}
+
+    def _style_adversarial(self, context: Context):
+        h = entropy(frozen_call(self.style_adversary, context["posterior"]["content"]["mean"]))
+        return h, {"adv_style_entropy": h.detach()}
+
+    def _content_mmd(self, context: Context):
+        divergence = label_mmd(context["posterior"]["content"]["mean"], context["batch"].labels)
+        return divergence, {"content_mmd": divergence.detach()}
+
+    def _content_adversarial(self, context: Context):
+        h = entropy(frozen_call(self.content_adversary, context["posterior"]["style"]["mean"]))
+        return h, {"adv_content_entropy": h.detach()}
+
+    def finish_metrics(self, out: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        out = super().finish_metrics(out)
+        if "kl_style" in out:
+            out["elbo"] = out["elbo"] + out["kl_style"] if "elbo" in out else out["rec"] + out["kl_style"]
         return out
 
     def adversary_loss(self, inputs: Dict[str, torch.Tensor]):
@@ -305,21 +313,3 @@ class DisentangledVAE(Seq2SeqAutoencoder):
             return None
         pick = torch.randint(memory["filled"], (memory["last"],), device=memory["labels"].device)
         return self.adversary_loss({key: memory[key][pick] for key in ("c", "s", "labels", "bag") if key in memory})[0]
-
-    def optimizer_groups(self) -> List[dict]:
-        adversary_params = {id(p) for m in self.adversaries() for p in m.parameters()}
-        main = [p for p in self.parameters() if id(p) not in adversary_params]
-        groups = [{"name": "main", "params": main, "loss": "loss"}]
-        if adversary_params:
-            style = self.config.style
-            groups.append({"name": "adversaries", "params": [p for m in self.adversaries() for p in m.parameters()],
-                           "loss": "disc_loss", "lr": style.discriminator_lr,
-                           "extra_steps": style.discriminator_steps - 1, "extra_loss": self._extra_adversary_loss})
-        return groups
-
-
-def _frozen(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``module(x)`` with gradients to ``x`` only: the encoder fools the adversary, the adversary
-    does not learn from the encoder's objective."""
-    params = {name: p.detach() for name, p in module.named_parameters()}
-    return functional_call(module, params, (x,))

@@ -1,0 +1,198 @@
+"""The model protocol: what the trainer, the model directory, the API and transfer rely on.
+
+Every registered model (:mod:`textvae.models.registry`) subclasses :class:`Model`. What a model
+can do is declared, never probed: ``latent_dim`` (0: no code to encode into), ``style_dim`` (a
+split style/content code), ``is_gaussian``, ``is_language_model``, ``has_prior`` and
+``can_transfer``; the methods for a capability are implemented where it is declared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from textvae.config import ModelConfig
+from textvae.data.batching import Batch
+from textvae.errors import TextvaeError
+from textvae.objectives.terms import Context, LossTerm, Objective
+
+Codes = Dict[str, torch.Tensor]
+# (rows of the batch, the decoder, what it conditions on): one group of a batch to decode
+DecodePlan = List[Tuple[torch.Tensor, nn.Module, object]]
+
+
+@dataclass
+class TrainingData:
+    """What a model may look at before training and before each save (``prepare`` and
+    ``refresh_statistics``): the tokenised training split and a way to batch any part of it
+    with the run's batch sizes."""
+
+    ids: Sequence[Sequence[int]]
+    texts: Sequence[str]
+    labels: Sequence[int]
+    tokenizer: object
+    seed: int
+    batches: Callable[[Sequence[int]], List[Batch]]  # training-sentence indices -> batches
+
+
+class Model(nn.Module):
+    """Base class of every textvae model (see the module docstring).
+
+    A subclass builds its modules in ``__init__(config, vocab_size, label_names, tokenizer)``,
+    lists its objective in :meth:`loss_terms` and works out the context the terms read in
+    :meth:`context`. ``forward(batch)`` returns the loss dict the trainer optimises: ``loss``,
+    the adversaries' losses and the metrics.
+    """
+
+    type_name: ClassVar[str] = ""  # set by register_model
+    config_class: ClassVar[type] = ModelConfig
+    can_transfer: ClassVar[bool] = False  # implements transfer_plan / rerank_scorers
+    uses_strength: ClassVar[bool] = False  # transfer moves a style code part of the way (--strength)
+    # Parts of a test recipe for the contract test (tests/test_contract.py): overrides on top of the
+    # tiny synthetic recipe; "{gpt}", "{bert}", "{mt_forward}", "{mt_backward}" name tiny local models.
+    test_overrides: ClassVar[Tuple[str, ...]] = ()
+
+    latent_dim = 0
+    style_dim = 0
+    is_gaussian = False
+    is_language_model = False
+    has_prior = False  # decoding codes drawn from N(0, I) gives sentences (report samples, interpolation)
+
+    def __init__(self, config: ModelConfig, vocab_size: int, label_names: Sequence[str], tokenizer=None):
+        super().__init__()
+        self.config = config
+        self.num_labels = len(label_names)
+        self.step_count = 0  # the trainer's step, for schedules
+        self._objective: Optional[Objective] = None
+        self._groups: Optional[List[dict]] = None
+
+    # ------------------------------------------------------------------ objective
+
+    def loss_terms(self) -> List[LossTerm]:
+        """The terms of the objective, from the config (called once)."""
+        raise NotImplementedError
+
+    @property
+    def objective(self) -> Objective:
+        if self._objective is None:
+            self._objective = Objective(self.loss_terms())
+        return self._objective
+
+    def context(self, batch: Batch) -> Context:
+        """What the terms read: the batch and what the forward pass computes once for all of them."""
+        return {"batch": batch}
+
+    def forward(self, batch: Batch) -> Dict[str, torch.Tensor]:
+        context = self.context(batch)
+        loss, out = self.objective(context, self.step_count, self.training)
+        out = {**context.get("metrics", {}), **out}
+        for adversary in self.objective.adversaries():
+            out[adversary.loss] = context[adversary.loss]
+        out["loss"] = loss
+        return self.finish_metrics(out)
+
+    def finish_metrics(self, out: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Metrics that combine terms (e.g. the ELBO); the default adds none."""
+        return out
+
+    def set_step(self, step: int) -> None:
+        """Called by the trainer before each update so that schedules follow training."""
+        self.step_count = step
+
+    def optimizer_groups(self) -> List[dict]:
+        """Parameter groups, derived once from the terms: each adversary's parameters train on its
+        own loss, every other trainable parameter on ``loss``; frozen ones are in no group.
+        Asserts that every trainable parameter is in exactly one group."""
+        if self._groups is None:
+            adversaries = self.objective.adversaries()
+            owned = {id(p) for a in adversaries for p in a.parameters()}
+            groups = [{"name": "main", "loss": "loss",
+                       "params": [p for p in self.parameters() if p.requires_grad and id(p) not in owned]}]
+            for a in adversaries:
+                group = {"name": a.name, "loss": a.loss, "params": [p for p in a.parameters() if p.requires_grad]}
+                if a.lr is not None:
+                    group["lr"] = a.lr
+                if a.extra_steps:
+                    group.update(extra_steps=a.extra_steps, extra_loss=a.extra_loss)
+                groups.append(group)
+            counts: Dict[int, int] = {}
+            for group in groups:
+                for p in group["params"]:
+                    counts[id(p)] = counts.get(id(p), 0) + 1
+            trainable = {id(p) for p in self.parameters() if p.requires_grad}
+            assert set(counts) == trainable and all(n == 1 for n in counts.values()), \
+                f"{type(self).__name__}: optimizer groups must partition the trainable parameters"
+            self._groups = groups
+        return self._groups
+
+    # ------------------------------------------------------------------ training hooks
+
+    def prepare(self, data: TrainingData) -> None:
+        """Set-up from the training split before training (e.g. a content vocabulary)."""
+
+    def refresh_statistics(self, data: TrainingData) -> None:
+        """Statistics stored with the weights, recomputed before each save and transfer evaluation
+        (e.g. the mean style vectors)."""
+
+    # ------------------------------------------------------------------ the model directory
+
+    @classmethod
+    def check_setup(cls, config: ModelConfig, label_names: Sequence[str]) -> None:
+        """Checks of outside resources (local models) before any training work starts."""
+
+    @classmethod
+    def training_tokenizer(cls, config: ModelConfig):
+        """A tokenizer the model brings (e.g. a pretrained decoder's), or None: textvae trains a
+        sentencepiece model on the corpus."""
+        return None
+
+    def save_parts(self, directory: Path) -> None:
+        """Files besides the weights that a reload needs (e.g. a pretrained model's architecture)."""
+
+    @classmethod
+    def load_parts(cls, config: ModelConfig, directory: Path):
+        """``(config, tokenizer)`` to rebuild the model from ``directory``: the config pointing at the
+        parts :meth:`save_parts` wrote, and the tokenizer if the model brings its own (else None)."""
+        return config, None
+
+    # ------------------------------------------------------------------ inference
+
+    def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> Codes:
+        """The posterior: ``z`` (a sample in training), ``mean`` and, for VAEs, ``logvar``."""
+        raise TextvaeError(f"a {self.type_name} model has no latent code to encode into")
+
+    def reconstruct(self, batch: Batch, max_len: int) -> torch.Tensor:
+        """Greedy reconstruction from the posterior mean, ``(B, max_len)`` token ids (models with a code)."""
+        raise TextvaeError(f"a {self.type_name} model has no latent code to reconstruct from")
+
+    def input_limit(self) -> Optional[int]:
+        """The longest input (tokens) the networks take, or None."""
+        return None
+
+    def prior_codes(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """``n`` codes from the prior, ``(n, latent_dim)`` (models with ``has_prior``)."""
+        if not self.has_prior:
+            raise TextvaeError(f"a {self.type_name} model has no prior to sample codes from")
+        device = next(self.parameters()).device
+        return torch.randn(n, self.latent_dim, generator=generator).to(device)
+
+    # ------------------------------------------------------------------ transfer (can_transfer)
+
+    def transfer_plan(self, batch: Batch, target: int, strength: float) -> DecodePlan:
+        """How to decode ``batch`` in style ``target``: groups of rows, each with its decoder and
+        what that decoder conditions on."""
+        raise TextvaeError(f"a {self.type_name} model has no style representation, so it cannot transfer")
+
+    def check_target(self, target: int, label_names: Sequence[str]) -> None:
+        """Refuse a target style the model cannot write (before any decoding)."""
+
+    def rerank_scorers(self, target: int, style: bool, cycle: bool):
+        """``(style_log_prob, rebuild_nll)`` for :mod:`textvae.transfer.rerank`: the target style's
+        log-probability of a batch of candidates, and the summed NLL of rebuilding each source
+        from its ``k`` candidates. Only those asked for are needed; a model that cannot give one
+        says why (TextvaeError)."""
+        raise TextvaeError(f"a {self.type_name} model cannot rerank transfers")

@@ -1,0 +1,1 @@
+"""Building blocks the models share: encoders, decoders, latent heads, classifiers."""

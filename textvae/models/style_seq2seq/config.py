@@ -1,0 +1,67 @@
+"""The config of ``model.type: style_seq2seq``: a style-conditioned seq2seq model trained by
+iterative back-translation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from textvae.config import DecoderConfig, EncoderConfig, ModelConfig, NoiseConfig, ScheduleConfig, constant
+
+
+@dataclass
+class CycleConfig:
+    """Iterative back-translation ("cycle") training of a style-conditioned seq2seq model
+    (``model.type: style_seq2seq``; Lample et al. 2019, Dai et al. 2019).
+
+    Every step: denoising self-reconstruction with the sentence's own style (``ae_weight``);
+    after ``warmup_steps``, on-the-fly back-translation (transfer the batch to another style
+    with the current model, no gradient, then learn to rebuild the original from it;
+    ``bt_weight``), and a style loss on soft transfers (``style_weight``): the decoder's
+    (Gumbel-)softmax outputs go through a CNN style classifier that trains alongside on real
+    sentences (its own optimizer, ``classifier_lr``). The soft decode keeps every step's
+    full-vocabulary distribution for the backward pass and costs about as much as the rest of
+    the step; ``style_fraction`` < 1 runs it on a random part of each batch.
+    ``style_relaxation: greedy_prefix`` (style_seq2seq only) is the cheap alternative: one
+    parallel decoder pass over the back-translation's own transfer (``bt_strategy``: greedy or
+    sampled), the classifier reading each position's (Gumbel-)softmax; gradients reach every output
+    distribution but not through the previous inputs (``sequential``, Hu et al. 2017, does).
+    """
+
+    ae_weight: float = 1.0
+    bt_weight: ScheduleConfig = field(default_factory=lambda: constant(1.0))
+    warmup_steps: int = 1000
+    bt_strategy: Literal["greedy", "sample"] = "greedy"
+    bt_temperature: float = 1.0
+    style_weight: ScheduleConfig = field(default_factory=lambda: constant(0.0))
+    style_fraction: float = 1.0  # share of each training batch the style loss decodes (it is the costliest term)
+    style_relaxation: Literal["sequential", "greedy_prefix"] = "sequential"
+    gumbel: bool = True
+    soft_temperature: float = 0.5
+    classifier_lr: float = 1e-3
+    classifier_filters: int = 128
+    extra_length: int = 5  # transfers may be this many tokens longer than their source
+
+    def check(self):
+        for name in ("ae_weight", "bt_temperature", "soft_temperature", "classifier_lr"):
+            if getattr(self, name) < 0 or (name != "ae_weight" and getattr(self, name) == 0):
+                yield name, f"must be positive, got {getattr(self, name)}"
+        if not 0 < self.style_fraction <= 1:
+            yield "style_fraction", f"must be in (0, 1], got {self.style_fraction}"
+        if self.warmup_steps < 0:
+            yield "warmup_steps", f"must not be negative, got {self.warmup_steps}"
+        if self.classifier_filters < 1:
+            yield "classifier_filters", f"must be at least 1, got {self.classifier_filters}"
+
+
+@dataclass
+class StyleSeq2SeqConfig(ModelConfig):
+    """Encoder states -> attention decoder told the style; ``cycle`` holds the training losses."""
+
+    type: str = "style_seq2seq"
+    embedding_dim: int = 256
+    dropout: float = 0.0  # on embeddings and decoder outputs
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)  # on the encoder inputs of self-reconstruction
+    cycle: CycleConfig = field(default_factory=CycleConfig)

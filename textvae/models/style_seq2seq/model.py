@@ -1,0 +1,214 @@
+"""Style-conditioned sequence-to-sequence model trained by iterative back-translation.
+
+The encoder reads a sentence into per-token states; the decoder attends to them and is told
+the style to write in by a style embedding added to every input. Training (see
+:class:`textvae.models.style_seq2seq.config.CycleConfig`) mixes denoising self-reconstruction,
+on-the-fly back-translation (Lample et al. 2019, "Multiple-Attribute Text Rewriting"; Dai et al.
+2019, "Style Transformer") and a classifier loss on soft (Gumbel-softmax, Jang et al. 2017)
+transfers. Transfer encodes a sentence and decodes it with the target style.
+
+Backbones: a Transformer decoder with cross-attention, or a GRU decoder with Luong et al.
+(2015) global attention.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from torch import nn
+
+from textvae.data.batching import Batch
+from textvae.data.noise import corrupt
+from textvae.data.tokenizer import EOS_ID, PAD_ID, UNK_ID
+from textvae.decoding.search import greedy, sample
+from textvae.errors import TextvaeError
+from textvae.models.base import DecodePlan, Model
+from textvae.models.components.attention import build_attention_decoder
+from textvae.models.components.classifiers import StyleClassifier
+from textvae.models.components.encoders import build_encoder, padding_mask
+from textvae.models.registry import register_model
+from textvae.models.style_seq2seq.config import StyleSeq2SeqConfig
+from textvae.objectives.classifier_feedback import (classifier_terms, prefix_style_loss, soft_style_loss,
+                                                    style_loss_rows)
+from textvae.objectives.reconstruction import sentence_nll
+from textvae.objectives.terms import Adversary, Context, LossTerm
+
+State = Dict[str, torch.Tensor]
+
+
+class ClassifierFeedbackModel(Model):
+    """What the style-transfer models without a latent code share: the CNN style classifier
+    trained alongside on real sentences (when ``cycle.style_weight`` is on; its own optimizer)
+    and reranking by it. Subclasses call :meth:`add_classifier` last in ``__init__`` (parameter
+    order = initialisation order and optimizer order)."""
+
+    can_transfer = True
+    rebuilds_sources = False  # implements rebuild_nll (the cycle reranker)
+
+    def __init__(self, config, vocab_size: int, label_names, tokenizer=None):
+        super().__init__(config, vocab_size, label_names, tokenizer)
+        self.classifier: Optional[StyleClassifier] = None
+
+    def add_classifier(self, vocab_size: int) -> None:
+        cycle = self.config.cycle
+        if cycle.style_weight.value > 0 or cycle.style_weight.start > 0:
+            self.classifier = StyleClassifier(vocab_size, self.config.embedding_dim, self.num_labels,
+                                              cycle.classifier_filters)
+            self.classifier_adversary = Adversary("classifier", [self.classifier], loss="clf_loss",
+                                                  lr=cycle.classifier_lr)
+
+    def classifier_context(self, batch: Batch) -> Context:
+        """The classifier's own loss and accuracy on the batch's real sentences."""
+        if self.classifier is None:
+            return {}
+        terms = classifier_terms(self.classifier, batch.src, batch.labels)
+        return {"clf_loss": terms["clf_loss"], "metrics": dict(terms)}
+
+    def style_term(self, compute) -> List[LossTerm]:
+        """The classifier-feedback term (none without a classifier), after the warm-up."""
+        if self.classifier is None:
+            return []
+        cycle = self.config.cycle
+        return [LossTerm("style", compute, weight=cycle.style_weight, warmup=cycle.warmup_steps,
+                         when="weighted_or_eval", adversary=self.classifier_adversary)]
+
+    def rerank_scorers(self, target: int, style: bool, cycle: bool):
+        """The style classifier trained alongside scores the target style; the cycle term is the NLL
+        of rebuilding the source from the candidate in the source's style (the back-translation
+        direction; the style is the classifier's best guess among the styles other than ``target``)."""
+        if (style or cycle) and self.classifier is None:
+            raise TextvaeError("this model was trained without a style classifier (model.cycle.style_weight 0), "
+                               "so it cannot rerank; leave the rerank weights at 0")
+        if cycle and not self.rebuilds_sources:
+            raise TextvaeError(f"{type(self).__name__} cannot rebuild sources from transfers; leave rerank_cycle at 0")
+        classifier = self.classifier
+
+        def style_log_prob(candidates: Batch) -> torch.Tensor:
+            return classifier(tokens=candidates.src).float().log_softmax(-1)[:, target]
+
+        def rebuild_nll(candidates: Batch, sources: Batch, k: int) -> torch.Tensor:
+            source_logits = classifier(tokens=sources.src).float()
+            source_logits[:, target] = float("-inf")  # the source is in some other style
+            source_styles = source_logits.argmax(-1).repeat_interleave(k)
+            tgt_in, tgt_out = sources.tgt_in.repeat_interleave(k, 0), sources.tgt_out.repeat_interleave(k, 0)
+            return self.rebuild_nll(candidates.src, candidates.lengths, tgt_in, tgt_out, source_styles)
+
+        return style_log_prob, rebuild_nll
+
+
+@register_model("style_seq2seq", config=StyleSeq2SeqConfig)
+class StyleSeq2Seq(ClassifierFeedbackModel):
+    """Encoder -> (attention) decoder told the target style; see the module docstring."""
+
+    test_overrides = ("model.cycle.warmup_steps=1", "model.cycle.style_weight.value=1")
+    rebuilds_sources = True
+
+    def __init__(self, config, vocab_size: int, label_names, tokenizer=None):
+        super().__init__(config, vocab_size, label_names, tokenizer)
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
+        self.encoder = build_encoder(self.embedding, config.encoder)
+        self.input_dropout = nn.Dropout(config.dropout)
+        self.decoder = build_attention_decoder(self.embedding, self.encoder.output_size, config.decoder,
+                                               config.dropout)
+        self.styles = nn.Embedding(self.num_labels, self.decoder.style_size)
+        self.add_classifier(vocab_size)
+
+    def input_limit(self) -> Optional[int]:
+        return self.config.decoder.max_length - 1 if self.config.decoder.type == "transformer" else None
+
+    def decoder_context(self, src: torch.Tensor, lengths: torch.Tensor, styles: torch.Tensor) -> State:
+        """What the decoder reads: encoder states, their mask, sentence vector, style vector."""
+        states, sentence = self.encoder(src, lengths, embedded=self.input_dropout(self.embedding(src)))
+        return {"states": states, "mask": ~padding_mask(lengths, src.size(1)), "sentence": sentence,
+                "style_vector": self.styles(styles)}
+
+    def other_styles(self, labels: torch.Tensor) -> torch.Tensor:
+        """A random style different from each label (the other one when there are two)."""
+        shift = torch.randint(1, self.num_labels, labels.shape, device=labels.device)
+        return (labels + shift) % self.num_labels
+
+    # ---------------------------------------------------------------- objective
+
+    def loss_terms(self) -> List[LossTerm]:
+        cycle = self.config.cycle
+        return [LossTerm("rec", lambda context: context["rec"], weight=cycle.ae_weight),
+                LossTerm("back_translation", self._back_translation_term, weight=cycle.bt_weight,
+                         warmup=cycle.warmup_steps, when="weighted_or_eval"),
+                *self.style_term(self._style_term)]
+
+    def context(self, batch: Batch) -> Context:
+        """Self-reconstruction of the (noised) batch in its own style, the target styles of the
+        other terms, and the classifier's loss on real sentences."""
+        src, lengths = corrupt(batch.src, batch.lengths, self.config.noise) if self.training \
+            else (batch.src, batch.lengths)
+        rec = sentence_nll(self.decoder(batch.tgt_in, self.decoder_context(src, lengths, batch.labels)),
+                           batch.tgt_out)
+        ntokens = (batch.tgt_out != PAD_ID).sum()
+        context = {"batch": batch, "rec": (rec.mean(), {"rec": rec.mean().detach(),
+                                                        "nll_token": (rec.sum() / ntokens).detach()}),
+                   "targets": self.other_styles(batch.labels)}
+        context.update(self.classifier_context(batch))
+        return context
+
+    @torch.no_grad()
+    def _back_translate(self, batch: Batch, targets: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Transfers of the batch into ``targets`` by the current model (no gradient), as padded
+        ``(tokens, lengths)`` inputs for the reverse direction."""
+        cfg = self.config.cycle
+        was_training = self.training
+        self.eval()
+        state = self.decoder.initial_state(self.decoder_context(batch.src, batch.lengths, targets))
+        max_len = int(batch.lengths.max()) + cfg.extra_length
+        if cfg.bt_strategy == "sample":
+            ids = sample(self.decoder.step, self.decoder.select, state, len(batch), max_len,
+                         device=batch.src.device, temperature=cfg.bt_temperature)
+        else:
+            ids = greedy(self.decoder.step, self.decoder.select, state, len(batch), max_len, device=batch.src.device)
+        self.train(was_training)
+        ids = ids.clone()  # a normal tensor, usable as an input in autograd
+        ended = (ids == EOS_ID).long().cumsum(1) > 0
+        ids = ids.masked_fill(ended, PAD_ID)
+        lengths = (ids != PAD_ID).sum(1).clamp(min=1)
+        ids[ids[:, 0] == PAD_ID, 0] = UNK_ID  # an empty transfer: the encoder reads one unknown word
+        width = int(lengths.max())
+        return ids[:, :width], lengths
+
+    def _transfers(self, context: Context) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The batch back-translated into the target styles, once per step for every term."""
+        if "transfers" not in context:
+            context["transfers"] = self._back_translate(context["batch"], context["targets"])
+        return context["transfers"]
+
+    def _back_translation_term(self, context: Context):
+        batch = context["batch"]
+        tilde, tilde_lengths = self._transfers(context)
+        bt = sentence_nll(self.decoder(batch.tgt_in, self.decoder_context(tilde, tilde_lengths, batch.labels)),
+                          batch.tgt_out)
+        return bt.mean(), {"bt_rec": bt.mean().detach()}
+
+    def _style_term(self, context: Context):
+        cfg, batch, targets = self.config.cycle, context["batch"], context["targets"]
+        rows = style_loss_rows(len(batch), cfg, self.training, batch.labels.device)
+        lengths = batch.lengths[rows]
+        decoder_context = self.decoder_context(batch.src[rows], lengths, targets[rows])
+        if cfg.style_relaxation == "greedy_prefix":
+            tilde, tilde_lengths = self._transfers(context)
+            loss, accuracy = prefix_style_loss(self.decoder, self.classifier, decoder_context, tilde[rows],
+                                               tilde_lengths[rows], targets[rows], cfg, self.training)
+        else:
+            loss, accuracy = soft_style_loss(self.decoder, self.embedding, self.classifier,
+                                             self.decoder.initial_state(decoder_context), targets[rows],
+                                             int(lengths.max()) + cfg.extra_length, cfg, self.training)
+        return loss, {"transfer_acc": accuracy, "style_loss": loss.detach()}
+
+    # ---------------------------------------------------------------- transfer
+
+    def rebuild_nll(self, src: torch.Tensor, lengths: torch.Tensor, tgt_in: torch.Tensor, tgt_out: torch.Tensor,
+                    styles: torch.Tensor) -> torch.Tensor:
+        """Summed NLL per row of decoding ``tgt_out`` in ``styles`` from ``src`` (a transfer)."""
+        return sentence_nll(self.decoder(tgt_in, self.decoder_context(src, lengths, styles)), tgt_out)
+
+    def transfer_plan(self, batch: Batch, target: int, strength: float) -> DecodePlan:
+        styles = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
+        return [(torch.arange(len(batch)), self.decoder, self.decoder_context(batch.src, batch.lengths, styles))]
