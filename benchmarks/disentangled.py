@@ -28,6 +28,7 @@ from textvae.data.corpus import load_corpus
 from textvae.errors import run_script
 from textvae.evaluation.probes import probe_accuracy
 from textvae.evaluation.transfer import TransferEvaluator, score_model
+from textvae.training import train  # trains the evaluation's fluency LM the first time
 
 from transfer_common import add_transfer_arguments, save_row, train_or_reuse, transfer_options
 
@@ -53,7 +54,7 @@ def main() -> None:
 
     model = textvae.load(out, device="cpu")
     corpus = load_corpus(config.data.path)
-    evaluator = TransferEvaluator(corpus)
+    evaluator = TransferEvaluator(corpus, train_lm=train)
     options, setting, tag = transfer_options(args)
     scores = score_model(model, evaluator, "test", save_to=out, **options)
     texts, labels = corpus.texts("test"), corpus.labels("test")

@@ -30,6 +30,7 @@ from textvae.data.corpus import load_corpus
 from textvae.errors import run_script
 from textvae.evaluation.transfer import TransferEvaluator
 from textvae.io import atomic_write_text
+from textvae.training import train  # trains the evaluation's fluency LM the first time
 
 
 def opposites(evaluator: TransferEvaluator, source: int, target: int) -> dict:
@@ -72,7 +73,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     corpus = load_corpus(args.data)
-    evaluator = TransferEvaluator(corpus)
+    evaluator = TransferEvaluator(corpus, train_lm=train)
     print(f"judge, word vectors, fluency LM and lexicon ready in {time.time() - started:.0f} s "
           f"(judge dev accuracy {100 * evaluator.judge.dev_accuracy:.2f}%)", flush=True)
     rows = {}

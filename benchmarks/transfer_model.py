@@ -24,6 +24,7 @@ from textvae.data.corpus import load_corpus
 from textvae.errors import run_script
 from textvae.evaluation.transfer import TransferEvaluator, score_model
 from textvae.reports.plots import training_curve
+from textvae.training import train  # trains the evaluation's fluency LM the first time
 
 from transfer_common import add_transfer_arguments, save_row, train_or_reuse, transfer_options
 
@@ -42,7 +43,7 @@ def main() -> None:
     result, _ = train_or_reuse(config, out, args)
     model = textvae.load(out, device="cpu")
     corpus = load_corpus(config.data.path)
-    evaluator = TransferEvaluator(corpus)
+    evaluator = TransferEvaluator(corpus, train_lm=train)
     options, setting, tag = transfer_options(args)
     scores = score_model(model, evaluator, "test", save_to=out, **options)
     training_curve(out / "metrics.jsonl", out / "curve.png")

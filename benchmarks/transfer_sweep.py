@@ -47,8 +47,9 @@ def main() -> None:
     fluency_lm = None
     if args.fluency:
         from textvae.evaluation.fluency import cached_corpus_lm
+        from textvae.training import train
 
-        fluency_lm = cached_corpus_lm(corpus)[0]
+        fluency_lm = cached_corpus_lm(corpus, train=train)[0]
     evaluate = transfer_evaluator(corpus, model.tokenizer, model.config, model.device, args.sentences, fluency_lm)
     rows = []
     print("| strength | decoding | rerank | cycle | LM | dev acc | dev self-BLEU |"

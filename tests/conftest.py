@@ -5,6 +5,7 @@ import torch
 import transformers
 from tokenizers import BertWordPieceTokenizer, ByteLevelBPETokenizer
 
+import textvae.models  # noqa: F401  (registers the model types recipes name)
 from textvae.config import load_recipe
 from textvae.data.synthetic import generate
 

@@ -61,7 +61,7 @@ def test_entropy_losses_push_the_discriminator_towards_chance(tmp_path):
 
 def test_adversaries_read_standardised_codes():
     """Shrinking the direction that carries the label does not hide it from an adversary."""
-    from textvae.models.disentangled import Standardise
+    from textvae.models.components.classifiers import Standardise
 
     codes = torch.randn(256, 4)
     codes[:, 2] = 1e-2 * torch.randn(256)
@@ -119,7 +119,7 @@ def test_content_mmd_weight_reaches_the_loss(tmp_path):
 def test_extra_discriminator_steps_on_remembered_codes(tmp_path, monkeypatch):
     """discriminator_steps=3: the adversaries' optimizer steps three times per training step (once
     on the batch, twice on remembered codes), the encoder's once, and the memory stays bounded."""
-    from textvae.models.disentangled import Standardise
+    from textvae.models.components.classifiers import Standardise
     from textvae.training.trainer import Trainer
 
     steps = {}
@@ -235,7 +235,7 @@ def test_long_sentences_are_truncated_with_a_warning(trained, caplog):
 
 @pytest.mark.parametrize("override, key", [("model.style.dim=-1", "style.dim"),
                                            ("model.style.multitask=-2", "style.multitask"),
-                                           ("model.latent.type=none", "style.dim"),
+                                           ("model.latent.type=none", "latent.type"),
                                            ("model.style.discriminator_steps=0", "style.discriminator_steps"),
                                            ("model.style.discriminator_memory=0", "style.discriminator_memory"),
                                            ("model.style.content_mmd=-1", "style.content_mmd")])

@@ -15,6 +15,7 @@ from textvae.data.tokenizer import UNK_ID
 from textvae.errors import TextvaeError
 from textvae.models import build_model
 from textvae.training import train
+from textvae.transfer.rerank import make_reranker
 from textvae.transfer.interactive import run_interactive
 from tests.data.test_synthetic import NEGATIVE, POSITIVE
 
@@ -109,6 +110,26 @@ def _tiny_model(*overrides):
     return build_model(config.model, 40, num_labels=2).eval()
 
 
+class _Ids:
+    """A tokenizer whose 'text' is the ids themselves, and an LM that scores them from a table."""
+
+    @staticmethod
+    def decode(seq):
+        return " ".join(map(str, seq))
+
+
+class _TableLM:
+    def __init__(self, nll):
+        self.nll = nll
+
+    def sentence_nll(self, texts):
+        return self.nll[:len(texts)]
+
+
+def _reranker(model, target, weight, cycle_weight=0.0, lm_weight=0.0, lm=None):
+    return make_reranker(model, _Ids, target, weight, cycle_weight, lm_weight, lm)
+
+
 def test_rerank_orders_beam_candidates_by_score_plus_classifier_and_cycle():
     model = _tiny_model()
     ids = [[[5, 6], [7, 8, 9], []], [[10], [11, 12], [13]]]
@@ -116,29 +137,28 @@ def test_rerank_orders_beam_candidates_by_score_plus_classifier_and_cycle():
     with torch.no_grad():
         candidates = collate([seq or [UNK_ID] for row in ids for seq in row])
         log_p = model.classifier(tokens=candidates.src).log_softmax(-1)[:, 1].view(2, 3)
-        ranked = model.reranker(1, 1.0)(ids, torch.zeros(2, 3), sources)
+        ranked = _reranker(model, 1, 1.0)(ids, torch.zeros(2, 3), sources)
         assert ranked == [[row[j] for j in lp.argsort(descending=True).tolist()] for row, lp in zip(ids, log_p)]
-        winners = model.reranker(1, 1.0)(ids, torch.tensor([[0.0, 0.0, 1e6], [1e6, 0.0, 0.0]]), sources)
+        winners = _reranker(model, 1, 1.0)(ids, torch.tensor([[0.0, 0.0, 1e6], [1e6, 0.0, 0.0]]), sources)
         assert [row[0] for row in winners] == [[], [10]]  # the beam score still counts
         # the cycle term: the candidate the source is rebuilt from best (per token) comes first
         styles = model.classifier(tokens=sources.src).argmax(-1).repeat_interleave(3)
         nll = model.rebuild_nll(candidates.src, candidates.lengths, sources.tgt_in.repeat_interleave(3, 0),
                                 sources.tgt_out.repeat_interleave(3, 0), styles).view(2, 3)
-        ranked = model.reranker(1, 0.0, cycle_weight=1.0)(ids, torch.zeros(2, 3), sources)
+        ranked = _reranker(model, 1, 0.0, cycle_weight=1.0)(ids, torch.zeros(2, 3), sources)
         assert ranked == [[row[j] for j in n.argsort().tolist()] for row, n in zip(ids, nll)]
         # the language-model term: the lowest per-token NLL first, with or without a classifier
         fake_nll = torch.tensor([3.0, 1.0, 2.0, 0.5, 2.5, 1.5])
         for m in (model, _tiny_model("model.cycle.style_weight.value=0")):
-            ranked = m.reranker(1, 0.0, lm_weight=1.0, lm_score=lambda seqs: fake_nll[:len(seqs)])(
-                ids, torch.zeros(2, 3), sources)
+            ranked = _reranker(m, 1, 0.0, lm_weight=1.0, lm=_TableLM(fake_nll))(ids, torch.zeros(2, 3), sources)
             assert ranked == [[ids[0][1], ids[0][2], ids[0][0]], [ids[1][0], ids[1][2], ids[1][1]]]
-    assert model.reranker(1, 0.0) is None
+    assert _reranker(model, 1, 0.0) is None
     with pytest.raises(TextvaeError, match="needs a language model"):
-        model.reranker(1, 0.0, lm_weight=1.0)
+        _reranker(model, 1, 0.0, lm_weight=1.0)
     with pytest.raises(TextvaeError, match="without a style classifier"):
-        _tiny_model("model.cycle.style_weight.value=0").reranker(1, 1.0)
+        _reranker(_tiny_model("model.cycle.style_weight.value=0"), 1, 1.0)
     with pytest.raises(TextvaeError, match="0 .off. or positive"):
-        model.reranker(1, -1.0)
+        _reranker(model, 1, -1.0)
 
 
 @pytest.mark.parametrize("relaxation,fraction", [("sequential", 1.0), ("greedy_prefix", 1.0), ("sequential", 0.5),
@@ -156,7 +176,7 @@ def test_style_loss_reaches_the_decoder_not_the_classifier(relaxation, fraction)
 
 
 def test_style_seq2seq_bad_config():
-    with pytest.raises(TextvaeError, match="style.dim"):
+    with pytest.raises(TextvaeError, match="unknown recipe key 'model.style'"):  # not a section of this model
         load_recipe(os.path.join(RECIPES, "synthetic_ibt_gru.yaml"), ["model.style.dim=8"])
     with pytest.raises(TextvaeError, match="soft_temperature"):
         load_recipe(os.path.join(RECIPES, "synthetic_ibt_gru.yaml"), ["model.cycle.soft_temperature=0"])

@@ -3,6 +3,7 @@ import torch
 
 from textvae.config import load_recipe
 from textvae.data.batching import collate
+from textvae.data.noise import corrupt
 from textvae.data.tokenizer import BOS_ID
 from textvae.decoding import greedy
 from textvae.models import build_model
@@ -38,7 +39,7 @@ def test_greedy_step_matches_teacher_forcing():
     model = _model("model.decoder.latent_init=false").eval()
     batch = collate(SEQS)
     z = model.encode(batch.src, batch.lengths)["z"]
-    decoded = greedy(model.step, model.decoder.select, model.decode_state(z), len(SEQS), 6)
+    decoded = greedy(model.decoder.step, model.decoder.select, model.decoder.initial_state(z), len(SEQS), 6)
     # Feeding the greedy output back with teacher forcing must reproduce its argmaxes.
     tgt_in = torch.cat([torch.full((len(SEQS), 1), BOS_ID), decoded[:, :-1]], dim=1)
     argmax = model.decoder(tgt_in, z).argmax(-1)
@@ -54,7 +55,7 @@ def test_noise_is_applied_only_in_training():
     model.eval()
     clean = model.encode(batch.src, batch.lengths)["z"]
     torch.manual_seed(0)
-    corrupted_src, lengths = model.corrupt(batch.src, batch.lengths)
+    corrupted_src, lengths = corrupt(batch.src, batch.lengths, model.config.noise)
     assert bool((corrupted_src[batch.src != 0] == 1).all())
     model.train()
     torch.manual_seed(0)

@@ -9,6 +9,7 @@ from textvae.data.corpus import load_corpus
 from textvae.data.synthetic import write_synthetic_corpus
 from textvae.evaluation.fluency import FluencySettings
 from textvae.evaluation.transfer import Direction, TransferEvaluator
+from textvae.training import train
 
 TINY_LM = FluencySettings(vocab_size=300, embedding_dim=32, hidden_size=64, steps=60, max_sentences=64)
 
@@ -22,7 +23,7 @@ def corpus_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def evaluator(corpus_dir, tmp_path_factory):
     return TransferEvaluator(load_corpus(str(corpus_dir)), fluency_settings=TINY_LM,
-                             cache_dir=tmp_path_factory.mktemp("eval-cache"), progress=lambda m: None)
+                             cache_dir=tmp_path_factory.mktemp("eval-cache"), progress=lambda m: None, train_lm=train)
 
 
 def _lines(path):

@@ -13,6 +13,7 @@ fixed-shape loop itself, which CPU tests use to check it against the ordinary on
 from __future__ import annotations
 
 import contextlib
+import weakref
 from typing import Callable, Dict, Tuple
 
 import torch
@@ -128,12 +129,13 @@ def graphable(decoder) -> bool:
     return bool(decoder.static_steps)
 
 
+_GRAPHS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # decoder -> its captured graphs
+
+
 def graph_cache(decoder) -> Dict:
-    """Captured graphs live on the decoder, keyed by batch size, autocast dtype and state shapes
-    (the oldest is dropped beyond :data:`MAX_GRAPHS`)."""
-    if not hasattr(decoder, "_textvae_graphs"):
-        decoder._textvae_graphs = {}
-    return decoder._textvae_graphs
+    """Captured graphs live as long as their decoder, keyed by batch size, autocast dtype and state
+    shapes (the oldest is dropped beyond :data:`MAX_GRAPHS`)."""
+    return _GRAPHS.setdefault(decoder, {})
 
 
 def graphed_step(decoder, state: State, batch_size: int, device: torch.device) -> GraphedStep:

@@ -144,7 +144,7 @@ class PivotEncoder(nn.Module):
 class BSTModel(ClassifierFeedbackModel):
     """Pivot encoder (frozen MT) -> one attention decoder per style; see the module docstring."""
 
-    test_overrides = ("model.pivot.forward={mt_forward}", "model.pivot.backward={mt_backward}",
+    test_overrides = ("model.embedding_dim=16", "model.decoder.hidden_size=16", "model.pivot.forward={mt_forward}", "model.pivot.backward={mt_backward}",
                       "model.cycle.warmup_steps=1", "model.cycle.style_weight.value=1")
 
     def __init__(self, config: BSTConfig, vocab_size: int, label_names, tokenizer=None):

@@ -59,7 +59,8 @@ class DisentangledVAE(Seq2SeqAutoencoder):
 
     can_transfer = True
     uses_strength = True
-    test_overrides = ("model.style.dim=4", "model.style.multitask=1", "model.style.adversarial=1",
+    test_overrides = ("model.embedding_dim=16", "model.encoder.hidden_size=16", "model.decoder.hidden_size=16", "model.latent.dim=8",
+                      "model.style.dim=4", "model.style.multitask=1", "model.style.adversarial=1",
                       "model.style.content_multitask=1", "model.style.content_adversarial=0.1",
                       "model.style.content_mmd=1", "model.style.content_vocab=50")
 

@@ -92,7 +92,8 @@ class PretrainedDecoder(Decoder):
 class PretrainedVAE(SentenceVAE):
     """A sentence VAE (or LM, with ``latent.type: none``) with a pretrained encoder and causal-LM decoder."""
 
-    test_overrides = ("model.pretrained.encoder={bert}", "model.pretrained.decoder={gpt}", "model.latent.type=gaussian")
+    test_overrides = ("model.pretrained.encoder={bert}", "model.pretrained.decoder={gpt}", "model.latent.type=gaussian",
+                      "model.latent.dim=8")
 
     def build(self, vocab_size: int, tokenizer: HFTokenizer) -> None:
         config = self.config

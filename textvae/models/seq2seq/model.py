@@ -137,7 +137,8 @@ class Seq2SeqAutoencoder(SentenceVAE):
     """A sentence autoencoder, VAE or language model with textvae's own encoders and decoders
     (GRU/LSTM/Transformer)."""
 
-    test_overrides = ("model.latent.type=gaussian", "model.loss.mmd_weight=1", "model.noise.word_dropout=0.1")
+    test_overrides = ("model.embedding_dim=16", "model.encoder.hidden_size=16", "model.decoder.hidden_size=16", "model.latent.type=gaussian",
+                      "model.latent.dim=8", "model.loss.mmd_weight=1", "model.noise.word_dropout=0.1")
 
     def build(self, vocab_size: int, tokenizer) -> None:
         config = self.config

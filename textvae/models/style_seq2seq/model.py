@@ -101,7 +101,8 @@ class ClassifierFeedbackModel(Model):
 class StyleSeq2Seq(ClassifierFeedbackModel):
     """Encoder -> (attention) decoder told the target style; see the module docstring."""
 
-    test_overrides = ("model.cycle.warmup_steps=1", "model.cycle.style_weight.value=1")
+    test_overrides = ("model.embedding_dim=16", "model.encoder.hidden_size=16", "model.decoder.hidden_size=16", "model.cycle.warmup_steps=1",
+                      "model.cycle.style_weight.value=1")
     rebuilds_sources = True
 
     def __init__(self, config, vocab_size: int, label_names, tokenizer=None):
