@@ -9,6 +9,8 @@ test code (:func:`check_model_contract` is also what tests/test_toy_model.py run
 
 from __future__ import annotations
 
+import json
+import os
 import random
 
 import pytest
@@ -25,6 +27,8 @@ from textvae.errors import TextvaeError
 from textvae.modeldir import load_model_dir, save_model_dir
 from textvae.models import MODELS, build_model, model_class
 from textvae.models.base import TrainingData
+from textvae.training import train
+from tests.conftest import TINY
 
 BUILT_IN = sorted(MODELS)
 LABELS = ["negative", "positive"]
@@ -132,3 +136,25 @@ def test_model_contract(name, resources, tmp_path):
 
 def test_every_built_in_model_is_registered():
     assert {"seq2seq", "disentangled", "style_seq2seq", "bst", "pretrained"} <= set(BUILT_IN)
+
+
+def test_format_1_model_directories_load(tmp_path):
+    """A split-latent model saved by textvae's first format (every model's sections under one
+    ``model`` entry, type ``seq2seq`` with ``style.dim > 0``) loads as a disentangled model."""
+    recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_disentangled_vae.yaml")
+    train(load_recipe(recipe, TINY + ["train.max_steps=3", "model.style.dim=4", "model.style.multitask=1"]),
+          tmp_path / "run")
+    new = textvae.load(tmp_path / "run", device="cpu")
+    meta = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    meta["format_version"] = 1
+    meta["config"]["model"].update(type="seq2seq", pretrained={"encoder": None, "decoder": None, "pooling": "first"},
+                                   cycle={"ae_weight": 1.0, "warmup_steps": 1000}, pivot={"forward": None})
+    (tmp_path / "run" / "model" / "config.json").write_text(json.dumps(meta))
+    old = textvae.load(tmp_path / "run", device="cpu")
+    assert old.config.model.type == "disentangled" and old.config.model == new.config.model
+    sentences = ["the food was great .", "the staff is rude ."]
+    assert old.transfer(sentences, to="negative") == new.transfer(sentences, to="negative")
+    meta["format_version"] = 3
+    (tmp_path / "run" / "model" / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(TextvaeError, match="format version 3"):
+        textvae.load(tmp_path / "run", device="cpu")

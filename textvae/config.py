@@ -495,3 +495,32 @@ def load_recipe(path: Union[str, Path, None] = None, overrides: Sequence[str] = 
     data: Dict[str, Any] = _read_recipe(Path(path)) if path is not None else {}
     data = apply_overrides(data, overrides)
     return from_dict(Config, data)
+
+
+def recipe_keys(cls) -> str:
+    """The keys of config dataclass ``cls`` as docs/guide.md's recipe table lists them: nested
+    sections as ``section.{a,b}``, choices in parentheses (tests/test_docs.py keeps the guide in
+    step with the classes)."""
+
+    def inner(tp) -> str:
+        hints = typing.get_type_hints(tp)
+        names = []
+        for f in dataclasses.fields(tp):
+            sub = hints[f.name]
+            nested = dataclasses.is_dataclass(sub) and sub is not ScheduleConfig
+            names.append(f"{f.name}.{{{inner(sub)}}}" if nested else f.name)
+        return ",".join(names)
+
+    hints = typing.get_type_hints(cls)
+    parts = []
+    for f in dataclasses.fields(cls):
+        if f.name == "type" and issubclass(cls, ModelConfig):
+            continue
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp) and tp is not ScheduleConfig:
+            parts.append(f"`{f.name}.{{{inner(tp)}}}`")
+        elif typing.get_origin(tp) is Literal:
+            parts.append(f"`{f.name}` (" + ", ".join(f"`{a}`" for a in typing.get_args(tp)) + ")")
+        else:
+            parts.append(f"`{f.name}`")
+    return ", ".join(parts)
