@@ -54,3 +54,15 @@ def test_pretrained_vae_trains_saves_and_reloads(tiny_models, tmp_path):
     codes = model.encode(TEXTS[:3])
     assert codes.shape == (3, 8)
     assert len(model.reconstruct(TEXTS[:3])) == 3
+
+
+def test_pretrained_language_model_without_a_latent(tiny_models):
+    """``latent: none`` wraps the causal LM alone: no code to encode into, a loss, sentence NLLs."""
+    config = load_recipe(None, ["model.type=pretrained", f"model.pretrained.decoder={tiny_models / 'gpt'}",
+                                "model.latent.type=none"])
+    tok = HFTokenizer.from_pretrained(tiny_models / "gpt")
+    model = build_model(config.model, len(tok), tokenizer=tok).eval()
+    batch = collate(tok.encode(TEXTS[:3]))
+    assert model.is_language_model and model.latent_dim == 0
+    assert model.encode(batch.src, batch.lengths)["mean"].shape == (3, 0)
+    assert torch.isfinite(model(batch)["loss"])

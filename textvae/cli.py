@@ -367,11 +367,12 @@ def _report(args, options: dict, out: Path, tmp: Path) -> int:
     from textvae.reports.page import Section, write_report
     from textvae.reports.plots import interpolation_plot
 
+    inputs = _report_inputs(args)  # read and checked before the model is loaded
     model = textvae.load(args.model, device=args.device)
     latent_ops.require_latent(model)
     meta = f"model {model.path}; decoding {options['strategy']}"
     if args.verb == "interpolate":
-        pairs = read_tsv(args.pairs, 2, "pair")
+        pairs = inputs
         data = latent_ops.interpolate(model, pairs, args.steps, args.method, args.part, **options)
         sections = [Section("Summary", ["pairs", "steps", "method", "part", "mean distinct", "mean neighbour BLEU"],
                             [[len(data), args.steps, args.method, args.part,
@@ -384,13 +385,11 @@ def _report(args, options: dict, out: Path, tmp: Path) -> int:
                                     text=f"{item['distinct']} distinct sentences, neighbour BLEU "
                                          f"{item['neighbour_bleu']:.1f}"))
     elif args.verb == "arithmetic":
-        data = latent_ops.arithmetic(model, read_tsv(args.triples, 3, "triple"), **options)
+        data = latent_ops.arithmetic(model, inputs, **options)
         sections = [Section("z(s1) - z(s2) + z(s3)", ["s1", "s2", "s3", "decoded"],
                             [[d["s1"], d["s2"], d["s3"], d["result"]] for d in data])]
     elif args.verb == "traverse":
-        sentences = [s for s in read_sentences(args.sentences) if s]
-        if not sentences:
-            raise TextvaeError(f"{args.sentences} has no sentences")
+        sentences = inputs
         dims = [int(d) for d in args.dims.split(",")] if args.dims else list(range(min(8, model.model.latent_dim)))
         data = latent_ops.traverse(model, sentences, dims, args.radius, args.points, **options)
         sections = [Section(f"{d['sentence']} (dimension {d['dim']})", ["value", "sentence"],
@@ -403,6 +402,20 @@ def _report(args, options: dict, out: Path, tmp: Path) -> int:
     write_report(out, f"textvae {args.verb} report", meta, sections, data)
     print(f"wrote {out / 'report.html'} (and report.md, report.json)")
     return 0
+
+
+def _report_inputs(args):
+    """The sentences a report verb reads: pairs, triples, or one sentence a line (None for samples)."""
+    if args.verb == "interpolate":
+        return read_tsv(args.pairs, 2, "pair")
+    if args.verb == "arithmetic":
+        return read_tsv(args.triples, 3, "triple")
+    if args.verb == "traverse":
+        sentences = [s for s in read_sentences(args.sentences) if s]
+        if not sentences:
+            raise TextvaeError(f"{args.sentences} has no sentences")
+        return sentences
+    return None
 
 
 # ----------------------------------------------------------------------------- parser

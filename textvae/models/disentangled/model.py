@@ -41,7 +41,6 @@ from textvae.models.seq2seq.model import Seq2SeqAutoencoder
 from textvae.objectives.kl import gaussian_kl
 from textvae.objectives.mmd import label_mmd
 from textvae.objectives.reconstruction import sentence_nll
-from textvae.objectives.schedules import schedule_value
 from textvae.objectives.terms import Adversary, Context, LossTerm, frozen_call
 
 STYLE_SENTENCES_PER_LABEL = 2000  # training sentences per style that the mean style vectors average
