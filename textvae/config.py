@@ -86,6 +86,14 @@ class ScheduleConfig:
             yield "ratio", f"must be in (0, 1], got {self.ratio}"
 
 
+def at_least(config, bound: int, *names: str):
+    """``(key, message)`` for each of ``names`` whose value in ``config`` is below ``bound``."""
+    for name in names:
+        value = getattr(config, name)
+        if value < bound:
+            yield name, f"must be at least {bound}, got {value}"
+
+
 def constant(value: float) -> ScheduleConfig:
     return ScheduleConfig(type="constant", value=value)
 
@@ -304,9 +312,8 @@ class TrainConfig:
     threads: Optional[int] = None  # torch CPU threads; None leaves torch's default
 
     def check(self):
-        for key in ("max_tokens", "max_sentences", "grad_accum", "eval_every", "checkpoint_every", "log_every"):
-            if getattr(self, key) < 1:
-                yield key, f"must be at least 1, got {getattr(self, key)}"
+        yield from at_least(self, 1, "max_tokens", "max_sentences", "grad_accum", "eval_every", "checkpoint_every",
+                            "log_every")
         for key in ("max_steps", "max_epochs", "eval_max_sentences", "threads"):
             if getattr(self, key) is not None and getattr(self, key) < 1:
                 yield key, f"must be at least 1 (or null), got {getattr(self, key)}"

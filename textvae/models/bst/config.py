@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from textvae.config import DecoderConfig, ModelConfig
+from textvae.config import DecoderConfig, ModelConfig, at_least
 from textvae.models.style_seq2seq.config import CycleConfig
 
 
@@ -24,10 +24,7 @@ class PivotConfig:
     max_length: int = 64  # pivot tokens at most
 
     def check(self):
-        if self.num_beams < 1:
-            yield "num_beams", f"must be at least 1, got {self.num_beams}"
-        if self.max_length < 1:
-            yield "max_length", f"must be at least 1, got {self.max_length}"
+        return at_least(self, 1, "num_beams", "max_length")
 
 
 @dataclass

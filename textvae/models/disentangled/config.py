@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from textvae.config import ScheduleConfig, SentenceModelConfig, constant
+from textvae.config import ScheduleConfig, SentenceModelConfig, at_least, constant
 
 
 @dataclass
@@ -47,19 +47,13 @@ class StyleConfig:
     content_vocab: int = 5000  # most frequent content words the bag-of-words losses predict
 
     def check(self):
-        if self.dim < 1:
-            yield "dim", f"must be at least 1, got {self.dim}"
+        yield from at_least(self, 1, "dim")
         for name in ("multitask", "adversarial", "content_multitask", "content_adversarial", "content_mmd"):
             if getattr(self, name) < 0:
                 yield name, f"must not be negative, got {getattr(self, name)}"
         if self.discriminator_lr <= 0:
             yield "discriminator_lr", f"must be positive, got {self.discriminator_lr}"
-        if self.discriminator_steps < 1:
-            yield "discriminator_steps", f"must be at least 1, got {self.discriminator_steps}"
-        if self.discriminator_memory < 1:
-            yield "discriminator_memory", f"must be at least 1, got {self.discriminator_memory}"
-        if self.content_vocab < 1:
-            yield "content_vocab", f"must be at least 1, got {self.content_vocab}"
+        yield from at_least(self, 1, "discriminator_steps", "discriminator_memory", "content_vocab")
 
 
 @dataclass

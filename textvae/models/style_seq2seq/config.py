@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from textvae.config import DecoderConfig, EncoderConfig, ModelConfig, NoiseConfig, ScheduleConfig, constant
+from textvae.config import DecoderConfig, EncoderConfig, ModelConfig, NoiseConfig, ScheduleConfig, at_least, constant
 
 
 @dataclass
@@ -50,8 +50,7 @@ class CycleConfig:
             yield "style_fraction", f"must be in (0, 1], got {self.style_fraction}"
         if self.warmup_steps < 0:
             yield "warmup_steps", f"must not be negative, got {self.warmup_steps}"
-        if self.classifier_filters < 1:
-            yield "classifier_filters", f"must be at least 1, got {self.classifier_filters}"
+        yield from at_least(self, 1, "classifier_filters")
 
 
 @dataclass
