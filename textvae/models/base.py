@@ -83,7 +83,9 @@ class Model(nn.Module):
         return self._objective
 
     def context(self, batch: Batch) -> Context:
-        """What the terms read: the batch and what the forward pass computes once for all of them."""
+        """What the terms read: the batch and what the forward pass computes once for all of them.
+        Its ``metrics`` entry (if any) is logged too, and each adversary's loss sits under its
+        ``loss`` key."""
         return {"batch": batch}
 
     def forward(self, batch: Batch) -> Dict[str, torch.Tensor]:
