@@ -63,11 +63,13 @@ class ScheduleConfig:
 
     ``constant``: always ``value``. ``linear``: ``start`` to ``value`` over ``steps`` after
     ``warmup`` steps. ``logistic``: the same ramp as a sigmoid centred at ``warmup + steps/2``
-    (Bowman et al. 2016). ``cyclical``: ``cycles`` cycles of ``steps`` steps, each rising
-    linearly for ``ratio`` of the cycle then holding ``value`` (Fu et al. 2019), then ``value``.
+    (Bowman et al. 2016). ``exponential``: ``start`` to ``value`` geometrically (a constant factor
+    per step; both positive), e.g. an annealed softmax temperature. ``cyclical``: ``cycles`` cycles
+    of ``steps`` steps, each rising linearly for ``ratio`` of the cycle then holding ``value``
+    (Fu et al. 2019), then ``value``.
     """
 
-    type: Literal["constant", "linear", "logistic", "cyclical"] = "constant"
+    type: Literal["constant", "linear", "logistic", "exponential", "cyclical"] = "constant"
     value: float = 1.0
     start: float = 0.0
     steps: int = 10000
@@ -84,6 +86,8 @@ class ScheduleConfig:
             yield "cycles", f"must be positive, got {self.cycles}"
         if not 0 < self.ratio <= 1:
             yield "ratio", f"must be in (0, 1], got {self.ratio}"
+        if self.type == "exponential" and not (self.start > 0 and self.value > 0):
+            yield "start", f"and value must be positive for an exponential schedule, got {self.start} and {self.value}"
 
 
 def at_least(config, bound: int, *names: str):

@@ -229,18 +229,23 @@ def add_gumbel(logits: torch.Tensor, generator: Optional[torch.Generator] = None
 
 def soft_decode(step_embedded: StepFn, embedding: torch.Tensor, state: State, batch_size: int,
                 max_len: int, temperature: float = 1.0, gumbel: bool = False, hard: bool = False,
-                generator: Optional[torch.Generator] = None, bos_id: int = BOS_ID) -> Dict[str, torch.Tensor]:
+                generator: Optional[torch.Generator] = None, bos_id: int = BOS_ID,
+                hidden: Optional[Callable[[State], torch.Tensor]] = None) -> Dict[str, torch.Tensor]:
     """Differentiable decoding for training losses: at every step the next input is the expected
     embedding under the (Gumbel-)softmax of the logits (Hu et al. 2017; Gumbel-softmax, Jang et
     al. 2017); ``hard`` uses straight-through one-hot vectors. Gradients flow through all steps.
 
     Returns ``probs`` ``(B, L, V)``, the argmax ``tokens`` and a ``mask`` that is 1 up to and
-    including the first argmax EOS.
+    including the first argmax EOS; with ``hidden(state) -> (B, H)`` also ``hidden`` ``(B, L, H)``,
+    what it reads from the state after each step (e.g. the decoder's hidden state, for professor
+    forcing).
     """
     inputs = embedding[torch.full((batch_size,), bos_id, dtype=torch.long, device=embedding.device)]
-    probs, tokens = [], []
+    probs, tokens, states = [], [], []
     for _ in range(max_len):
         log_probs, state = step_embedded(state, inputs)
+        if hidden is not None:
+            states.append(hidden(state))
         logits = log_probs
         if gumbel:
             logits = add_gumbel(logits, generator)
@@ -255,4 +260,7 @@ def soft_decode(step_embedded: StepFn, embedding: torch.Tensor, state: State, ba
     probs_t, tokens_t = torch.stack(probs, 1), torch.stack(tokens, 1)
     ended = (tokens_t == EOS_ID).long().cumsum(1)
     mask = (ended == 0) | ((ended == 1) & (tokens_t == EOS_ID))
-    return {"probs": probs_t, "tokens": tokens_t, "mask": mask}
+    out = {"probs": probs_t, "tokens": tokens_t, "mask": mask}
+    if hidden is not None:
+        out["hidden"] = torch.stack(states, 1)
+    return out

@@ -1,4 +1,5 @@
-"""Step-dependent weights: constant, linear, logistic (Bowman et al. 2016) and cyclical (Fu et al. 2019)."""
+"""Step-dependent weights: constant, linear, logistic (Bowman et al. 2016), exponential and cyclical
+(Fu et al. 2019)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def schedule_value(config: ScheduleConfig, step: int) -> float:
         progress = min(1.0, t / (config.ratio * config.steps))
     elif config.type == "linear":
         progress = min(1.0, t / config.steps)
+    elif config.type == "exponential":
+        return config.start * (config.value / config.start) ** min(1.0, t / config.steps)
     else:  # logistic: 0.7% of the way at t = 0, 99.3% at t = steps
         progress = 1.0 / (1.0 + math.exp(-10.0 * (t / config.steps - 0.5)))
     return config.start + (config.value - config.start) * progress

@@ -66,7 +66,7 @@ class LossTerm:
     sign: float = 1.0  # -1: the term is maximised (e.g. an adversary's entropy)
     warmup: int = 0
     when: str = "always"
-    adversary: Optional[Adversary] = None
+    adversary: Union[Adversary, Sequence[Adversary], None] = None  # one, or several (e.g. a critic and a generator)
     weight_metric: Optional[str] = None
 
     def __post_init__(self):
@@ -120,8 +120,9 @@ class Objective:
         """Every adversary of the terms, once each, in term order."""
         seen: List[Adversary] = []
         for term in self.terms:
-            if term.adversary is not None and all(term.adversary is not a for a in seen):
-                seen.append(term.adversary)
+            own = () if term.adversary is None else (term.adversary,) if isinstance(term.adversary, Adversary) \
+                else term.adversary
+            seen += [a for a in own if all(a is not b for b in seen)]
         return seen
 
     def names(self) -> List[str]:

@@ -181,7 +181,8 @@ class Trainer:
         """One more update of one group alone, on the loss its ``extra_loss()`` returns (e.g. a
         discriminator on remembered codes); gradients are averaged over processes by hand, since
         this pass does not go through DistributedDataParallel."""
-        loss = group["extra_loss"]()
+        with self._autocast():  # the precision of the step (remembered inputs may be in it)
+            loss = group["extra_loss"]()
         if loss is None:
             return
         loss.backward()
