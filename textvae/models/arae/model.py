@@ -75,10 +75,14 @@ class ARAE(Model):
     test_overrides = ("model.embedding_dim=16", "model.hidden_size=16", "model.noise_size=8", "model.mlp_size=16",
                       "model.critic_steps=2")
 
+    @classmethod
+    def check_setup(cls, config, label_names) -> None:
+        if len(label_names) < 2:
+            raise TextvaeError(f"an ARAE for style transfer needs a corpus with two or more styles; this one has "
+                               f"{len(label_names)} ({', '.join(label_names) or 'none'})")
+
     def __init__(self, config: ARAEConfig, vocab_size: int, label_names, tokenizer=None):
         super().__init__(config, vocab_size, label_names, tokenizer)
-        if self.num_labels < 2:
-            raise TextvaeError(f"an ARAE for style transfer needs two or more styles, the corpus has {self.num_labels}")
         hidden = config.hidden_size
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
         self.input_dropout = nn.Dropout(config.dropout)

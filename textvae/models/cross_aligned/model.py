@@ -98,10 +98,14 @@ class CrossAlignedAutoencoder(Model):
     test_overrides = ("model.embedding_dim=16", "model.style_dim=8", "model.content_dim=16", "model.filters=8",
                       "model.adversarial_gate=0")
 
+    @classmethod
+    def check_setup(cls, config, label_names) -> None:
+        if len(label_names) < 2:
+            raise TextvaeError(f"a cross-aligned autoencoder needs a corpus with two or more styles; this one has "
+                               f"{len(label_names)} ({', '.join(label_names) or 'none'})")
+
     def __init__(self, config: CrossAlignedConfig, vocab_size: int, label_names, tokenizer=None):
         super().__init__(config, vocab_size, label_names, tokenizer)
-        if self.num_labels < 2:
-            raise TextvaeError(f"a cross-aligned autoencoder needs two or more styles, the corpus has {self.num_labels}")
         width = config.style_dim + config.content_dim
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
         self.input_dropout = nn.Dropout(config.dropout)

@@ -1,0 +1,122 @@
+"""The classic style-transfer systems users compare against: the cross-aligned autoencoder (Shen
+et al. 2017) and ARAE (Zhao et al. 2018), on the synthetic corpus."""
+
+import os
+
+import pytest
+import torch
+
+import textvae
+from textvae.cli import main
+from textvae.config import load_recipe
+from textvae.data.batching import collate
+from textvae.data.synthetic import synthetic_splits
+from textvae.errors import TextvaeError
+from textvae.models import build_model
+from textvae.models.arae.model import gradient_penalty
+from textvae.models.cross_aligned.model import CrossAlignedAutoencoder
+from textvae.training import train
+from tests.data.test_synthetic import NEGATIVE, POSITIVE
+
+RECIPES = os.path.join(os.path.dirname(__file__), "..", "recipes")
+TEST = synthetic_splits(n_train=10, n_dev=10, n_test=200, seed=0)["test"]
+QUICK = ["data.path=synthetic:600", "train.max_steps=6", "train.eval_every=6", "train.checkpoint_every=6",
+         "train.max_minutes=null", "train.eval_transfer_sentences=20", "train.eval_max_sentences=40"]
+TINY = {"cross_aligned": ["model.embedding_dim=16", "model.style_dim=8", "model.content_dim=16", "model.filters=8"],
+        "arae": ["model.embedding_dim=16", "model.hidden_size=16", "model.noise_size=8", "model.mlp_size=16"]}
+
+
+def _recipe(name):
+    return os.path.join(RECIPES, f"synthetic_{name}.yaml")
+
+
+def test_cross_aligned_discriminators_compare_real_sentences_with_transfers_into_their_style():
+    labels = torch.tensor([0, 0, 1, 1, 1])
+    targets = 1 - labels
+    real, fake = CrossAlignedAutoencoder.discriminator_pairs(labels, targets, 0)
+    assert real.tolist() == [0, 1] and fake.tolist() == [2, 3, 4]  # style 0: real style-0 rows vs 1 -> 0
+    real, fake = CrossAlignedAutoencoder.discriminator_pairs(labels, targets, 1)
+    assert real.tolist() == [2, 3, 4] and fake.tolist() == [0, 1]
+
+
+def test_cross_aligned_teacher_and_student_sequences_line_up():
+    """Both hidden-state sequences start with the generator's initial state and have one state per
+    target token plus it; the discriminators' loss reaches only the discriminators."""
+    config = load_recipe(_recipe("cross_aligned"), TINY["cross_aligned"])
+    torch.manual_seed(0)
+    model = build_model(config.model, 30, num_labels=2).train()
+    batch = collate([[5, 6, 7], [8, 9], [10, 11, 12, 13]], [0, 1, 1])
+    context = model.context(batch)
+    assert context["teach"].shape == context["student"].shape == (3, batch.tgt_in.size(1) + 1, 24)
+    context["disc_loss"].backward()
+    assert all(p.grad is None for p in model.decoder.parameters())
+    assert any(p.grad is not None for p in model.discriminators.parameters())
+
+
+def test_arae_gradient_penalty_is_taken_on_interpolates():
+    """For a linear critic the gradient at every interpolate is its weight: the penalty is
+    (|w| - 1)^2, whatever the points."""
+    critic = torch.nn.Linear(4, 1)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, 0.0, 4.0, 0.0]]))
+    real, fake = torch.randn(8, 4), torch.randn(8, 4)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(16.0)
+
+
+def test_arae_generator_samples_decode_and_the_critic_trains(tmp_path, capsys):
+    out = tmp_path / "arae"
+    result = train(load_recipe(_recipe("arae"), QUICK + TINY["arae"]), out)
+    assert {"critic_loss", "gen_loss", "clf_loss", "rec"} <= set(result["dev"])
+    model = textvae.load(out, device="cpu")
+    codes = model.model.prior_codes(5)
+    assert codes.shape == (5, 16)
+    assert len(model.decode(codes)) == 5
+    report = tmp_path / "samples"
+    assert main(["report", "samples", "--model", str(out), "-n", "4", "--out", str(report), "--device", "cpu"]) == 0
+    assert (report / "report.json").is_file()
+    assert len(model.transfer(["the food was great ."], to="negative")) == 1
+
+
+@pytest.mark.parametrize("name", ["cross_aligned", "arae"])
+def test_a_short_run_transfers_through_the_cli_and_reranks(name, tmp_path, capsys):
+    out = tmp_path / name
+    train(load_recipe(_recipe(name), QUICK + TINY[name]), out)
+    capsys.readouterr()
+    source = tmp_path / "in.txt"
+    source.write_text("the food was great .\nthe staff is rude .\n")
+    assert main(["transfer", "--model", str(out), "--to", "negative", "--input", str(source), "--device", "cpu",
+                 "--strategy", "beam", "--beam", "3", "--rerank-cycle", "1"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert main(["transfer", "--model", str(out), "--to", "sarcastic", "--input", str(source)]) == 2
+    assert "unknown style 'sarcastic'" in capsys.readouterr().err
+
+
+def test_one_style_corpora_and_negative_weights_are_refused_before_any_run_directory(tmp_path, capsys):
+    corpus = tmp_path / "one-style"
+    corpus.mkdir()
+    for split in ("train", "dev", "test"):
+        (corpus / f"{split}.0").write_text("the food was great .\nthe staff is friendly .\n" * 20)
+    for name in ("cross_aligned", "arae"):
+        out = tmp_path / f"run-{name}"
+        assert main(["train", _recipe(name), "--data-dir", str(corpus), "--out", str(out), *QUICK[1:]]) == 2
+        assert "two or more styles" in capsys.readouterr().err and not out.exists()
+    with pytest.raises(TextvaeError, match="adversarial"):
+        load_recipe(_recipe("cross_aligned"), ["model.adversarial=-1"])
+    with pytest.raises(TextvaeError, match="classifier_adversarial"):
+        load_recipe(_recipe("arae"), ["model.classifier_adversarial=-0.5"])
+
+
+@pytest.mark.slow  # 1,500-step trainings: minutes on CPU
+@pytest.mark.parametrize("name", ["cross_aligned", "arae"])
+def test_training_transfers_style_and_keeps_nouns(name, tmp_path):
+    out = tmp_path / name
+    train(load_recipe(_recipe(name), ["data.path=synthetic:6000", "train.max_steps=1500", "train.max_minutes=null",
+                                      "train.eval_every=1500", "train.checkpoint_every=1500"]), out)
+    model = textvae.load(out, device="cpu")
+    for source, target, words, opposite in ((0, "positive", POSITIVE, NEGATIVE), (1, "negative", NEGATIVE, POSITIVE)):
+        examples = [e for e in TEST if e.label == source][:50]
+        outputs = model.transfer([e.text for e in examples], to=target)
+        flipped = sum(bool(set(o.split()) & words) and not set(o.split()) & opposite for o in outputs)
+        kept = sum(all(n in o.split() for n in e.nouns) for o, e in zip(outputs, examples))
+        assert flipped >= 0.6 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))
+        assert kept >= 0.6 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))
