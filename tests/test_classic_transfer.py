@@ -1,5 +1,5 @@
 """The classic style-transfer systems users compare against: the cross-aligned autoencoder (Shen
-et al. 2017) and ARAE (Zhao et al. 2018), on the synthetic corpus."""
+et al. 2017), ARAE (Zhao et al. 2018) and Melnyk et al. (2017), on the synthetic corpus."""
 
 import os
 
@@ -23,7 +23,9 @@ TEST = synthetic_splits(n_train=10, n_dev=10, n_test=200, seed=0)["test"]
 QUICK = ["data.path=synthetic:600", "train.max_steps=6", "train.eval_every=6", "train.checkpoint_every=6",
          "train.max_minutes=null", "train.eval_transfer_sentences=20", "train.eval_max_sentences=40"]
 TINY = {"cross_aligned": ["model.embedding_dim=16", "model.style_dim=8", "model.content_dim=16", "model.filters=8"],
-        "arae": ["model.embedding_dim=16", "model.hidden_size=16", "model.noise_size=8", "model.mlp_size=16"]}
+        "arae": ["model.embedding_dim=16", "model.hidden_size=16", "model.noise_size=8", "model.mlp_size=16"],
+        "melnyk": ["model.embedding_dim=16", "model.encoder.hidden_size=16", "model.decoder.hidden_size=16",
+                   "model.cycle.warmup_steps=2"]}
 
 
 def _recipe(name):
@@ -77,7 +79,7 @@ def test_arae_generator_samples_decode_and_the_critic_trains(tmp_path, capsys):
     assert len(model.transfer(["the food was great ."], to="negative")) == 1
 
 
-@pytest.mark.parametrize("name", ["cross_aligned", "arae"])
+@pytest.mark.parametrize("name", ["cross_aligned", "arae", "melnyk"])
 def test_a_short_run_transfers_through_the_cli_and_reranks(name, tmp_path, capsys):
     out = tmp_path / name
     train(load_recipe(_recipe(name), QUICK + TINY[name]), out)
@@ -96,7 +98,7 @@ def test_one_style_corpora_and_negative_weights_are_refused_before_any_run_direc
     corpus.mkdir()
     for split in ("train", "dev", "test"):
         (corpus / f"{split}.0").write_text("the food was great .\nthe staff is friendly .\n" * 20)
-    for name in ("cross_aligned", "arae"):
+    for name in ("cross_aligned", "arae", "melnyk"):
         out = tmp_path / f"run-{name}"
         assert main(["train", _recipe(name), "--data-dir", str(corpus), "--out", str(out), *QUICK[1:]]) == 2
         assert "two or more styles" in capsys.readouterr().err and not out.exists()
@@ -107,7 +109,7 @@ def test_one_style_corpora_and_negative_weights_are_refused_before_any_run_direc
 
 
 @pytest.mark.slow  # 1,500-step trainings: minutes on CPU
-@pytest.mark.parametrize("name", ["cross_aligned", "arae"])
+@pytest.mark.parametrize("name", ["cross_aligned", "arae", "melnyk"])
 def test_training_transfers_style_and_keeps_nouns(name, tmp_path):
     out = tmp_path / name
     train(load_recipe(_recipe(name), ["data.path=synthetic:6000", "train.max_steps=1500", "train.max_minutes=null",
@@ -120,3 +122,33 @@ def test_training_transfers_style_and_keeps_nouns(name, tmp_path):
         kept = sum(all(n in o.split() for n in e.nouns) for o, e in zip(outputs, examples))
         assert flipped >= 0.6 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))
         assert kept >= 0.6 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))
+
+
+def test_melnyk_content_preservation_is_zero_when_the_content_words_are_written():
+    from textvae.models.melnyk.model import content_preservation
+
+    is_content = torch.zeros(10, dtype=torch.bool)
+    is_content[[5, 7]] = True
+    src = torch.tensor([[5, 6, 7]])
+    kept = torch.nn.functional.one_hot(torch.tensor([[7, 2, 5, 3]]), 10).float()  # both nouns, anywhere
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    assert content_preservation(kept, mask, src, is_content).item() == 0.0
+    lost = torch.nn.functional.one_hot(torch.tensor([[7, 2, 6, 3]]), 10).float() * 0.9 + 0.01
+    assert content_preservation(lost, mask, src, is_content).item() > 1.0
+    assert content_preservation(kept, mask, torch.tensor([[6, 2]]), is_content).item() == 0.0  # no content words
+
+
+def test_melnyk_collaborative_classifier_is_not_trained_by_the_transfer_loss():
+    config = load_recipe(_recipe("melnyk"), ["model.embedding_dim=16", "model.encoder.hidden_size=16",
+                                             "model.decoder.hidden_size=16", "model.cycle.warmup_steps=0"])
+    torch.manual_seed(0)
+    model = build_model(config.model, 30, num_labels=2).train()
+    model.is_content[[5, 8]] = True
+    batch = collate([[5, 6, 7], [8, 9], [10, 11, 12, 13]], [0, 1, 1])
+    out = model(batch)
+    assert {"style_loss", "back_transfer", "content_preservation", "clf_loss"} <= set(out)
+    out["loss"].backward()  # the model's objective alone
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.classifier.parameters())
+    assert sum(p.grad.abs().sum() for p in model.decoder.parameters() if p.grad is not None) > 0
+    groups = {g["name"]: g for g in model.optimizer_groups()}
+    assert set(groups) == {"main", "classifier"} and groups["classifier"]["loss"] == "clf_loss"

@@ -347,7 +347,10 @@ class Config:
 
 
 def from_dict(cls, data: Any, where: str = ""):
-    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types."""
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types. A section
+    the mapping names starts from the field's own default when it is of the same kind (e.g. a
+    model's default ``cycle``), so the keys it leaves out keep the values the parent gives them,
+    not the section class's."""
     if not isinstance(data, dict):
         raise TextvaeError(f"{where or 'the recipe'} must be a mapping of keys to values, got {_describe(data)}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -358,11 +361,33 @@ def from_dict(cls, data: Any, where: str = ""):
         if key not in fields:
             close = ", ".join(sorted(fields))
             raise TextvaeError(f"unknown recipe key '{path}'; valid keys here are: {close}")
+        default = _default(fields[key])
+        if dataclasses.is_dataclass(default) and isinstance(value, dict) and _same_kind(default, value):
+            value = merge_recipes(_shallow(default), value)
         kwargs[key] = _coerce(hints[key], value, path)
     obj = cls(**kwargs)
     for key, message in getattr(obj, "check", lambda: ())():
         raise TextvaeError(f"recipe key '{where + '.' if where else ''}{key}' {message}")
     return obj
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None if f.default is dataclasses.MISSING else f.default
+
+
+def _same_kind(default, value: Dict[str, Any]) -> bool:
+    """Whether a recipe section continues its default: the same ``type`` (a schedule, a model), or
+    a section without one."""
+    kind = getattr(default, "type", None)
+    return value.get("type", kind) == kind
+
+
+def _shallow(obj) -> Dict[str, Any]:
+    """A dataclass as a mapping of its fields (nested sections as mappings too)."""
+    return {f.name: (_shallow(getattr(obj, f.name)) if dataclasses.is_dataclass(getattr(obj, f.name))
+                     else getattr(obj, f.name)) for f in dataclasses.fields(obj)}
 
 
 def _describe(value: Any) -> str:

@@ -27,7 +27,7 @@ def soft_style_loss(decoder: nn.Module, embedding: nn.Embedding, classifier: nn.
     classifier; returns ``(loss, accuracy)``."""
     soft = soft_decode(decoder.step_embedded, embedding.weight, state, targets.size(0), max_len,
                        temperature=cycle.soft_temperature, gumbel=cycle.gumbel and training)
-    return _frozen_classifier_loss(classifier, soft["probs"], soft["mask"], targets)
+    return frozen_classifier_loss(classifier, soft["probs"], soft["mask"], targets)
 
 
 def prefix_style_loss(decoder: nn.Module, classifier: nn.Module, context: State, tokens: torch.Tensor,
@@ -42,11 +42,13 @@ def prefix_style_loss(decoder: nn.Module, classifier: nn.Module, context: State,
         logits = add_gumbel(logits)
     probs = (logits / cycle.soft_temperature).softmax(-1)
     mask = torch.arange(tokens.size(1), device=tokens.device)[None, :] < lengths[:, None]
-    return _frozen_classifier_loss(classifier, probs, mask, targets)
+    return frozen_classifier_loss(classifier, probs, mask, targets)
 
 
-def _frozen_classifier_loss(classifier: nn.Module, probs: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor
-                            ) -> Tuple[torch.Tensor, torch.Tensor]:
+def frozen_classifier_loss(classifier: nn.Module, probs: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor
+                           ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Cross-entropy towards ``targets`` and accuracy of the classifier, frozen, reading soft
+    sentences ``probs`` ``(B, T, V)`` with ``mask`` ``(B, T)``."""
     logits = frozen_call(classifier, probs=probs, mask=mask)
     return F.cross_entropy(logits.float(), targets), (logits.argmax(-1) == targets).float().mean().detach()
 

@@ -34,6 +34,7 @@ from textvae.data.batching import Batch
 from textvae.errors import TextvaeError
 from textvae.models.base import DecodePlan, TrainingData
 from textvae.models.components.classifiers import code_adversary
+from textvae.models.components.content import content_token_ids
 from textvae.models.components.latent import build_latent
 from textvae.models.disentangled.config import DisentangledConfig
 from textvae.models.registry import register_model
@@ -96,14 +97,8 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         """Choose the content vocabulary: the most frequent tokens that are neither stopwords
         nor style words mined from the training split; and the sentences for the style means."""
         import random
-        from collections import Counter
 
-        from textvae.evaluation.lexicon import STOPWORDS, style_lexicon, style_words
-
-        excluded = STOPWORDS | style_words(style_lexicon(data.texts, data.labels))
-        counts = Counter(t for ids in data.ids for t in ids)
-        chosen = [t for t, _ in counts.most_common()
-                  if t >= 4 and data.tokenizer.decode([t]).strip() not in excluded][:self.config.style.content_vocab]
+        chosen = content_token_ids(data, self.config.style.content_vocab)
         index = torch.full_like(self.content_index, -1)
         index[torch.tensor(chosen, dtype=torch.long, device=index.device)] = torch.arange(len(chosen), device=index.device)
         self.content_index.copy_(index)

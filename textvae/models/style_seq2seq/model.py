@@ -105,6 +105,12 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
                       "model.cycle.style_weight.value=1")
     rebuilds_sources = True
 
+    @classmethod
+    def check_setup(cls, config, label_names) -> None:
+        if len(label_names) < 2:
+            raise TextvaeError(f"a {cls.type_name} model needs a corpus with two or more styles to transfer between; "
+                               f"this one has {len(label_names)} ({', '.join(label_names) or 'none'})")
+
     def __init__(self, config, vocab_size: int, label_names, tokenizer=None):
         super().__init__(config, vocab_size, label_names, tokenizer)
         self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
@@ -118,9 +124,12 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
     def input_limit(self) -> Optional[int]:
         return self.config.decoder.max_length - 1 if self.config.decoder.type == "transformer" else None
 
-    def decoder_context(self, src: torch.Tensor, lengths: torch.Tensor, styles: torch.Tensor) -> State:
-        """What the decoder reads: encoder states, their mask, sentence vector, style vector."""
-        states, sentence = self.encoder(src, lengths, embedded=self.input_dropout(self.embedding(src)))
+    def decoder_context(self, src: torch.Tensor, lengths: torch.Tensor, styles: torch.Tensor,
+                        embedded: Optional[torch.Tensor] = None) -> State:
+        """What the decoder reads: encoder states, their mask, sentence vector, style vector
+        (``embedded``: input vectors in place of ``src``'s embeddings, e.g. a soft transfer's)."""
+        embedded = self.embedding(src) if embedded is None else embedded
+        states, sentence = self.encoder(src, lengths, embedded=self.input_dropout(embedded))
         return {"states": states, "mask": ~padding_mask(lengths, src.size(1)), "sentence": sentence,
                 "style_vector": self.styles(styles)}
 
