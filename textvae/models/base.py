@@ -52,6 +52,7 @@ class Model(nn.Module):
     config_class: ClassVar[type] = ModelConfig
     can_transfer: ClassVar[bool] = False  # implements transfer_plan / rerank_scorers
     uses_strength: ClassVar[bool] = False  # transfer moves a style code part of the way (--strength)
+    min_styles: ClassVar[int] = 0  # the fewest styles (labels) the training corpus may have
     # Parts of a test recipe for the contract test (tests/test_contract.py): overrides on top of the
     # tiny synthetic recipe; "{gpt}", "{bert}", "{mt_forward}", "{mt_backward}" name tiny local models.
     test_overrides: ClassVar[Tuple[str, ...]] = ()
@@ -144,7 +145,11 @@ class Model(nn.Module):
 
     @classmethod
     def check_setup(cls, config: ModelConfig, label_names: Sequence[str]) -> None:
-        """Checks of outside resources (local models) before any training work starts."""
+        """Checks of the corpus' styles and of outside resources (local models) before any training
+        work starts."""
+        if len(label_names) < cls.min_styles:
+            raise TextvaeError(f"a {cls.type_name} model needs a corpus with {cls.min_styles} or more styles; this "
+                               f"one has {len(label_names)} ({', '.join(label_names) or 'none'})")
 
     @classmethod
     def training_tokenizer(cls, config: ModelConfig):

@@ -72,14 +72,9 @@ class ARAE(Model):
 
     can_transfer = True
     has_prior = True
+    min_styles = 2
     test_overrides = ("model.embedding_dim=16", "model.hidden_size=16", "model.noise_size=8", "model.mlp_size=16",
                       "model.critic_steps=2")
-
-    @classmethod
-    def check_setup(cls, config, label_names) -> None:
-        if len(label_names) < 2:
-            raise TextvaeError(f"an ARAE for style transfer needs a corpus with two or more styles; this one has "
-                               f"{len(label_names)} ({', '.join(label_names) or 'none'})")
 
     def __init__(self, config: ARAEConfig, vocab_size: int, label_names, tokenizer=None):
         super().__init__(config, vocab_size, label_names, tokenizer)

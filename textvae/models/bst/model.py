@@ -162,6 +162,7 @@ class BSTModel(ClassifierFeedbackModel):
 
     @classmethod
     def check_setup(cls, config: BSTConfig, label_names: Sequence[str]) -> None:
+        super().check_setup(config, label_names)
         check_pivot(config.pivot, label_names)
 
     def save_parts(self, directory: Path) -> None:

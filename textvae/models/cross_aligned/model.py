@@ -42,7 +42,6 @@ from textvae.data.batching import Batch
 from textvae.data.noise import corrupt
 from textvae.data.tokenizer import PAD_ID
 from textvae.decoding.search import soft_decode
-from textvae.errors import TextvaeError
 from textvae.models.base import DecodePlan, Model
 from textvae.models.components.decoders import RNNDecoder
 from textvae.models.cross_aligned.config import CrossAlignedConfig
@@ -95,14 +94,9 @@ class CrossAlignedAutoencoder(Model):
     """See the module docstring."""
 
     can_transfer = True
+    min_styles = 2
     test_overrides = ("model.embedding_dim=16", "model.style_dim=8", "model.content_dim=16", "model.filters=8",
                       "model.adversarial_gate=0")
-
-    @classmethod
-    def check_setup(cls, config, label_names) -> None:
-        if len(label_names) < 2:
-            raise TextvaeError(f"a cross-aligned autoencoder needs a corpus with two or more styles; this one has "
-                               f"{len(label_names)} ({', '.join(label_names) or 'none'})")
 
     def __init__(self, config: CrossAlignedConfig, vocab_size: int, label_names, tokenizer=None):
         super().__init__(config, vocab_size, label_names, tokenizer)

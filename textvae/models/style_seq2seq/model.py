@@ -104,12 +104,7 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
     test_overrides = ("model.embedding_dim=16", "model.encoder.hidden_size=16", "model.decoder.hidden_size=16", "model.cycle.warmup_steps=1",
                       "model.cycle.style_weight.value=1")
     rebuilds_sources = True
-
-    @classmethod
-    def check_setup(cls, config, label_names) -> None:
-        if len(label_names) < 2:
-            raise TextvaeError(f"a {cls.type_name} model needs a corpus with two or more styles to transfer between; "
-                               f"this one has {len(label_names)} ({', '.join(label_names) or 'none'})")
+    min_styles = 2
 
     def __init__(self, config, vocab_size: int, label_names, tokenizer=None):
         super().__init__(config, vocab_size, label_names, tokenizer)
