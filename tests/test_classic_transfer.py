@@ -152,3 +152,20 @@ def test_melnyk_collaborative_classifier_is_not_trained_by_the_transfer_loss():
     assert sum(p.grad.abs().sum() for p in model.decoder.parameters() if p.grad is not None) > 0
     groups = {g["name"]: g for g in model.optimizer_groups()}
     assert set(groups) == {"main", "classifier"} and groups["classifier"]["loss"] == "clf_loss"
+
+
+def test_arae_samples_get_a_forward_and_a_reverse_perplexity(tmp_path):
+    from textvae.data.corpus import load_corpus
+    from textvae.evaluation.fluency import FluencySettings
+    from textvae.evaluation.samples import sample_perplexities
+
+    out = tmp_path / "arae"
+    train(load_recipe(_recipe("arae"), QUICK + TINY["arae"]), out)
+    model = textvae.load(out, device="cpu")
+    lm = FluencySettings(vocab_size=200, embedding_dim=16, hidden_size=16, steps=20, max_sentences=32)
+    result = sample_perplexities(model, load_corpus("synthetic:600"), train, n=60, settings=lm,
+                                 cache_dir=tmp_path / "cache", max_len=12)
+    assert result["samples"] > 10 and 0 < result["distinct"] <= 1
+    assert result["forward_ppl"] > 1 and result["reverse_ppl"] > 1 and result["real_ppl"] > 1
+    with pytest.raises(TextvaeError, match="at least 10"):
+        sample_perplexities(model, load_corpus("synthetic:600"), train, n=5)
