@@ -16,7 +16,7 @@ from textvae.models import build_model
 from textvae.models.arae.model import gradient_penalty
 from textvae.models.cross_aligned.model import CrossAlignedAutoencoder
 from textvae.training import train
-from tests.data.test_synthetic import NEGATIVE, POSITIVE
+from tests.data.test_synthetic import transfer_scores
 
 RECIPES = os.path.join(os.path.dirname(__file__), "..", "recipes")
 TEST = synthetic_splits(n_train=10, n_dev=10, n_test=200, seed=0)["test"]
@@ -115,11 +115,7 @@ def test_training_transfers_style_and_keeps_nouns(name, steps, tmp_path):
     train(load_recipe(_recipe(name), ["data.path=synthetic:6000", f"train.max_steps={steps}", "train.max_minutes=null",
                                       f"train.eval_every={steps}", f"train.checkpoint_every={steps}"]), out)
     model = textvae.load(out, device="cpu")
-    for source, target, words, opposite in ((0, "positive", POSITIVE, NEGATIVE), (1, "negative", NEGATIVE, POSITIVE)):
-        examples = [e for e in TEST if e.label == source][:50]
-        outputs = model.transfer([e.text for e in examples], to=target)
-        flipped = sum(bool(set(o.split()) & words) and not set(o.split()) & opposite for o in outputs)
-        kept = sum(all(n in o.split() for n in e.nouns) for o, e in zip(outputs, examples))
+    for examples, outputs, flipped, kept in transfer_scores(model, TEST):
         assert flipped >= 0.6 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))
         assert kept > 0.5 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))  # most
 

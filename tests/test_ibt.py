@@ -17,7 +17,7 @@ from textvae.models import build_model
 from textvae.training import train
 from textvae.transfer.rerank import make_reranker
 from textvae.transfer.interactive import run_interactive
-from tests.data.test_synthetic import NEGATIVE, POSITIVE
+from tests.data.test_synthetic import transfer_scores
 
 RECIPES = os.path.join(os.path.dirname(__file__), "..", "recipes")
 SMALL = ["data.path=synthetic:6000", "train.max_minutes=null", "train.eval_max_sentences=200",
@@ -37,11 +37,7 @@ def trained(request, tmp_path_factory):
 
 @pytest.mark.slow  # two 700-step trainings with on-the-fly back-translation: minutes on CPU
 def test_cycle_training_transfers_style_and_keeps_nouns(trained):
-    for source, target, words, opposite in ((0, "positive", POSITIVE, NEGATIVE), (1, "negative", NEGATIVE, POSITIVE)):
-        examples = [e for e in TEST if e.label == source][:50]
-        outputs = trained.transfer([e.text for e in examples], to=target)
-        flipped = sum(bool(set(o.split()) & words) and not set(o.split()) & opposite for o in outputs)
-        kept = sum(all(n in o.split() for n in e.nouns) for o, e in zip(outputs, examples))
+    for examples, outputs, flipped, kept in transfer_scores(trained, TEST):
         assert flipped >= 0.8 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))
         assert kept >= 0.8 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))
 
