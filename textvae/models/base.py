@@ -189,6 +189,12 @@ class Model(nn.Module):
 
     # ------------------------------------------------------------------ transfer (can_transfer)
 
+    def other_styles(self, labels: torch.Tensor) -> torch.Tensor:
+        """A random style different from each label (the other one when there are two): the targets
+        of the transfers a style-transfer model trains on."""
+        shift = torch.randint(1, self.num_labels, labels.shape, device=labels.device)
+        return (labels + shift) % self.num_labels
+
     def transfer_plan(self, batch: Batch, target: int, strength: float) -> DecodePlan:
         """How to decode ``batch`` in style ``target``: groups of rows, each with its decoder and
         what that decoder conditions on."""

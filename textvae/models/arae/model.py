@@ -145,10 +145,6 @@ class ARAE(Model):
     def _generated(self, n: int, device) -> torch.Tensor:
         return self.generator(torch.randn(n, self.config.noise_size, device=device))
 
-    def other_styles(self, labels: torch.Tensor) -> torch.Tensor:
-        shift = torch.randint(1, self.num_labels, labels.shape, device=labels.device)
-        return (labels + shift) % self.num_labels
-
     # ---------------------------------------------------------------- objective
 
     def loss_terms(self) -> List[LossTerm]:

@@ -129,11 +129,6 @@ class CrossAlignedAutoencoder(Model):
         """The generator's initial state ``[y; z]`` for writing in ``styles``."""
         return torch.cat([self.generator_styles(styles).to(z.dtype), z], -1)
 
-    def other_styles(self, labels: torch.Tensor) -> torch.Tensor:
-        """A random style different from each label (the other one when there are two)."""
-        shift = torch.randint(1, self.num_labels, labels.shape, device=labels.device)
-        return (labels + shift) % self.num_labels
-
     def temperature(self) -> float:
         return schedule_value(self.config.temperature, self.step_count) if self.training \
             else self.config.temperature.value

@@ -128,11 +128,6 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         return {"states": states, "mask": ~padding_mask(lengths, src.size(1)), "sentence": sentence,
                 "style_vector": self.styles(styles)}
 
-    def other_styles(self, labels: torch.Tensor) -> torch.Tensor:
-        """A random style different from each label (the other one when there are two)."""
-        shift = torch.randint(1, self.num_labels, labels.shape, device=labels.device)
-        return (labels + shift) % self.num_labels
-
     # ---------------------------------------------------------------- objective
 
     def loss_terms(self) -> List[LossTerm]:
