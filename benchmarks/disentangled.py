@@ -6,7 +6,7 @@ test split with it and score the transfers with the evaluation suite.
         [--strength 1.0] [--beam 0] [--eval-only]
 
 ``--strength`` and ``--beam`` set how the test split is transferred (tune them on dev with
-benchmarks/transfer_sweep.py); ``--eval-only`` scores an existing run without training.
+``textvae tune --model RUN --no-write``, or ``--tuned`` for what it saved); ``--eval-only`` scores an existing run without training.
 
 Ablation rows of John et al. (2019, Table 2): ``ae`` (no auxiliary loss), ``mul`` (+ multitask
 style), ``adv`` (+ adversarial style), ``style`` (both style losses), ``all`` (all four losses,

@@ -5,7 +5,8 @@ one line per run, one point per transfer setting.
         --out docs/figures/tradeoff.png [--beam 5] [--title TEXT]
 
 A NAME given twice joins the points of both files. Each JSON file is what
-``benchmarks/transfer_sweep.py RUN --json FILE`` wrote; ``--beam`` keeps the points
+``textvae tune --model RUN --json FILE`` wrote (issue 22; before it, the
+same rows came from ``benchmarks/transfer_sweep.py``); ``--beam`` keeps the points
 decoded with that beam size (0: greedy; default: all).
 """
 

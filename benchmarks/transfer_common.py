@@ -25,19 +25,24 @@ def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rerank-lm", type=float, default=0.0, help="language-model reranking weight (with --lm)")
     parser.add_argument("--lm", help="a textvae language model directory for --rerank-lm")
     parser.add_argument("--eval-only", action="store_true", help="score an existing run; no training")
+    parser.add_argument("--tuned", action="store_true",
+                        help="transfer the test split with the model's tuned defaults (`textvae tune --model RUN`)")
     parser.add_argument("overrides", nargs="*")
 
 
 def transfer_options(args) -> Tuple[Dict, str, str]:
     """``(model.transfer keywords, a readable setting, a file-name tag)`` from the arguments."""
-    options: Dict = {"strength": args.strength}
+    if args.tuned:  # the model's own defaults, as `textvae tune` wrote them
+        return {}, "the model's tuned defaults", "tuned"
+    # every setting explicit, so that a model's tuned defaults never leak into a row
+    options: Dict = {"strength": args.strength, "strategy": "beam" if args.beam > 1 else "greedy",
+                     "rerank": args.rerank, "rerank_cycle": args.rerank_cycle, "rerank_lm": args.rerank_lm}
     if args.beam > 1:
-        options.update(strategy="beam", beam_size=args.beam)
+        options.update(beam_size=args.beam)
     setting = f"strength {args.strength:g}, " + (f"beam {args.beam}" if args.beam > 1 else "greedy")
     tag = f"strength{args.strength:g}-beam{args.beam}"
     for key, weight in (("rerank", args.rerank), ("rerank_cycle", args.rerank_cycle), ("rerank_lm", args.rerank_lm)):
         if weight:
-            options[key] = weight
             setting += f", {key.replace('_', ' ')} {weight:g}"
             tag += f"-{key.replace('_', '')}{weight:g}"
     if args.rerank_lm:

@@ -6,7 +6,7 @@ the dev training curve (judge accuracy and self-BLEU against time).
         [--threads 2] [--resume] [--beam 0] [--rerank 0] [--rerank-cycle 0] [--eval-only] [key=value ...]
 
 ``--beam``, ``--rerank`` and ``--rerank-cycle`` set how the test split is transferred (tune them on dev with
-benchmarks/transfer_sweep.py); ``--eval-only`` scores an existing run without training.
+``textvae tune --model RUN --no-write``, or ``--tuned`` for what it saved); ``--eval-only`` scores an existing run without training.
 Prints one Markdown row; writes row-SETTING.json, the transfers (transfer.test.0/1) and curve.png next to
 the run.
 """

@@ -26,10 +26,18 @@ class TextModel:
         self.stats = bundle.stats
         self.path = bundle.path
         self.device = device
+        from textvae.transfer.defaults import model_defaults
+
+        self.transfer_defaults, self.transfer_defaults_source = model_defaults(self.path, self.config.transfer)
+        self._default_lm = None
 
     def __repr__(self) -> str:
+        defaults = ""
+        if self.model.can_transfer:
+            shown = ", ".join(f"{k}={v}" for k, v in self.transfer_defaults.items()) or "built-in"
+            defaults = f", transfer defaults: {shown} ({self.transfer_defaults_source})"
         return (f"TextModel({self.config.name!r}, type={self.config.model.type!r}, "
-                f"styles={self.label_names}, device={self.device})")
+                f"styles={self.label_names}, device={self.device}{defaults})")
 
     @property
     def max_tokens(self) -> int:
@@ -46,7 +54,7 @@ class TextModel:
             log.warning("%d sentence(s) longer than this model's maximum of %d tokens were truncated", long, limit)
         return [x[:limit] for x in ids]
 
-    def _batches(self, sentences: Sequence[str], max_sentences: int = 256, max_tokens: int = 8192):
+    def batches(self, sentences: Sequence[str], max_sentences: int = 256, max_tokens: int = 8192):
         """``(positions, batch)`` of the sentences, on the model's device, by length."""
         for indices, batch in id_batches(self._token_ids(sentences), max_tokens=max_tokens,
                                          max_sentences=max_sentences):
@@ -56,7 +64,7 @@ class TextModel:
     def encode(self, sentences: Sequence[str]) -> torch.Tensor:
         """Posterior means ``(N, latent_dim)`` in input order."""
         codes: List[Optional[torch.Tensor]] = [None] * len(sentences)
-        for indices, batch in self._batches(sentences):
+        for indices, batch in self.batches(sentences):
             means = self.model.encode(batch.src, batch.lengths)["mean"]
             for row, i in enumerate(indices):
                 codes[i] = means[row]
@@ -72,7 +80,7 @@ class TextModel:
         from textvae.objectives.reconstruction import sentence_nll
 
         out = torch.zeros(len(sentences))
-        for indices, batch in self._batches(sentences):
+        for indices, batch in self.batches(sentences):
             z = self.model.encode(batch.src, batch.lengths)["mean"]
             nll = sentence_nll(self.model.decoder(batch.tgt_in, z), batch.tgt_out).float().cpu()
             out[torch.as_tensor(indices)] = nll / (batch.lengths.cpu() + 1)
@@ -115,15 +123,42 @@ class TextModel:
         lengths = [len(ids) for ids in self._token_ids(sentences, warn=False)]
         return self.decode(self.encode(sentences), lengths, **options)
 
-    def transfer(self, sentences: Sequence[str], to: str, strength: float = 1.0, rerank: float = 0.0,
-                 rerank_cycle: float = 0.0, rerank_lm: float = 0.0, lm=None, **options) -> List:
+    def transfer_settings(self, strength: Optional[float] = None, rerank: Optional[float] = None,
+                          rerank_cycle: Optional[float] = None, rerank_lm: Optional[float] = None, lm=None,
+                          **decoding) -> dict:
+        """Every transfer setting for a call that gives these (None: not given): the caller's over the
+        model's own defaults (tuned by ``textvae tune``, or the recipe's) over the built-in ones,
+        with the language model loaded when LM reranking is on (see :mod:`textvae.transfer.defaults`)."""
+        from textvae.transfer.defaults import resolve
+
+        settings = resolve(self.transfer_defaults, {"strength": strength, "rerank": rerank,
+                                                    "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm,
+                                                    "lm": lm, **decoding})
+        if settings["rerank_lm"] and not isinstance(settings["lm"], TextModel):
+            if lm is None and settings["lm"] is not None:  # the defaults' LM, loaded once
+                if self._default_lm is None:
+                    try:
+                        self._default_lm = load_language_model(settings["lm"], self.device)
+                    except TextvaeError as exc:
+                        raise TextvaeError(f"this model's transfer defaults rerank with the language model "
+                                           f"{settings['lm']}, which does not load ({exc}); pass --lm DIR or "
+                                           "--rerank-lm 0") from None
+                settings["lm"] = self._default_lm
+            else:
+                settings["lm"] = load_language_model(settings["lm"], self.device)  # refused before any decoding
+        return settings
+
+    def transfer(self, sentences: Sequence[str], to: str, strength: Optional[float] = None,
+                 rerank: Optional[float] = None, rerank_cycle: Optional[float] = None,
+                 rerank_lm: Optional[float] = None, lm=None, **options) -> List:
         """Rewrite ``sentences`` in style ``to`` (needs a style-transfer model), in input order.
 
         ``strength``: how far a split-latent model moves the style code (1: to the target style's
         mean); ``rerank`` / ``rerank_cycle`` / ``rerank_lm`` > 0 choose among beam candidates by the
         model's own style classifier, by how well they rebuild the source, and by the language model
         ``lm`` (a loaded language model or its path); ``options``:
-        :class:`textvae.decoding.DecodeOptions` fields.
+        :class:`textvae.decoding.DecodeOptions` fields. What is not given comes from the model's
+        transfer defaults (:attr:`transfer_defaults`, e.g. tuned by ``textvae tune``).
         """
         if to not in self.label_names:
             raise TextvaeError(f"unknown style '{to}'; this model knows: {', '.join(self.label_names)}")
@@ -132,12 +167,12 @@ class TextModel:
                                "cannot transfer; train a style-transfer recipe (a disentangled VAE or "
                                "back-translation model)")
         from textvae.transfer import transfer_sentences
+        from textvae.transfer.defaults import DECODING_KEYS
 
-        if rerank_lm and lm is not None:
-            lm = load_language_model(lm, self.device)  # refused before any decoding if it is not an LM
-        return transfer_sentences(self.model, self.tokenizer, self.label_names, sentences, to, self._batches,
-                                  strength=strength, rerank=rerank, rerank_cycle=rerank_cycle, rerank_lm=rerank_lm,
-                                  lm=lm, **options)
+        decoding = {key: options.pop(key) for key in DECODING_KEYS if key in options}
+        settings = self.transfer_settings(strength, rerank, rerank_cycle, rerank_lm, lm, **decoding)
+        return transfer_sentences(self.model, self.tokenizer, self.label_names, sentences, to, self.batches,
+                                  **settings, **options)
 
 
 def load(path: Union[str, Path], device: Union[str, torch.device, None] = None) -> TextModel:

@@ -11,7 +11,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from textvae import __version__
 from textvae.errors import TextvaeError
@@ -165,10 +165,13 @@ def sentences_output(args) -> Optional[Path]:
 
 def add_decode_options(p) -> None:
     g = p.add_argument_group("decoding")
-    g.add_argument("--strategy", choices=["greedy", "beam", "sample"], default="greedy")
-    g.add_argument("--beam", type=int, default=5, dest="beam_size", help="beam size (--strategy beam)")
-    g.add_argument("--length-penalty", type=float, default=1.0,
-                   help="beam ranking divides log-probabilities by length ** this (0 = raw)")
+    # strategy, beam and length penalty default to None: `transfer` then takes the model's own
+    # (tuned) settings, the other commands greedy / 5 / 1.0
+    g.add_argument("--strategy", choices=["greedy", "beam", "sample"], default=None,
+                   help="default: greedy (transfer: the model's tuned setting, if any)")
+    g.add_argument("--beam", type=int, default=None, dest="beam_size", help="beam size (--strategy beam; default 5)")
+    g.add_argument("--length-penalty", type=finite_float, default=None,
+                   help="beam ranking divides log-probabilities by length ** this (0 = raw; default 1)")
     g.add_argument("--n-best", type=int, default=1, help="hypotheses per sentence (beam), tab-separated")
     g.add_argument("--temperature", type=float, default=1.0)
     g.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0 = all)")
@@ -191,9 +194,22 @@ DECODE_KEYS = ("strategy", "beam_size", "length_penalty", "n_best", "temperature
 def decode_options(args) -> dict:
     from textvae.decoding import DecodeOptions
 
-    options = {key: getattr(args, key) for key in DECODE_KEYS}
+    options = {key: getattr(args, key) for key in DECODE_KEYS if getattr(args, key) is not None}
     DecodeOptions(**options)  # bad values stop here, before the model is loaded
     return options
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (NaN and infinity are refused with the option's name)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def nbest_lines(results) -> List[str]:
@@ -221,21 +237,103 @@ def cmd_transfer(args) -> int:
         raise TextvaeError(f"unknown style '{args.to}'; this model knows: {', '.join(model.label_names)}")
     if not model.model.can_transfer:
         model.transfer([], to=model.label_names[0])  # raises the model's one-line explanation
-    rerank = {"strength": args.strength, "rerank": args.rerank, "rerank_cycle": args.rerank_cycle,
-              "rerank_lm": args.rerank_lm, "lm": None}
-    if args.lm or args.rerank_lm:  # a missing or wrong LM is refused before any input is read
-        from textvae.api import load_language_model
+    if not args.interactive and not args.to:
+        raise TextvaeError("textvae transfer: --to STYLE is required (one of: " + ", ".join(model.label_names) + ")")
+    from textvae.api import load_language_model
+    from textvae.transfer.defaults import DECODING_KEYS
 
-        rerank["lm"] = load_language_model(args.lm, device=args.device)
+    lm = load_language_model(args.lm, device=args.device) if args.lm else None  # refused before input is read
+    decoding = {key: options.pop(key) for key in DECODING_KEYS if key in options}
+    settings = model.transfer_settings(args.strength, args.rerank, args.rerank_cycle, args.rerank_lm, lm, **decoding)
+    if model.transfer_defaults:
+        from textvae.transfer.defaults import BUILT_IN
+
+        changed = [f"{k} {v}" for k, v in settings.items() if k != "lm" and v != BUILT_IN[k]]
+        log.info("transfer settings: %s (the model's defaults, %s; options override them)",
+                 ", ".join(changed) or "the built-in ones", model.transfer_defaults_source)
     if args.interactive:
         from textvae.transfer.interactive import run_interactive
 
-        return run_interactive(model, options, **rerank, stdin=sys.stdin, stdout=sys.stdout)
-    if not args.to:
-        raise TextvaeError("textvae transfer: --to STYLE is required (one of: " + ", ".join(model.label_names) + ")")
+        decoding = {key: settings.pop(key) for key in DECODING_KEYS}
+        return run_interactive(model, {**options, **decoding}, **settings, stdin=sys.stdin, stdout=sys.stdout)
     lines = read_sentences(args.input)
-    results = map_nonblank(lambda x: model.transfer(x, to=args.to, **rerank, **options), lines)
+    results = map_nonblank(lambda x: model.transfer(x, to=args.to, **settings, **options), lines)
     write_sentences(nbest_lines(results), output)
+    return 0
+
+
+def number_list(kind: type, what: str) -> Callable[[str], list]:
+    """argparse type: comma-separated numbers of ``kind`` (finite)."""
+
+    def parse(text: str) -> list:
+        try:
+            values = [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
+        if not values or not all(v == v and abs(v) != float("inf") for v in values):
+            raise argparse.ArgumentTypeError(f"expected comma-separated finite {what}, got {text!r}")
+        return values
+
+    return parse
+
+
+def cmd_tune(args) -> int:
+    import textvae
+    from textvae.api import load_language_model
+    from textvae.data.corpus import load_corpus
+    from textvae.evaluation.transfer_dev import DevSample
+    from textvae.io import atomic_write_text
+    from textvae.transfer.defaults import write_tuned
+    from textvae.transfer.tune import TuneGrid, TuneRule, default_grid, format_table, tune, tuned_record
+
+    if args.sentences is not None and args.sentences < 1:
+        raise TextvaeError(f"--sentences must be at least 1, got {args.sentences}")
+    if args.max_ppl_ratio is not None and args.max_ppl_ratio <= 0:
+        raise TextvaeError(f"--max-ppl-ratio must be positive, got {args.max_ppl_ratio}")
+    json_out = output_file(args.json, args.force) if args.json else None
+    model = textvae.load(args.model, device=args.device)
+    if not model.model.can_transfer:
+        model.transfer([], to=model.label_names[0])  # the model's one-line reason
+    lm = load_language_model(args.lm, device=args.device) if args.lm else None
+    grid = default_grid(model.model, model.label_names, lm)
+    for key in ("strengths", "beams", "rerank", "cycle", "lm_weight"):
+        if getattr(args, key) is not None:
+            setattr(grid, key, getattr(args, key))
+    grid.check()
+    if any(grid.lm_weight) and lm is None:
+        raise TextvaeError("tune: --lm-weight needs a language model: --lm DIR")
+    corpus = load_corpus(args.data or model.config.data.path)
+    if args.split not in corpus.datasets:
+        raise TextvaeError(f"corpus {corpus.source} has no {args.split} split")
+    if list(corpus.label_names) != list(model.label_names):
+        raise TextvaeError(f"corpus {corpus.source} has styles {list(corpus.label_names)}, the model "
+                           f"{model.label_names}; tune on the corpus the model was trained on")
+    fluency_lm = None
+    if not args.no_fluency:
+        from textvae.evaluation.fluency import cached_corpus_lm
+        from textvae.training import train  # trains the corpus fluency LM the first time
+
+        fluency_lm = cached_corpus_lm(corpus, train=train)[0]
+    sentences = args.sentences or model.config.train.eval_transfer_sentences
+    sample = DevSample(corpus, model.config.seed, sentences, split=args.split, fluency_lm=fluency_lm)
+    rule = TuneRule(args.min_accuracy, None if args.no_fluency else args.max_ppl_ratio)
+    rows: list = []
+
+    def on_row(row):
+        rows.append(row)
+        if json_out is not None:
+            atomic_write_text(json_out, json.dumps(rows, indent=1) + "\n")
+
+    log.info("tuning %d settings on %d %s sentences", grid.size(), len(sample.sources), args.split)
+    result = tune(model, sample, grid, rule, lm=lm, on_row=on_row, progress=not args.quiet and sys.stderr.isatty())
+    print(format_table(result["rows"], result["choice"]), end="")
+    settings, record = tuned_record(result, args.split, str(Path(args.lm).resolve()) if args.lm else None, grid)
+    print(f"\nrule: {result['rule']}" + ("" if result["met"] else " (no row met the accuracy bar)"))
+    print("chosen: " + ", ".join(f"{k} {v}" for k, v in settings.items()))
+    if args.no_write:
+        return 0
+    file = write_tuned(model.path, settings, record)
+    print(f"saved to {file}; textvae transfer uses these unless an option overrides them")
     return 0
 
 
@@ -370,7 +468,7 @@ def _report(args, options: dict, out: Path, tmp: Path) -> int:
     inputs = _report_inputs(args)  # read and checked before the model is loaded
     model = textvae.load(args.model, device=args.device)
     latent_ops.require_latent(model)
-    meta = f"model {model.path}; decoding {options['strategy']}"
+    meta = f"model {model.path}; decoding {options.get('strategy', 'greedy')}"
     if args.verb == "interpolate":
         pairs = inputs
         data = latent_ops.interpolate(model, pairs, args.steps, args.method, args.part, **options)
@@ -483,22 +581,55 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--to", help="target style name")
     transfer.add_argument("--interactive", action="store_true",
                           help="type sentences, see them transferred to every style (:help for commands)")
-    transfer.add_argument("--strength", type=float, default=1.0,
+    transfer.add_argument("--strength", type=finite_float, default=None,
                           help="how far to move the style code towards the target style (1 = all the way)")
-    transfer.add_argument("--rerank", type=float, default=0.0, metavar="WEIGHT",
+    transfer.add_argument("--rerank", type=finite_float, default=None, metavar="WEIGHT",
                           help="with beam search: choose among the beam's candidates by their score plus WEIGHT x "
                                "the log-probability the model's own style classifier gives the target style "
                                "(back-translation models; split-latent models with the multitask style head)")
-    transfer.add_argument("--rerank-cycle", type=float, default=0.0, metavar="WEIGHT",
+    transfer.add_argument("--rerank-cycle", type=finite_float, default=None, metavar="WEIGHT",
                           help="with beam search: also subtract WEIGHT x the per-token NLL of rebuilding the source "
                                "from each candidate (content preservation; style_seq2seq and split-latent models)")
-    transfer.add_argument("--rerank-lm", type=float, default=0.0, metavar="WEIGHT",
+    transfer.add_argument("--rerank-lm", type=finite_float, default=None, metavar="WEIGHT",
                           help="with beam search: also subtract WEIGHT x each candidate's per-token NLL under the "
                                "language model --lm (fluency)")
     transfer.add_argument("--lm", metavar="DIR",
                           help="a textvae language model (trained with latent type none, e.g. recipes/yelp_lm.yaml) "
                                "for --rerank-lm")
     transfer.set_defaults(func=cmd_transfer)
+
+    tune_p = sub.add_parser("tune", help="choose a model's transfer settings on dev and save them as its defaults",
+                            description="Transfers a fixed dev sample with every setting of a grid (strength, "
+                                        "greedy or beam, reranking weights), scores it with the corpus' judge, "
+                                        "self-BLEU and the fluency LM, prints the table and writes the chosen "
+                                        "setting into the model directory (transfer_defaults.json).")
+    tune_p.add_argument("--model", required=True, help="model directory or run directory")
+    tune_p.add_argument("--data", help="corpus (default: the one the model was trained on)")
+    tune_p.add_argument("--split", default="dev", choices=["train", "dev", "test"])
+    tune_p.add_argument("--sentences", type=int, default=None,
+                        help="sentences of the split (default: the training curve's sample, train.eval_transfer_sentences)")
+    tune_p.add_argument("--min-accuracy", type=finite_float, default=85.0,
+                        help="rule: most self-BLEU among rows with at least this dev accuracy, in percent (default 85)")
+    tune_p.add_argument("--max-ppl-ratio", type=finite_float, default=1.5,
+                        help="rule: and outputs' perplexity at most this many times the sources' (default 1.5)")
+    tune_p.add_argument("--no-fluency", action="store_true", help="skip the fluency LM (and the PPL bound)")
+    tune_p.add_argument("--strength", dest="strengths", type=number_list(float, "numbers"),
+                        help="strengths to try (default: 1, or 1,1.3,1.6,2 for split-latent models)")
+    tune_p.add_argument("--beam", dest="beams", type=number_list(int, "integers"),
+                        help="beam sizes, 0 = greedy (default 0,5,10)")
+    tune_p.add_argument("--rerank", type=number_list(float, "numbers"),
+                        help="style-classifier reranking weights (default 0,1,4 where the model has one)")
+    tune_p.add_argument("--cycle", type=number_list(float, "numbers"),
+                        help="cycle reranking weights (default 0,1,4 where the model has one)")
+    tune_p.add_argument("--lm-weight", type=number_list(float, "numbers"),
+                        help="language-model reranking weights (default 0,2,5 with --lm)")
+    tune_p.add_argument("--lm", metavar="DIR", help="a textvae language model for LM reranking")
+    tune_p.add_argument("--json", help="also write the rows to this JSON file (rewritten after every row)")
+    tune_p.add_argument("--no-write", action="store_true", help="print the table only; keep the model's defaults")
+    tune_p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
+    tune_p.add_argument("--quiet", action="store_true", help="no progress bar")
+    tune_p.add_argument("--device", default=None)
+    tune_p.set_defaults(func=cmd_tune)
 
     recon = sub.add_parser("reconstruct", help="encode and decode sentences (autoencoder check)")
     add_model_io(recon)

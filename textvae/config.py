@@ -8,6 +8,7 @@ and values of the wrong type stop with one sentence naming the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import typing
 from dataclasses import dataclass, field
@@ -328,6 +329,39 @@ class TrainConfig:
 
 
 @dataclass
+class TransferConfig:
+    """The model's own transfer settings, used when a command or call does not set them (null: the
+    built-in default: strength 1, greedy). ``textvae tune`` writes dev-tuned settings into the model
+    directory (``transfer_defaults.json``), and those come before the recipe's."""
+
+    strength: Optional[float] = None  # split-latent models: how far the style code moves
+    strategy: Optional[Literal["greedy", "beam", "sample"]] = None
+    beam_size: Optional[int] = None
+    length_penalty: Optional[float] = None
+    rerank: Optional[float] = None  # beam: weight of the model's own style classifier
+    rerank_cycle: Optional[float] = None  # beam: weight of rebuilding the source from the candidate
+    rerank_lm: Optional[float] = None  # beam: weight of a language model's per-token log-probability
+    lm: Optional[str] = None  # the language-model directory for rerank_lm
+
+    def check(self):
+        for key in ("strength", "length_penalty", "rerank", "rerank_cycle", "rerank_lm"):
+            value = getattr(self, key)
+            if value is not None and not math.isfinite(value):
+                yield key, f"must be a finite number (or null), got {value}"
+        for key in ("length_penalty", "rerank", "rerank_cycle", "rerank_lm"):
+            if getattr(self, key) is not None and getattr(self, key) < 0:
+                yield key, f"must not be negative, got {getattr(self, key)}"
+        if self.beam_size is not None and self.beam_size < 1:
+            yield "beam_size", f"must be at least 1 (or null), got {self.beam_size}"
+        if self.rerank_lm and not self.lm:
+            yield "rerank_lm", "needs transfer.lm, the language-model directory"
+
+    def settings(self) -> Dict[str, Any]:
+        """The keys that are set."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass
 class Config:
     name: str = "experiment"
     seed: int = 0
@@ -335,6 +369,7 @@ class Config:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     model: ModelConfig = field(default_factory=default_model_config)
     train: TrainConfig = field(default_factory=TrainConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)

@@ -12,9 +12,31 @@ import torch
 from textvae.data.batching import Batch
 from textvae.decoding import DecodeOptions, decode
 from textvae.errors import TextvaeError
-from textvae.transfer.rerank import make_reranker
+from textvae.transfer.rerank import Features, candidate_scorer, make_reranker
 
 Batches = Callable[[Sequence[str], int], Iterable[Tuple[List[int], Batch]]]  # (sentences, size) -> batches
+
+
+def _prepare(model, label_names: Sequence[str], to: str) -> int:
+    """The target's index, after the model's own checks (one line each, before any decoding)."""
+    if not model.can_transfer:
+        model.transfer_plan(None, 0, 1.0)  # the model's one-line reason
+    if to not in label_names:
+        raise TextvaeError(f"unknown style '{to}'; this model knows: {', '.join(label_names)}")
+    target = list(label_names).index(to)
+    model.check_target(target, label_names)
+    return target
+
+
+def _decoded(model, sentences: Sequence[str], target: int, batches: Batches, strength: float,
+             search: DecodeOptions):
+    """``(positions, ids, scores, sources)`` per decoded group: each source's candidates (token ids,
+    ``search.n_best`` of them), their beam scores (None unless beam) and the sources' batch."""
+    for indices, batch in batches(list(sentences), search.batch_size):
+        max_len = search.max_len or int(batch.lengths.max()) * 2 + 5
+        for rows, decoder, context in model.transfer_plan(batch, target, strength):
+            ids, scores = decode(decoder, context, search, max_len=max_len)
+            yield [indices[row] for row in rows.tolist()], ids, scores, batch.rows(rows)
 
 
 @torch.inference_mode()
@@ -30,12 +52,7 @@ def transfer_sentences(model, tokenizer, label_names: Sequence[str], sentences: 
     with ``sentence_nll``); ``options`` are :class:`textvae.decoding.DecodeOptions` fields. With
     ``n_best > 1`` each item is a list of that many sentences, best first.
     """
-    if not model.can_transfer:
-        model.transfer_plan(None, 0, strength)  # the model's one-line reason
-    if to not in label_names:
-        raise TextvaeError(f"unknown style '{to}'; this model knows: {', '.join(label_names)}")
-    target = list(label_names).index(to)
-    model.check_target(target, label_names)
+    target = _prepare(model, label_names, to)
     opts = DecodeOptions.from_kwargs(**options)
     reranker = make_reranker(model, tokenizer, target, rerank, rerank_cycle, rerank_lm, lm)
     search = opts
@@ -45,14 +62,31 @@ def transfer_sentences(model, tokenizer, label_names: Sequence[str], sentences: 
                                "(--strategy beam --beam 5)")
         search = dataclasses.replace(opts, n_best=opts.beam_size)
     out: List = [None] * len(sentences)
-    for indices, batch in batches(list(sentences), opts.batch_size):
-        max_len = opts.max_len or int(batch.lengths.max()) * 2 + 5
-        for rows, decoder, context in model.transfer_plan(batch, target, strength):
-            ids, scores = decode(decoder, context, search, max_len=max_len)
-            if reranker is not None:
-                ids = reranker(ids, scores, batch.rows(rows))
-            for position, row in enumerate(rows.tolist()):
-                texts = [tokenizer.decode(seq) for seq in ids[position][:opts.n_best]]
-                out[indices[row]] = texts[0] if opts.n_best == 1 else texts
+    for positions, ids, scores, sources in _decoded(model, sentences, target, batches, strength, search):
+        if reranker is not None:
+            ids = reranker(ids, scores, sources)
+        for position, candidates in zip(positions, ids):
+            texts = [tokenizer.decode(seq) for seq in candidates[:opts.n_best]]
+            out[position] = texts[0] if opts.n_best == 1 else texts
     return out
 
+
+@torch.inference_mode()
+def transfer_candidates(model, tokenizer, label_names: Sequence[str], sentences: Sequence[str], to: str,
+                        batches: Batches, beam_size: int, strength: float = 1.0, style: bool = False,
+                        cycle: bool = False, lm=None, **options) -> List[Tuple[List[str], torch.Tensor, Features]]:
+    """Every sentence's ``beam_size`` beam candidates in style ``to``, as ``(texts, beam scores (k,),
+    features {name: (k,)})`` in input order, with the reranking features asked for (see
+    :func:`textvae.transfer.rerank.candidate_scorer`): one decode serves every reranking weight
+    (:func:`textvae.transfer.rerank.reranked_scores` of the stacked rows is what
+    :func:`transfer_sentences` ranks by)."""
+    target = _prepare(model, label_names, to)
+    search = DecodeOptions.from_kwargs(**{**options, "strategy": "beam", "beam_size": beam_size, "n_best": beam_size})
+    score = candidate_scorer(model, tokenizer, target, style=style, cycle=cycle, lm=lm)
+    out: List = [None] * len(sentences)
+    for positions, ids, scores, sources in _decoded(model, sentences, target, batches, strength, search):
+        features = score(ids, sources)
+        for row, (position, candidates) in enumerate(zip(positions, ids)):
+            out[position] = ([tokenizer.decode(seq) for seq in candidates], scores[row].float().cpu(),
+                             {name: value[row].cpu() for name, value in features.items()})
+    return out

@@ -8,7 +8,7 @@ well a candidate rebuilds its source); fluency is a textvae language model.
 
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 
@@ -36,40 +36,71 @@ def lm_scorer(tokenizer, lm) -> Callable[[List[List[int]]], torch.Tensor]:
     return lambda ids: lm.sentence_nll([tokenizer.decode(seq) for seq in ids])
 
 
+FEATURES = ("style", "cycle", "lm")  # what a candidate is scored by, besides its beam score
+Features = Dict[str, torch.Tensor]  # feature -> (N, k): style log-prob, per-token rebuild NLL, per-token LM NLL
+
+
+def candidate_scorer(model, tokenizer, target: int, style: bool = False, cycle: bool = False,
+                     lm=None) -> Callable[[List[List[List[int]]], Batch], Features]:
+    """``score(ids, sources)``: the features of every source's beam candidates ``ids`` (lists of
+    token ids): ``style``, the target style's log-probability under the model's own classifier;
+    ``cycle``, the per-token NLL of rebuilding the source from the candidate; ``lm``, the
+    candidate's per-token NLL under the language model ``lm`` (anything with ``sentence_nll``).
+    Only the features asked for are computed; a model that cannot give one says why."""
+    style_log_prob, rebuild_nll = model.rerank_scorers(target, style=style, cycle=cycle) if style or cycle \
+        else (None, None)
+    style_log_prob, rebuild_nll = (style_log_prob if style else None), (rebuild_nll if cycle else None)
+    lm_score = lm_scorer(tokenizer, lm) if lm is not None else None
+
+    def score(ids: List[List[List[int]]], sources: Batch) -> Features:
+        n, k = len(ids), len(ids[0])
+        device = sources.src.device
+        flat = [seq for row in ids for seq in row]
+        out: Features = {}
+        if lm_score is not None:
+            out["lm"] = lm_score(flat).to(device).float().view(n, k)
+        if style_log_prob is not None or rebuild_nll is not None:
+            candidates = collate([seq or [UNK_ID] for seq in flat]).to(device)
+            if style_log_prob is not None:
+                out["style"] = style_log_prob(candidates).float().view(n, k)
+            if rebuild_nll is not None:
+                tokens = (sources.tgt_out != PAD_ID).sum(1).repeat_interleave(k)
+                out["cycle"] = (rebuild_nll(candidates, sources, k).float() / tokens).view(n, k)
+        return out
+
+    return score
+
+
+def reranked_scores(scores: torch.Tensor, features: Features, weight: float = 0.0, cycle_weight: float = 0.0,
+                    lm_weight: float = 0.0) -> torch.Tensor:
+    """Beam score + ``weight`` x style log-prob - ``cycle_weight`` x rebuild NLL - ``lm_weight`` x
+    LM NLL, per candidate ``(N, k)`` (a feature with weight 0 may be absent)."""
+    total = scores.to(next(iter(features.values())).device if features else scores.device).float()
+    if weight > 0:
+        total = total + weight * features["style"]
+    if cycle_weight > 0:
+        total = total - cycle_weight * features["cycle"]
+    if lm_weight > 0:
+        total = total - lm_weight * features["lm"]
+    return total
+
+
+def reorder(ids: List[List[List[int]]], total: torch.Tensor) -> List[List[List[int]]]:
+    """Every source's candidates, best ``total`` first (ties keep the beam's order)."""
+    order = total.argsort(dim=-1, descending=True, stable=True).tolist()
+    return [[row[j] for j in ranks] for row, ranks in zip(ids, order)]
+
+
 def make_reranker(model, tokenizer, target: int, weight: float = 0.0, cycle_weight: float = 0.0,
                   lm_weight: float = 0.0, lm=None) -> Optional[Rerank]:
-    """The reranker for transfers of ``model`` into ``target`` with these weights (None: all off)."""
+    """``rerank(ids, scores, sources)`` for transfers of ``model`` into ``target``: every source's
+    beam candidates reordered by :func:`reranked_scores` with these weights (None: all off)."""
     if not check_rerank_weights(weight, cycle_weight, lm_weight, lm):
         return None
-    style_log_prob, rebuild_nll = model.rerank_scorers(target, style=weight > 0, cycle=cycle_weight > 0)
-    lm_score = lm_scorer(tokenizer, lm) if lm_weight > 0 else None
-    return candidate_reranker(weight, cycle_weight, lm_weight, style_log_prob, rebuild_nll, lm_score)
-
-
-def candidate_reranker(weight: float, cycle_weight: float, lm_weight: float, style_log_prob: Optional[Callable],
-                       rebuild_nll: Optional[Callable], lm_score: Optional[Callable]) -> Rerank:
-    """``rerank(ids, scores, sources)``: every source's beam candidates ``ids`` (lists of token
-    ids) reordered by beam score + ``weight`` x ``style_log_prob(candidates)`` (the target
-    style's log-probability) - ``cycle_weight`` x the per-token NLL of rebuilding the source
-    from the candidate (``rebuild_nll(candidates, sources, k)``, summed NLL per candidate) -
-    ``lm_weight`` x the candidate's per-token NLL under a language model (``lm_score(ids)``).
-    ``candidates`` is the batch of all ``N x k`` candidates, source-major."""
+    score = candidate_scorer(model, tokenizer, target, style=weight > 0, cycle=cycle_weight > 0,
+                             lm=lm if lm_weight > 0 else None)
 
     def rerank(ids: List[List[List[int]]], scores: torch.Tensor, sources: Batch) -> List[List[List[int]]]:
-        k = len(ids[0])
-        device = sources.src.device
-        candidates = collate([seq or [UNK_ID] for row in ids for seq in row]).to(device)
-        total = scores.to(device)
-        if lm_weight > 0:
-            per_token = lm_score([seq for row in ids for seq in row]).to(device)
-            total = total - lm_weight * per_token.view(len(ids), k)
-        if weight > 0:
-            total = total + weight * style_log_prob(candidates).view(len(ids), k)
-        if cycle_weight > 0:
-            tokens = (sources.tgt_out != PAD_ID).sum(1).repeat_interleave(k)
-            per_token = rebuild_nll(candidates, sources, k).float() / tokens
-            total = total - cycle_weight * per_token.view(len(ids), k)
-        order = total.argsort(dim=-1, descending=True, stable=True).tolist()
-        return [[row[j] for j in ranks] for row, ranks in zip(ids, order)]
+        return reorder(ids, reranked_scores(scores, score(ids, sources), weight, cycle_weight, lm_weight))
 
     return rerank

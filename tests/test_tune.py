@@ -1,0 +1,116 @@
+"""``textvae tune`` and the model's own transfer defaults (issue 22): the tuned setting is what
+``textvae transfer`` uses with no option, an option overrides it, and the tuning table's figures
+are those of transferring with the chosen setting."""
+
+import json
+import os
+
+import pytest
+
+import textvae
+from textvae.cli import main
+from textvae.config import load_recipe
+from textvae.data.corpus import load_corpus
+from textvae.errors import TextvaeError
+from textvae.evaluation.transfer_dev import DevSample
+from textvae.training import train
+from textvae.transfer.defaults import DEFAULTS_FILE, resolve
+from textvae.transfer.tune import TuneGrid, TuneRule, tune
+
+RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ibt_gru.yaml")
+TINY = ["data.path=synthetic:2000", "train.max_minutes=null", "train.max_steps=120", "train.eval_every=120",
+        "train.checkpoint_every=120", "train.eval_max_sentences=50", "train.eval_transfer_sentences=40",
+        "model.embedding_dim=32", "model.encoder.hidden_size=32", "model.decoder.hidden_size=64", "train.lr=0.003"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tune") / "run"
+    train(load_recipe(RECIPE, TINY + ["transfer.strength=1.0", "transfer.length_penalty=0.5"]), out)
+    return out
+
+
+def test_recipe_defaults_then_tuned_defaults_then_options(run, capsys):
+    model = textvae.load(run, device="cpu")
+    assert model.transfer_defaults == {"strength": 1.0, "length_penalty": 0.5}
+    assert model.transfer_defaults_source == "the recipe"
+    # tune writes the chosen setting next to the weights; the table is printed
+    assert main(["tune", "--model", str(run), "--no-fluency", "--beam", "0,3", "--rerank", "0,1", "--cycle", "0,2",
+                 "--min-accuracy", "0", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "**chosen**" in printed and "rule: most dev self-BLEU" in printed
+    record = json.loads((run / "model" / DEFAULTS_FILE).read_text())
+    assert len(record["rows"]) == 5 and record["split"] == "dev" and record["sentences"] == 40
+    best = max(record["rows"], key=lambda r: (r["self_bleu"], r["accuracy"]))
+    assert record["dev"]["self_bleu"] == best["self_bleu"]
+    tuned = textvae.load(run, device="cpu")
+    assert tuned.transfer_defaults["strategy"] == record["settings"]["strategy"]
+    assert tuned.transfer_defaults["length_penalty"] == 0.5  # the recipe's key that tune leaves alone
+    assert "tuned on dev" in repr(tuned)
+    # what tune measured is what transfer with no option gives, and an option overrides it
+    corpus = load_corpus(tuned.config.data.path)
+    sample = DevSample(corpus, tuned.config.seed, 40)
+    default = sample.transfer(lambda sources, to: tuned.transfer(sources, to))
+    assert sample.score(default)["transfer_self_bleu"] == pytest.approx(record["dev"]["self_bleu"])
+    greedy = sample.transfer(lambda sources, to: tuned.transfer(sources, to, strategy="greedy"))
+    plain = sample.transfer(lambda sources, to: tuned.transfer(sources, to, strategy="greedy", length_penalty=1.0))
+    assert greedy == plain  # greedy ignores the defaults' beam settings
+    if record["settings"]["strategy"] == "beam":
+        explicit = sample.transfer(lambda sources, to: tuned.transfer(
+            sources, to, strategy="beam", beam_size=record["settings"]["beam_size"], rerank=record["settings"]["rerank"],
+            rerank_cycle=record["settings"]["rerank_cycle"], length_penalty=0.5))
+        assert explicit == default
+
+
+def test_every_reranked_row_equals_transferring_with_its_setting(run):
+    model = textvae.load(run, device="cpu")
+    sample = DevSample(load_corpus(model.config.data.path), model.config.seed, 30)
+    result = tune(model, sample, TuneGrid(beams=(3,), rerank=(0.0, 2.0), cycle=(0.0, 3.0)), progress=False)
+    for row in result["rows"]:
+        outputs = sample.transfer(lambda sources, to: model.transfer(
+            sources, to, strategy="beam", beam_size=3, rerank=row["rerank"], rerank_cycle=row["cycle"], rerank_lm=0.0,
+            length_penalty=0.5))
+        assert sample.score(outputs)["transfer_self_bleu"] == pytest.approx(row["self_bleu"])
+
+
+def test_rule_and_resolution():
+    rows = [{"accuracy": 95.0, "self_bleu": 10.0, "ppl_ratio": 1.0}, {"accuracy": 88.0, "self_bleu": 30.0, "ppl_ratio": 1.2},
+            {"accuracy": 90.0, "self_bleu": 40.0, "ppl_ratio": 3.0}, {"accuracy": 60.0, "self_bleu": 70.0, "ppl_ratio": 1.0}]
+    assert TuneRule(85, 1.5).choose(rows) == (rows[1], True)  # the 40-BLEU row is too disfluent
+    assert TuneRule(85, None).choose(rows) == (rows[2], True)
+    assert TuneRule(99, 1.5).choose(rows) == (rows[0], False)  # none qualifies: the most accurate
+    tuned = {"strategy": "beam", "beam_size": 20, "rerank": 4.0, "rerank_lm": 5.0, "lm": "/lm"}
+    assert resolve(tuned, {})["rerank"] == 4.0 and resolve(tuned, {})["lm"] == "/lm"
+    greedy = resolve(tuned, {"strategy": "greedy"})
+    assert greedy["rerank"] == greedy["rerank_lm"] == 0.0 and greedy["lm"] is None
+    assert resolve(tuned, {"strategy": "greedy", "rerank": 1.0})["rerank"] == 1.0  # then transfer refuses it
+    assert resolve({}, {"strength": None})["strength"] == 1.0
+
+
+def test_defaults_whose_lm_is_gone_fail_in_one_line(run, tmp_path):
+    model = textvae.load(run, device="cpu")
+    model.transfer_defaults = {"strategy": "beam", "beam_size": 3, "rerank_lm": 1.0, "lm": str(tmp_path / "gone")}
+    with pytest.raises(TextvaeError, match="transfer defaults rerank with the language model .* --rerank-lm 0"):
+        model.transfer(["the food was good ."], to="negative")
+    assert model.transfer(["the food was good ."], to="negative", rerank_lm=0.0)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sentences", "0"], "--sentences must be at least 1"),
+    (["--rerank", "-1"], "reranking weights must be 0"),
+    (["--beam", "5,x"], "comma-separated integers"),
+    (["--strength", "nan"], "finite"),
+    (["--lm-weight", "1"], "needs a language model"),
+    (["--split", "nope"], "invalid choice"),
+])
+def test_tune_bad_input_exits_2_and_writes_nothing(run, capsys, argv, message):
+    before = (run / "model" / DEFAULTS_FILE).read_text() if (run / "model" / DEFAULTS_FILE).exists() else None
+    assert main(["tune", "--model", str(run), "--no-fluency", *argv]) == 2
+    assert message in capsys.readouterr().err
+    after = (run / "model" / DEFAULTS_FILE).read_text() if (run / "model" / DEFAULTS_FILE).exists() else None
+    assert before == after
+
+
+def test_transfer_refuses_non_finite_options(run, capsys):
+    assert main(["transfer", "--model", str(run), "--to", "negative", "--strength", "inf"]) == 2
+    assert "finite" in capsys.readouterr().err

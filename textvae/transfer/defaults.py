@@ -1,0 +1,77 @@
+"""A model's own transfer settings: what ``textvae transfer``, the Python API, the interactive
+session and the web page use when the caller leaves a setting out.
+
+Three layers, the first that sets a key wins: what the caller passes; the settings ``textvae tune``
+chose on dev (``transfer_defaults.json`` in the model directory, with the rule, the dev figures
+and the date); the recipe's ``transfer`` section (stored in ``config.json``). Below them the
+built-in defaults (strength 1, greedy decoding, no reranking).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from textvae.config import TransferConfig, from_dict
+from textvae.errors import TextvaeError
+from textvae.io import atomic_write_text
+
+DEFAULTS_FILE = "transfer_defaults.json"
+BUILT_IN: Dict[str, Any] = {"strength": 1.0, "strategy": "greedy", "beam_size": 5, "length_penalty": 1.0,
+                            "rerank": 0.0, "rerank_cycle": 0.0, "rerank_lm": 0.0, "lm": None}
+RERANK_KEYS = ("rerank", "rerank_cycle", "rerank_lm")
+DECODING_KEYS = ("strategy", "beam_size", "length_penalty")
+
+
+def read_tuned(model_dir: Path) -> Optional[Dict[str, Any]]:
+    """The tuned record of a model directory (``settings`` checked as a recipe's ``transfer``
+    section), or None when ``textvae tune`` has not written one."""
+    file = Path(model_dir) / DEFAULTS_FILE
+    if not file.is_file():
+        return None
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+        settings = record["settings"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise TextvaeError(f"{file} is not a textvae transfer-defaults file ({exc}); run textvae tune again or "
+                           "delete it") from None
+    record["settings"] = from_dict(TransferConfig, settings, f"{DEFAULTS_FILE} settings").settings()
+    return record
+
+
+def model_defaults(model_dir: Optional[Path], recipe: TransferConfig) -> Tuple[Dict[str, Any], str]:
+    """``(settings, where they come from)``: the tuned ones over the recipe's."""
+    tuned = read_tuned(model_dir) if model_dir is not None else None
+    settings = {**recipe.settings(), **(tuned["settings"] if tuned else {})}
+    if tuned:
+        dev = tuned.get("dev", {})
+        where = (f"tuned on {tuned.get('split', 'dev')} on {tuned.get('date', '?')} "
+                 f"(accuracy {dev.get('accuracy', float('nan')):.1f}, self-BLEU {dev.get('self_bleu', float('nan')):.1f})")
+    else:
+        where = "the recipe" if settings else "built-in"
+    return settings, where
+
+
+def resolve(defaults: Dict[str, Any], explicit: Dict[str, Any]) -> Dict[str, Any]:
+    """Every setting: ``explicit`` (None: not given) over ``defaults`` over :data:`BUILT_IN`.
+
+    The defaults' reranking weights belong to beam search: when the caller picks another strategy
+    and sets no weight, they are dropped, so ``--strategy greedy`` alone gives plain greedy output."""
+    given = {k: v for k, v in explicit.items() if v is not None}
+    settings = {**BUILT_IN, **defaults, **given}
+    if settings["strategy"] != "beam" and "strategy" in given:
+        for key in RERANK_KEYS:
+            if key not in given:
+                settings[key] = 0.0
+    if "lm" not in given and not settings["rerank_lm"]:
+        settings["lm"] = None
+    return settings
+
+
+def write_tuned(model_dir: Path, settings: Dict[str, Any], record: Dict[str, Any]) -> Path:
+    """Write the tuned ``settings`` (checked) with their ``record`` (rule, dev figures, date, table)."""
+    checked = from_dict(TransferConfig, settings, "tuned settings").settings()
+    file = Path(model_dir) / DEFAULTS_FILE
+    atomic_write_text(file, json.dumps({"settings": checked, **record}, indent=1) + "\n")
+    return file

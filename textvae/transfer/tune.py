@@ -1,0 +1,194 @@
+"""``textvae tune``: search a model's transfer settings on dev and keep the best as its defaults.
+
+Every setting of a grid (style strength, greedy or beam search, the reranking weights of the
+model's style classifier, of the cycle reconstruction and of a language model) transfers the
+same fixed dev sample as the training curve (:class:`textvae.evaluation.transfer_dev.DevSample`:
+each sentence to another style, scored by the corpus' fastText judge, self-BLEU and, with the
+fluency LM, the outputs' perplexity over the sources'). The beam candidates of one strength and
+beam size are decoded and scored once and ranked anew for every weight combination, so a grid of
+reranking weights costs one decode. A stated rule picks the row (:class:`TuneRule`), and the
+choice is written into the model directory with the rule, the dev figures, the table and the date
+(:func:`textvae.transfer.defaults.write_tuned`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from textvae.errors import TextvaeError
+from textvae.transfer.batch import transfer_candidates
+from textvae.transfer.rerank import reranked_scores
+
+log = logging.getLogger("textvae")
+
+
+@dataclass
+class TuneGrid:
+    """The settings searched: every strength x beam size (0 or 1: greedy), and for beams of 2 or
+    more every combination of the three reranking weights."""
+
+    strengths: Sequence[float] = (1.0,)
+    beams: Sequence[int] = (0, 5, 10)
+    rerank: Sequence[float] = (0.0,)
+    cycle: Sequence[float] = (0.0,)
+    lm_weight: Sequence[float] = (0.0,)
+
+    def size(self) -> int:
+        greedy = sum(b <= 1 for b in self.beams)
+        beam = len(self.beams) - greedy
+        return len(self.strengths) * (greedy + beam * len(self.rerank) * len(self.cycle) * len(self.lm_weight))
+
+    def check(self) -> None:
+        values = [*self.strengths, *self.rerank, *self.cycle, *self.lm_weight]
+        if not all(isinstance(v, (int, float)) and v == v and abs(v) != float("inf") for v in values):
+            raise TextvaeError("tune: every grid value must be a finite number")
+        if min([*self.rerank, *self.cycle, *self.lm_weight]) < 0:
+            raise TextvaeError("tune: reranking weights must be 0 (off) or positive")
+        if any(b < 0 for b in self.beams):
+            raise TextvaeError("tune: beam sizes must be 0 (greedy) or positive")
+        if not (self.strengths and self.beams and self.rerank and self.cycle and self.lm_weight):
+            raise TextvaeError("tune: every grid axis needs at least one value")
+
+
+def reranking_available(model, label_names: Sequence[str]) -> Dict[str, Optional[str]]:
+    """``{"style": reason or None, "cycle": reason or None}``: which of the model's own rerankers
+    it can give (None) and, where not, its one-line reason."""
+    out = {}
+    for name in ("style", "cycle"):
+        try:
+            model.rerank_scorers(0, style=name == "style", cycle=name == "cycle")
+            out[name] = None
+        except TextvaeError as exc:
+            out[name] = str(exc)
+    return out
+
+
+def default_grid(model, label_names: Sequence[str], lm=None) -> TuneGrid:
+    """What ``textvae tune`` searches when not told: strengths for split-latent models, greedy and
+    beam 5 / 10, and the rerankers the model has (and LM reranking when an LM is given)."""
+    available = reranking_available(model, label_names)
+    return TuneGrid(strengths=(1.0, 1.3, 1.6, 2.0) if model.uses_strength else (1.0,), beams=(0, 5, 10),
+                    rerank=(0.0, 1.0, 4.0) if available["style"] is None else (0.0,),
+                    cycle=(0.0, 1.0, 4.0) if available["cycle"] is None else (0.0,),
+                    lm_weight=(0.0, 2.0, 5.0) if lm is not None else (0.0,))
+
+
+@dataclass
+class TuneRule:
+    """Most dev self-BLEU among the rows with dev accuracy >= ``min_accuracy`` (percent) and, when
+    fluency is measured, outputs' perplexity at most ``max_ppl_ratio`` x the sources'. When no row
+    qualifies, the most accurate row that meets the fluency bound (or, failing that, of all rows)."""
+
+    min_accuracy: float = 85.0
+    max_ppl_ratio: Optional[float] = 1.5
+
+    def describe(self, fluency: bool) -> str:
+        bound = f" and dev PPL <= {self.max_ppl_ratio:g} x the sources'" if fluency and self.max_ppl_ratio else ""
+        return (f"most dev self-BLEU with dev accuracy >= {self.min_accuracy:g}%{bound}; "
+                "if none qualifies, the most accurate row" + (" within the PPL bound" if bound else ""))
+
+    def choose(self, rows: List[Dict]) -> Tuple[Dict, bool]:
+        """``(row, whether it met the accuracy bar)``."""
+        fluent = [r for r in rows if self.max_ppl_ratio is None or r.get("ppl_ratio", 0.0) <= self.max_ppl_ratio]
+        qualified = [r for r in fluent if r["accuracy"] >= self.min_accuracy]
+        if qualified:
+            return max(qualified, key=lambda r: (r["self_bleu"], r["accuracy"])), True
+        return max(fluent or rows, key=lambda r: (r["accuracy"], r["self_bleu"])), False
+
+
+def row_settings(row: Dict, lm_path: Optional[str]) -> Dict:
+    """The transfer settings (``transfer`` keywords) of a table row."""
+    settings = {"strength": row["strength"], "strategy": "beam" if row["beam"] > 1 else "greedy"}
+    if row["beam"] > 1:
+        settings.update(beam_size=row["beam"], rerank=row["rerank"], rerank_cycle=row["cycle"],
+                        rerank_lm=row["lm_weight"])
+        if row["lm_weight"]:
+            settings["lm"] = lm_path
+    return settings
+
+
+def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
+         on_row: Optional[Callable[[Dict], None]] = None, progress: bool = True) -> Dict:
+    """Score every setting of ``grid`` for the loaded model ``model`` (a :class:`textvae.TextModel`)
+    on ``sample`` (a :class:`DevSample`); ``lm``: the loaded language model for LM reranking.
+    Returns ``{"rows", "choice", "met", "rule"}``; ``on_row(row)`` sees each row as it is scored."""
+    from tqdm.auto import tqdm
+
+    grid.check()
+    if any(grid.lm_weight) and lm is None:
+        raise TextvaeError("tune: language-model reranking weights need a language model (--lm DIR)")
+    available = reranking_available(model.model, model.label_names)
+    for name, weights in (("style", grid.rerank), ("cycle", grid.cycle)):
+        if any(weights) and available[name] is not None:
+            raise TextvaeError(f"tune: {available[name]}")
+    fluency = sample.fluency_lm is not None
+    # the beam's length penalty is the model's own (it is not searched)
+    length_penalty = model.transfer_settings(rerank=0.0, rerank_cycle=0.0, rerank_lm=0.0)["length_penalty"]
+    rows: List[Dict] = []
+    bar = tqdm(total=grid.size(), desc="tune", unit="setting", disable=not progress)
+
+    def add(row: Dict, outputs: List[str], seconds: float) -> None:
+        scores = sample.score(outputs)
+        row.update(accuracy=100 * scores["transfer_acc"], self_bleu=scores["transfer_self_bleu"],
+                   sentences=len(outputs), decode_seconds=round(seconds, 1))
+        if fluency:
+            row["ppl_ratio"] = scores["transfer_ppl_ratio"]
+        rows.append(row)
+        bar.update()
+        if on_row is not None:
+            on_row(row)
+
+    for strength, beam in itertools.product(grid.strengths, grid.beams):
+        started = time.time()
+        if beam <= 1:
+            outputs = sample.transfer(lambda sources, to: model.transfer(
+                sources, to, strength=strength, strategy="greedy", rerank=0.0, rerank_cycle=0.0, rerank_lm=0.0))
+            add({"strength": strength, "beam": 0, "rerank": 0.0, "cycle": 0.0, "lm_weight": 0.0}, outputs,
+                time.time() - started)
+            continue
+        candidates = sample.transfer(lambda sources, to: transfer_candidates(
+            model.model, model.tokenizer, model.label_names, sources, to, model.batches, beam, strength=strength,
+            style=any(grid.rerank), cycle=any(grid.cycle), lm=lm if any(grid.lm_weight) else None,
+            length_penalty=length_penalty))
+        seconds = time.time() - started
+        scores = torch.stack([c[1] for c in candidates])
+        features = {name: torch.stack([c[2][name] for c in candidates]) for name in candidates[0][2]}
+        for rerank, cycle, lm_weight in itertools.product(grid.rerank, grid.cycle, grid.lm_weight):
+            best = reranked_scores(scores, features, rerank, cycle, lm_weight).argsort(
+                dim=-1, descending=True, stable=True)[:, 0].tolist()
+            outputs = [c[0][j] for c, j in zip(candidates, best)]
+            add({"strength": strength, "beam": beam, "rerank": rerank, "cycle": cycle, "lm_weight": lm_weight},
+                outputs, seconds)
+    bar.close()
+    choice, met = rule.choose(rows)
+    return {"rows": rows, "choice": choice, "met": met, "rule": rule.describe(fluency)}
+
+
+def format_table(rows: List[Dict], choice: Optional[Dict] = None) -> str:
+    """The rows as a Markdown table (the chosen one marked)."""
+    fluency = any("ppl_ratio" in r for r in rows)
+    lines = ["| strength | decoding | rerank | cycle | LM | dev acc | dev self-BLEU |"
+             + (" dev PPL ratio |" if fluency else "") + " decode s | |",
+             "|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if fluency else "") + "---:|---|"]
+    for r in rows:
+        ppl = f" {r['ppl_ratio']:.2f} |" if fluency else ""
+        lines.append(f"| {r['strength']:g} | {'beam %d' % r['beam'] if r['beam'] > 1 else 'greedy'} | "
+                     f"{r['rerank']:g} | {r['cycle']:g} | {r['lm_weight']:g} | {r['accuracy']:.1f} | "
+                     f"{r['self_bleu']:.1f} |{ppl} {r['decode_seconds']:.0f} | {'**chosen**' if r is choice else ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def tuned_record(result: Dict, split: str, lm_path: Optional[str], grid: TuneGrid) -> Tuple[Dict, Dict]:
+    """``(settings, record)`` for :func:`textvae.transfer.defaults.write_tuned`."""
+    choice = result["choice"]
+    dev = {k: choice[k] for k in ("accuracy", "self_bleu", "ppl_ratio") if k in choice}
+    record = {"rule": result["rule"], "met_rule": result["met"], "split": split, "sentences": choice["sentences"],
+              "dev": dev, "date": datetime.date.today().isoformat(), "grid": grid.__dict__, "rows": result["rows"]}
+    return row_settings(choice, lm_path), record
