@@ -284,7 +284,7 @@ def cmd_tune(args) -> int:
     from textvae.evaluation.transfer_dev import DevSample
     from textvae.io import atomic_write_text
     from textvae.transfer.defaults import write_tuned
-    from textvae.transfer.tune import TuneGrid, TuneRule, default_grid, format_table, tune, tuned_record
+    from textvae.transfer.tune import TuneRule, default_grid, format_table, tune, tuned_record
 
     if args.sentences is not None and args.sentences < 1:
         raise TextvaeError(f"--sentences must be at least 1, got {args.sentences}")
@@ -334,6 +334,36 @@ def cmd_tune(args) -> int:
         return 0
     file = write_tuned(model.path, settings, record)
     print(f"saved to {file}; textvae transfer uses these unless an option overrides them")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import ipaddress
+
+    import textvae
+    from textvae.api import load_language_model
+    from textvae.transfer.interactive import cached_judge_for
+    from textvae.transfer.web import TransferService, make_server
+
+    if not 0 <= args.port <= 65535:
+        raise TextvaeError(f"--port must be between 0 and 65535, got {args.port}")
+    model = textvae.load(args.model, device=args.device)
+    lm = load_language_model(args.lm, device=args.device) if args.lm else None
+    server = make_server(TransferService(model, lm=lm, judge=cached_judge_for(model)), args.host, args.port)
+    host, port = server.server_address[:2]
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        log.warning("serving on %s: anyone who can reach this machine can use the page", host)
+    print(f"textvae serve: http://{host}:{port}/ ({model.config.name}); Ctrl-C stops", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
     return 0
 
 
@@ -630,6 +660,14 @@ def build_parser() -> argparse.ArgumentParser:
     tune_p.add_argument("--quiet", action="store_true", help="no progress bar")
     tune_p.add_argument("--device", default=None)
     tune_p.set_defaults(func=cmd_tune)
+
+    serve = sub.add_parser("serve", help="a local web page for interactive style transfer")
+    serve.add_argument("--model", required=True, help="model directory or run directory")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    serve.add_argument("--port", type=int, default=7860, help="port (0: any free one; default 7860)")
+    serve.add_argument("--lm", metavar="DIR", help="a textvae language model for language-model reranking")
+    serve.add_argument("--device", default=None)
+    serve.set_defaults(func=cmd_serve)
 
     recon = sub.add_parser("reconstruct", help="encode and decode sentences (autoencoder check)")
     add_model_io(recon)
