@@ -23,6 +23,7 @@ from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
 from textvae.errors import run_script
 from textvae.evaluation.transfer import TransferEvaluator, score_model
+from textvae.modeldir import record_evaluation
 from textvae.reports.plots import training_curve
 from textvae.training import train  # trains the evaluation's fluency LM the first time
 
@@ -48,6 +49,8 @@ def main() -> None:
     scores = score_model(model, evaluator, "test", save_to=out, **options)
     training_curve(out / "metrics.jsonl", out / "curve.png")
     overall = scores["directions"]["overall"]
+    record_evaluation(model.path, "transfer", "test", {k: overall[k] for k in ("accuracy", "self_bleu", "similarity", "ppl")},
+                      setting=setting, corpus=corpus.source)
     row = {"recipe": args.recipe, "steps": result["step"], "minutes": result["elapsed"] / 60, "transfer": setting,
            "overall": overall, "scores": scores}
     save_row(out, tag, row, [args.recipe, str(result["step"]), setting, f"{100 * overall['accuracy']:.1f}",

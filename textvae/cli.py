@@ -19,6 +19,7 @@ from textvae.runtime import keep_freed_memory
 
 log = logging.getLogger("textvae")
 
+VAE_CARD_KEYS = ("nll", "ppl", "kl", "mi", "active_units", "recon_bleu")  # shown on the model card
 SUMMARY_METRICS = ("loss", "elbo", "kl", "nll_token", "token_acc", "recon_acc", "recon_exact")
 
 
@@ -333,6 +334,11 @@ def cmd_tune(args) -> int:
     if args.no_write:
         return 0
     file = write_tuned(model.path, settings, record)
+    from textvae.modeldir import record_evaluation
+
+    record_evaluation(model.path, "tune", args.split, {k: v for k, v in record["dev"].items()},
+                      chosen=", ".join(f"{k} {v}" for k, v in settings.items() if k != "lm"),
+                      sentences=record["sentences"], corpus=corpus.source)
     print(f"saved to {file}; textvae transfer uses these unless an option overrides them")
     return 0
 
@@ -387,6 +393,10 @@ def cmd_evaluate_vae(args) -> int:
                              batch_sentences=args.batch_sentences, seed=args.seed)
     result.update(model=str(model.path), data=corpus.source, split=args.split)
     atomic_write_text(output, json.dumps(result, indent=2) + "\n")
+    from textvae.modeldir import record_evaluation
+
+    record_evaluation(model.path, "vae", args.split, {k: result[k] for k in VAE_CARD_KEYS if k in result},
+                      sentences=result.get("sentences"), corpus=corpus.source)
     print(json.dumps(result, indent=2) if args.format == "json" else format_vae_table(result))
     if args.format != "json":
         print(f"\nsaved to {output}")

@@ -19,6 +19,7 @@ saved every model's sections under one ``model`` entry and is converted when rea
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,8 @@ from textvae._version import __version__
 from textvae.config import Config, from_dict, model_config_class
 from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, TOKENIZER_FILE, UNK_ID, Tokenizer
 from textvae.errors import TextvaeError
-from textvae.io import atomic_directory
+from textvae.io import atomic_directory, atomic_write_text
+from textvae.modelcard import CARD_FILE, EVALUATIONS_FILE, render_card
 from textvae.models import build_model, model_class
 
 FORMAT_NAME = "textvae"
@@ -41,6 +43,7 @@ READABLE_VERSIONS = (1, 2)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TRAINER_STATE_FILE = "trainer_state.pt"
+TRANSFER_DEFAULTS_FILE = "transfer_defaults.json"  # written by `textvae tune` (textvae.transfer.defaults)
 MODEL_SUBDIR = "model"  # inside a run directory: the model to use (best on dev, or last)
 CHECKPOINT_SUBDIR = "checkpoint"  # inside a run directory: the resumable state
 
@@ -121,11 +124,35 @@ def save_model_dir(path: Union[str, Path], model: torch.nn.Module, config: Confi
         model.save_parts(tmp)  # e.g. pretrained backbones' architectures and tokenizers
         if trainer_state is not None:
             torch.save(trainer_state, tmp / TRAINER_STATE_FILE)
+        else:  # a model to use gets its card (checkpoints are for resuming)
+            write_card(tmp, meta)
     return path
 
 
+HUB_PREFIX = "hf://"
+
+
+def hub_snapshot(name: str) -> Path:
+    """The local snapshot of the hub repository ``OWNER/NAME[@REVISION]`` (downloaded once, then
+    read from the Hugging Face cache; offline, ``HF_HUB_OFFLINE=1`` uses the cache only)."""
+    repo, _, revision = name.partition("@")
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise TextvaeError(f"{HUB_PREFIX}{name}: a hub model is {HUB_PREFIX}OWNER/NAME (optionally @REVISION)")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id=repo, revision=revision or None))
+    except (LocalEntryNotFoundError, RepositoryNotFoundError, HfHubHTTPError, OSError, ValueError) as exc:
+        raise TextvaeError(f"cannot get the hub model {repo}: {one_line(exc)} (offline, it must be in the "
+                           "Hugging Face cache)") from None
+
+
 def resolve_model_dir(path: Union[str, Path]) -> Path:
-    """Accept a model directory or a run directory (which holds ``model/``)."""
+    """Accept a model directory, a run directory (which holds ``model/``) or ``hf://OWNER/NAME``,
+    a model directory uploaded to the Hugging Face hub (see :mod:`textvae.modelcard`)."""
+    if str(path).startswith(HUB_PREFIX):
+        path = hub_snapshot(str(path)[len(HUB_PREFIX):])
     path = Path(path)
     if not path.exists():
         raise TextvaeError(f"model directory {path} does not exist")
@@ -211,3 +238,43 @@ def load_model_dir(path: Union[str, Path], device: Union[str, torch.device, None
         raise TextvaeError(f"cannot load weights from {path / WEIGHTS_FILE}: {one_line(exc)}") from None
     model.to(device if device is not None else "cpu").eval()
     return ModelBundle(model, config, tokenizer, list(meta["label_names"]), meta.get("stats", {}), path)
+
+
+# --------------------------------------------------------------------------- model cards
+
+
+def _read_json(path: Path, default):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def read_evaluations(model_dir: Path) -> List[Dict[str, Any]]:
+    records = _read_json(Path(model_dir) / EVALUATIONS_FILE, [])
+    return records if isinstance(records, list) else []
+
+
+def record_evaluation(model_dir: Path, kind: str, split: str, scores: Dict[str, Any], **details) -> None:
+    """Add an evaluation of the model (``kind``: vae, tune, transfer, ...) with its headline
+    ``scores`` (name -> number) and rewrite the card. A later record of the same kind, split and
+    details replaces the earlier one."""
+    model_dir = Path(model_dir)
+    record = {"kind": kind, "split": split, "date": datetime.date.today().isoformat(),
+              "scores": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in scores.items()}, **details}
+    key = lambda r: (r.get("kind"), r.get("split"), json.dumps({k: v for k, v in r.items()  # noqa: E731
+                                                               if k not in ("date", "scores")}, sort_keys=True))
+    records = [r for r in read_evaluations(model_dir) if key(r) != key(record)] + [record]
+    atomic_write_text(model_dir / EVALUATIONS_FILE, json.dumps(records, indent=1) + "\n")
+    write_card(model_dir)
+
+
+def write_card(model_dir: Path, meta: Dict[str, Any] = None) -> None:
+    """(Re)write ``MODEL/README.md`` from the directory's files (``meta``: its config.json content,
+    when it is not on disk yet)."""
+    model_dir = Path(model_dir)
+    meta = meta if meta is not None else _read_json(model_dir / CONFIG_FILE, None)
+    if meta is None:
+        return
+    tuned = _read_json(model_dir / TRANSFER_DEFAULTS_FILE, None)
+    atomic_write_text(model_dir / CARD_FILE, render_card(meta, read_evaluations(model_dir), tuned))

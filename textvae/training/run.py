@@ -174,6 +174,7 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
 
     def save(path: Path, trainer_state: Optional[dict]) -> None:
         model.refresh_statistics(data)  # e.g. the mean style vectors transfer uses, from these weights
+        stats.update(step=trainer.state["step"], minutes=round(trainer.state["elapsed"] / 60, 2))  # for the card
         save_model_dir(path, model, config, tokenizer, corpus.label_names, stats, trainer_state)
 
     evaluate = (lambda m: evaluate_reconstruction(m, dev_batches, device)) if dev_batches else None

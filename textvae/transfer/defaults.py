@@ -16,8 +16,9 @@ from typing import Any, Dict, Optional, Tuple
 from textvae.config import TransferConfig, from_dict
 from textvae.errors import TextvaeError
 from textvae.io import atomic_write_text
+from textvae.modeldir import TRANSFER_DEFAULTS_FILE, write_card
 
-DEFAULTS_FILE = "transfer_defaults.json"
+DEFAULTS_FILE = TRANSFER_DEFAULTS_FILE
 BUILT_IN: Dict[str, Any] = {"strength": 1.0, "strategy": "greedy", "beam_size": 5, "length_penalty": 1.0,
                             "rerank": 0.0, "rerank_cycle": 0.0, "rerank_lm": 0.0, "lm": None}
 RERANK_KEYS = ("rerank", "rerank_cycle", "rerank_lm")
@@ -74,4 +75,5 @@ def write_tuned(model_dir: Path, settings: Dict[str, Any], record: Dict[str, Any
     checked = from_dict(TransferConfig, settings, "tuned settings").settings()
     file = Path(model_dir) / DEFAULTS_FILE
     atomic_write_text(file, json.dumps({"settings": checked, **record}, indent=1) + "\n")
+    write_card(model_dir)
     return file
