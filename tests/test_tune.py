@@ -114,3 +114,19 @@ def test_tune_bad_input_exits_2_and_writes_nothing(run, capsys, argv, message):
 def test_transfer_refuses_non_finite_options(run, capsys):
     assert main(["transfer", "--model", str(run), "--to", "negative", "--strength", "inf"]) == 2
     assert "finite" in capsys.readouterr().err
+
+
+def test_long_commands_show_progress_on_a_terminal_only(run, tmp_path, capsys, monkeypatch):
+    source = tmp_path / "in.txt"
+    source.write_text("the food was good .\n\nthe staff is rude .\n")
+    assert main(["transfer", "--model", str(run), "--to", "negative", "--input", str(source)]) == 0
+    piped = capsys.readouterr()
+    assert "sentence/s" not in piped.err  # not a terminal: no bar
+    monkeypatch.setattr(__import__("sys").stderr, "isatty", lambda: True)
+    assert main(["transfer", "--model", str(run), "--to", "negative", "--input", str(source)]) == 0
+    shown = capsys.readouterr()
+    assert shown.out == piped.out and "transfer: 100%" in shown.err and "sentence/s" in shown.err
+    assert main(["transfer", "--model", str(run), "--to", "negative", "--input", str(source), "--quiet"]) == 0
+    assert "sentence/s" not in capsys.readouterr().err
+    assert main(["tune", "--model", str(run), "--no-fluency", "--beam", "0", "--no-write"]) == 0
+    assert "setting/s" in capsys.readouterr().err

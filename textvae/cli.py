@@ -129,13 +129,19 @@ def read_sentences(source: str) -> List[str]:
     return [line.strip() for line in text.splitlines()]
 
 
-def map_nonblank(fn, lines: Sequence[str]) -> list:
-    """``fn`` on the non-blank lines; blank lines come back blank, in place."""
+def map_nonblank(fn, lines: Sequence[str], desc: str = "", chunk: int = 1024) -> list:
+    """``fn`` on the non-blank lines, ``chunk`` at a time with a progress bar (sentences per
+    second on stderr, see :mod:`textvae.progress`); blank lines come back blank, in place."""
+    from textvae.progress import bar
+
     keep = [i for i, line in enumerate(lines) if line]
-    results = fn([lines[i] for i in keep]) if keep else []
     out: list = [""] * len(lines)
-    for i, result in zip(keep, results):
-        out[i] = result
+    with bar(len(keep), desc) as shown:
+        for start in range(0, len(keep), chunk):
+            rows = keep[start:start + chunk]
+            for i, result in zip(rows, fn([lines[i] for i in rows])):
+                out[i] = result
+            shown.update(len(rows))
     return out
 
 
@@ -162,6 +168,10 @@ def write_sentences(lines: Sequence[str], output: Optional[Path]) -> None:
 def sentences_output(args) -> Optional[Path]:
     """The checked --output of reconstruct/transfer; None for standard output."""
     return output_file(args.output, args.force) if args.output and args.output != "-" else None
+
+
+def add_quiet(p) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
 
 
 def add_decode_options(p) -> None:
@@ -224,7 +234,7 @@ def cmd_reconstruct(args) -> int:
     output = sentences_output(args)
     model = textvae.load(args.model, device=args.device)
     lines = read_sentences(args.input)
-    write_sentences(nbest_lines(map_nonblank(lambda x: model.reconstruct(x, **options), lines)), output)
+    write_sentences(nbest_lines(map_nonblank(lambda x: model.reconstruct(x, **options), lines, "reconstruct")), output)
     return 0
 
 
@@ -258,7 +268,7 @@ def cmd_transfer(args) -> int:
         decoding = {key: settings.pop(key) for key in DECODING_KEYS}
         return run_interactive(model, {**options, **decoding}, **settings, stdin=sys.stdin, stdout=sys.stdout)
     lines = read_sentences(args.input)
-    results = map_nonblank(lambda x: model.transfer(x, to=args.to, **settings, **options), lines)
+    results = map_nonblank(lambda x: model.transfer(x, to=args.to, **settings, **options), lines, "transfer")
     write_sentences(nbest_lines(results), output)
     return 0
 
@@ -285,6 +295,7 @@ def cmd_tune(args) -> int:
     from textvae.evaluation.transfer_dev import DevSample
     from textvae.io import atomic_write_text
     from textvae.transfer.defaults import write_tuned
+    from textvae.progress import enabled as progress_enabled
     from textvae.transfer.tune import TuneRule, default_grid, format_table, tune, tuned_record
 
     if args.sentences is not None and args.sentences < 1:
@@ -326,7 +337,7 @@ def cmd_tune(args) -> int:
             atomic_write_text(json_out, json.dumps(rows, indent=1) + "\n")
 
     log.info("tuning %d settings on %d %s sentences", grid.size(), len(sample.sources), args.split)
-    result = tune(model, sample, grid, rule, lm=lm, on_row=on_row, progress=not args.quiet and sys.stderr.isatty())
+    result = tune(model, sample, grid, rule, lm=lm, on_row=on_row, progress=progress_enabled())
     print(format_table(result["rows"], result["choice"]), end="")
     settings, record = tuned_record(result, args.split, str(Path(args.lm).resolve()) if args.lm else None, grid)
     print(f"\nrule: {result['rule']}" + ("" if result["met"] else " (no row met the accuracy bar)"))
@@ -614,6 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--output", help="output file (default: stdout)")
         p.add_argument("--force", action="store_true", help="overwrite an existing output file")
         p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
+        add_quiet(p)
         add_decode_options(p)
 
     transfer = sub.add_parser("transfer", help="rewrite sentences in another style")
@@ -667,7 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune_p.add_argument("--json", help="also write the rows to this JSON file (rewritten after every row)")
     tune_p.add_argument("--no-write", action="store_true", help="print the table only; keep the model's defaults")
     tune_p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
-    tune_p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(tune_p)
     tune_p.add_argument("--device", default=None)
     tune_p.set_defaults(func=cmd_tune)
 
@@ -700,6 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--output", help="JSON file (default: eval_vae_SPLIT.json in the model directory)")
     vae.add_argument("--force", action="store_true", help="overwrite an existing output file")
     vae.add_argument("--device", default=None)
+    add_quiet(vae)
     vae.set_defaults(func=cmd_evaluate_vae)
     tr = verbs["evaluate"].add_parser(
         "transfer", help="score style-transfer outputs: judge accuracy, BLEU, similarity, fluency",
@@ -724,6 +737,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="tokenisation to put outputs in (default: the corpus' own)")
     tr.add_argument("--legacy-bleu", action="store_true", help="also report sentence-averaged BLEU")
     tr.add_argument("--device", default=None)
+    add_quiet(tr)
     tr.set_defaults(func=cmd_evaluate_transfer)
     latent = verbs["report"].add_parser("latent", help="2-D t-SNE/PCA plot of the latent codes, coloured by label")
     latent.add_argument("--model", required=True, help="model directory or run directory")
@@ -741,6 +755,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", help="report directory (default: MODEL/reports/VERB)")
         p.add_argument("--force", action="store_true", help="replace an existing report directory")
         p.add_argument("--device", default=None)
+        add_quiet(p)
         add_decode_options(p)
         p.set_defaults(func=cmd_report)
         return p
@@ -775,6 +790,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                             format="textvae: %(message)s")
         keep_freed_memory()
+        from textvae import progress
+
+        progress.QUIET = getattr(args, "quiet", False)
         if not hasattr(args, "func"):
             target = parser
             if args.command:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Optional, Tuple, TypeVar
 
 from textvae.io import atomic_directory
+
+log = logging.getLogger("textvae")
 
 T = TypeVar("T")
 
@@ -29,12 +32,15 @@ def artefact_dir(kind: str, corpus, settings, cache_dir: Optional[Path] = None) 
     return (cache_dir or cache_root() / kind) / key
 
 
-def cached(directory: Path, marker: str, build: Callable[[Path], T], load: Callable[[Path], T]
-           ) -> Tuple[T, bool]:
+def cached(directory: Path, marker: str, build: Callable[[Path], T], load: Callable[[Path], T],
+           what: str = "") -> Tuple[T, bool]:
     """Load the artefact in ``directory`` (it exists once ``marker`` does), or build it into a
-    temporary directory that replaces ``directory`` only when complete. Returns ``(artefact, loaded)``."""
+    temporary directory that replaces ``directory`` only when complete (saying so, with ``what``
+    it is and how long it takes). Returns ``(artefact, loaded)``."""
     if (directory / marker).exists():
         return load(directory), True
+    if what:
+        log.info("building %s the first time (cached in %s for next time)", what, directory)
     with atomic_directory(directory) as tmp:
         artefact = build(tmp)
     return artefact, False

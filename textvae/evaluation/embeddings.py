@@ -20,6 +20,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from textvae.errors import TextvaeError
+from textvae.progress import enabled as progress_enabled
 from textvae.evaluation.cache import artefact_dir, cached, quiet_fasttext
 from textvae.evaluation.similarity import content_words
 
@@ -53,7 +54,7 @@ class WordVectors:
             model = fasttext.train_unsupervised(str(data), model="skipgram", dim=settings.dim,
                                                 epoch=settings.epoch, minCount=settings.min_count,
                                                 bucket=settings.bucket,
-                                                thread=1, verbose=0)  # its seed is fixed at 0
+                                                thread=1, verbose=2 if progress_enabled() else 0)  # its seed is fixed at 0
         return cls(model)
 
     def vector(self, words: Iterable[str]) -> Optional[np.ndarray]:
@@ -95,7 +96,8 @@ def cached_word_vectors(corpus, settings: WordVectorSettings = WordVectorSetting
         vectors.save(directory)
         return vectors
 
-    return cached(artefact_dir("word_vectors", corpus, settings, cache_dir), "vectors.bin", build, WordVectors.load)
+    return cached(artefact_dir("word_vectors", corpus, settings, cache_dir), "vectors.bin", build, WordVectors.load,
+                  f"the word vectors of {corpus.source} for content similarity (fastText skipgram; its progress line shows the time left)")
 
 
 class SentenceEncoder:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from textvae.errors import TextvaeError
+from textvae.progress import enabled as progress_enabled
 from textvae.evaluation.cache import artefact_dir, cached, quiet_fasttext
 from textvae.io import atomic_write_text
 
@@ -62,7 +63,7 @@ class FastTextJudge:
             model = fasttext.train_supervised(str(data), epoch=settings.epoch, lr=settings.lr,
                                               wordNgrams=settings.word_ngrams, dim=settings.dim,
                                               bucket=settings.bucket,
-                                              seed=settings.seed, thread=1, verbose=0)
+                                              seed=settings.seed, thread=1, verbose=2 if progress_enabled() else 0)
         return cls(model, label_names)
 
     def predict_proba(self, texts: Sequence[str]) -> List[List[float]]:
@@ -153,4 +154,5 @@ def cached_judge(corpus, settings: JudgeSettings = JudgeSettings(),
         judge.save(directory)
         return judge
 
-    return cached(artefact_dir("judges", corpus, settings, cache_dir), "judge.bin", build, FastTextJudge.load)
+    return cached(artefact_dir("judges", corpus, settings, cache_dir), "judge.bin", build, FastTextJudge.load,
+                  f"the fastText judge of {corpus.source} (a minute or two for Yelp; its progress line shows the time left)")

@@ -18,6 +18,7 @@ from torch import nn
 from textvae.data.batching import Batch, id_batches
 from textvae.data.tokenizer import Tokenizer
 from textvae.errors import TextvaeError
+from textvae.progress import bar
 from textvae.objectives.kl import gaussian_kl
 from textvae.objectives.reconstruction import sentence_nll
 
@@ -93,9 +94,11 @@ def vae_diagnostics(model: nn.Module, tokenizer: Tokenizer, texts: Sequence[str]
     hypotheses: List[str] = [""] * len(texts)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
+        shown = bar(len(texts), "evaluate vae")
         for batch in make_batches(tokenizer, texts, batch_sentences):
             batch = batch.to(device)
             size = len(batch)
+            shown.update(size)
             n_sentences += size
             n_tokens += int(batch.num_tokens)
             posterior = model.encode(batch.src, batch.lengths)
@@ -119,6 +122,7 @@ def vae_diagnostics(model: nn.Module, tokenizer: Tokenizer, texts: Sequence[str]
                 decoded = model.generate(mean, max_len=batch.tgt_out.size(1) + 5).tolist()
                 for row, i in enumerate(batch.index.tolist()):
                     hypotheses[i] = tokenizer.decode(decoded[row])
+        shown.close()
         words = sum(len(t.split()) + 1 for t in texts)  # words plus end of sentence, as VAE papers count
         result: Dict[str, object] = {
             "sentences": n_sentences,

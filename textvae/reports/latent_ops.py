@@ -21,6 +21,16 @@ def require_latent(model) -> None:
                            "back-translation model); these reports need an autoencoder or VAE")
 
 
+def bar_over(items, desc: str, unit: str = "sentence"):
+    """``items`` with a progress bar (see :mod:`textvae.progress`)."""
+    from textvae.progress import bar
+
+    with bar(len(items), desc, unit) as shown:
+        for item in items:
+            yield item
+            shown.update()
+
+
 def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return (1 - t) * a + t * b
 
@@ -72,7 +82,7 @@ def interpolate(model, pairs: Sequence[Sequence[str]], steps: int = 10, method: 
     codes = model.encode([s for pair in pairs for s in pair]).float()
     mask = _part_mask(model, part).to(codes.device)
     results = []
-    for i, (a, b) in enumerate(pairs):
+    for i, (a, b) in enumerate(bar_over(pairs, "interpolate", "pair")):
         za, zb = codes[2 * i], codes[2 * i + 1]
         points = [torch.where(mask, mix(za, zb, k / steps), za) for k in range(steps + 1)]
         decoded = model.decode(torch.stack(points), **options)
@@ -105,7 +115,7 @@ def traverse(model, sentences: Sequence[str], dims: Sequence[int], radius: float
     values = torch.linspace(-radius, radius, points)
     codes = model.encode(list(sentences)).float()
     results = []
-    for sentence, code in zip(sentences, codes):
+    for sentence, code in bar_over(list(zip(sentences, codes)), "traverse"):
         for d in dims:
             grid = code.repeat(points, 1)
             grid[:, d] = values
