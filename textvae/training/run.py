@@ -37,7 +37,7 @@ log = logging.getLogger("textvae")
 RECIPE_FILE = "recipe.yaml"
 RESULT_FILE = "result.json"
 METRICS_FILE = "metrics.jsonl"
-# On resume only train.* may change, except what decides the batches.
+# On resume only train.* (except what decides the batches) and transfer.* (used after training) may change.
 FROZEN_TRAIN_KEYS = ("train.max_tokens", "train.max_sentences", "train.grad_accum")
 
 
@@ -68,11 +68,11 @@ def check_out_dir(out: Path, resume: bool, force: bool, config: Config) -> None:
         except (TextvaeError, yaml.YAMLError) as exc:
             raise TextvaeError(f"--resume: cannot read {out / RECIPE_FILE}: {exc}") from None
         for key, value in _flatten(config.to_dict()).items():
-            frozen = not key.startswith("train.") or key in FROZEN_TRAIN_KEYS
+            frozen = not key.startswith(("train.", "transfer.")) or key in FROZEN_TRAIN_KEYS
             if frozen and key != "name" and saved.get(key) != value:
                 raise TextvaeError(f"--resume: '{key}' is {value!r} here but {saved.get(key)!r} in "
                                    f"{out / RECIPE_FILE}; only train.* settings (except the batch sizes) "
-                                   "may change on resume")
+                                   "and transfer.* may change on resume")
     elif out.exists() and (not out.is_dir() or any(out.iterdir())):
         if not force:
             raise TextvaeError(f"output directory {out} already exists; pass --resume to continue it "
