@@ -142,10 +142,14 @@ class TransferEvaluator:
         """Scores per direction and over all directions pooled, plus what was used to score."""
         if not directions:
             raise TextvaeError("no directions to evaluate")
+        from textvae.progress import bar
+
         rows = {}
+        shown = bar(sum(len(d.outputs) for d in directions) * (2 if len(directions) > 1 else 1), "score")
         for d in directions:
             rows[f"{self.label_names[d.source]}->{self.label_names[d.target]}"] = self.score(
                 d.sources, d.outputs, d.target, d.references)
+            shown.update(len(d.outputs))
         if len(directions) > 1:
             n_refs = {len(d.references) for d in directions}
             if len(n_refs) > 1:
@@ -154,6 +158,8 @@ class TransferEvaluator:
                 [s for d in directions for s in d.sources], [o for d in directions for o in d.outputs],
                 [d.target for d in directions for _ in d.outputs],
                 [[line for d in directions for line in d.references[r]] for r in range(n_refs.pop())])
+            shown.update(sum(len(d.outputs) for d in directions))
+        shown.close()
         sample = [d.outputs[0] for d in directions]
         return {**self.describe(), "bleu_signature": corpus_bleu(sample, [sample])["signature"],
                 "directions": rows}
