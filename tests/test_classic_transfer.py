@@ -1,6 +1,7 @@
 """The classic style-transfer systems users compare against: the cross-aligned autoencoder (Shen
 et al. 2017), ARAE (Zhao et al. 2018) and Melnyk et al. (2017), on the synthetic corpus."""
 
+import json
 import os
 
 import pytest
@@ -77,6 +78,20 @@ def test_arae_generator_samples_decode_and_the_critic_trains(tmp_path, capsys):
     assert main(["report", "samples", "--model", str(out), "-n", "4", "--out", str(report), "--device", "cpu"]) == 0
     assert (report / "report.json").is_file()
     assert len(model.transfer(["the food was great ."], to="negative")) == 1
+    # interpolation in the generator's noise space: the ends are the codes of the two noise draws
+    from textvae.reports.latent_ops import prior_interpolate
+
+    paths = prior_interpolate(model, 2, 4)
+    noise = model.model.prior_noise(4, torch.Generator().manual_seed(0))
+    assert noise.shape == (4, model.model.config.noise_size) and [len(p["sentences"]) for p in paths] == [5, 5]
+    ends = model.decode(model.model.codes_from_noise(noise[[0, 1, 2, 3]]))
+    assert [paths[0]["sentences"][0], paths[0]["sentences"][-1], paths[1]["sentences"][0],
+            paths[1]["sentences"][-1]] == ends
+    assert main(["report", "samples", "--model", str(out), "-n", "2", "--interpolate", "3", "--out",
+                 str(tmp_path / "paths"), "--device", "cpu"]) == 0
+    assert len(json.loads((tmp_path / "paths" / "report.json").read_text())["data"][0]["sentences"]) == 4
+    assert main(["report", "samples", "--model", str(out), "--interpolate", "-1", "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize("name", ["cross_aligned", "arae", "melnyk"])

@@ -544,9 +544,16 @@ def _report(args, options: dict, out: Path, tmp: Path) -> int:
         sections = [Section(f"{d['sentence']} (dimension {d['dim']})", ["value", "sentence"],
                             [[v, s] for v, s in zip(d["values"], d["sentences"])],
                             text=f"{d['distinct']} distinct sentences") for d in data]
+    elif args.interpolate:
+        data = latent_ops.prior_interpolate(model, args.n, args.interpolate, **options)
+        sections = [Section(f"Path {i} between two draws of the prior's noise", ["t", "sentence"],
+                            [[k / args.interpolate, text] for k, text in enumerate(d["sentences"])],
+                            text=f"{d['distinct']} distinct sentences, neighbour BLEU {d['neighbour_bleu']:.1f}")
+                    for i, d in enumerate(data, 1)]
     else:
         data = latent_ops.prior_samples(model, args.n, **options)
-        sections = [Section(f"{len(data)} samples from the prior N(0, I)", ["#", "sentence"],
+        prior = "the generator's prior" if model.config.model.type == "arae" else "the prior N(0, I)"
+        sections = [Section(f"{len(data)} samples from {prior}", ["#", "sentence"],
                             [[i, s] for i, s in enumerate(data, 1)])]
     write_report(out, f"textvae {args.verb} report", meta, sections, data)
     print(f"wrote {out / 'report.html'} (and report.md, report.json)")
@@ -564,6 +571,8 @@ def _report_inputs(args):
         if not sentences:
             raise TextvaeError(f"{args.sentences} has no sentences")
         return sentences
+    if args.n < 1 or args.interpolate < 0:
+        raise TextvaeError(f"-n must be at least 1 and --interpolate at least 0, got {args.n} and {args.interpolate}")
     return None
 
 
@@ -774,7 +783,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--radius", type=float, default=3.0, help="values go from -radius to radius")
     p.add_argument("--points", type=int, default=7)
     p = add_report("samples", "sentences decoded from the prior")
-    p.add_argument("-n", type=int, default=50)
+    p.add_argument("-n", type=int, default=50, help="samples (with --interpolate: paths)")
+    p.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
+                   help="decode STEPS + 1 points on the line between two draws of the prior's noise, for each of "
+                        "-n paths (ARAE: the generator's noise space)")
     return parser
 
 

@@ -180,12 +180,21 @@ class Model(nn.Module):
         """The longest input (tokens) the networks take, or None."""
         return None
 
-    def prior_codes(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """``n`` codes from the prior, ``(n, latent_dim)`` (models with ``has_prior``)."""
+    def prior_noise(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """``n`` draws of the prior's noise, ``(n, noise dims)`` on the model's device: N(0, I) of
+        the code's size unless a model maps other noise to codes (:meth:`codes_from_noise`)."""
         if not self.has_prior:
             raise TextvaeError(f"a {self.type_name} model has no prior to sample codes from")
         device = next(self.parameters()).device
         return torch.randn(n, self.latent_dim, generator=generator).to(device)
+
+    def codes_from_noise(self, noise: torch.Tensor) -> torch.Tensor:
+        """Codes ``(n, latent_dim)`` for prior noise (the identity for an N(0, I) prior)."""
+        return noise
+
+    def prior_codes(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """``n`` codes from the prior, ``(n, latent_dim)`` (models with ``has_prior``)."""
+        return self.codes_from_noise(self.prior_noise(n, generator))
 
     # ------------------------------------------------------------------ transfer (can_transfer)
 

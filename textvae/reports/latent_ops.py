@@ -133,3 +133,21 @@ def prior_samples(model, n: int = 50, **options) -> List[str]:
         raise TextvaeError(f"-n must be at least 1, got {n}")
     generator = torch.Generator().manual_seed(options.get("seed") or 0)
     return model.decode(model.model.prior_codes(n, generator).cpu(), **options)
+
+
+def prior_interpolate(model, n: int = 5, steps: int = 8, method: str = "linear", **options) -> List[Dict]:
+    """``n`` paths between two draws of the prior's noise, ``steps`` + 1 points each, mapped to codes
+    by the model (ARAE's generator; the identity for N(0, I)) and decoded, as in the ARAE paper's
+    interpolations in noise space (Zhao et al. 2018, section 6)."""
+    require_latent(model)
+    if n < 1 or steps < 1:
+        raise TextvaeError(f"-n and --interpolate must be at least 1, got {n} and {steps}")
+    mix = {"linear": lerp, "slerp": slerp}[method]
+    generator = torch.Generator().manual_seed(options.get("seed") or 0)
+    noise = model.model.prior_noise(2 * n, generator).float()
+    results = []
+    for i in bar_over(range(n), "interpolate", "path"):
+        points = torch.stack([mix(noise[2 * i], noise[2 * i + 1], k / steps) for k in range(steps + 1)])
+        decoded = model.decode(model.model.codes_from_noise(points).cpu(), **options)
+        results.append({"sentences": decoded, **smoothness(decoded)})
+    return results

@@ -131,10 +131,12 @@ class ARAE(Model):
                                    max_len, device=code.device)
         return out
 
-    def prior_codes(self, n: int, generator=None) -> torch.Tensor:
-        """Codes from the generator, fed N(0, I) noise."""
-        device = next(self.parameters()).device
-        noise = torch.randn(n, self.config.noise_size, generator=generator).to(device)
+    def prior_noise(self, n: int, generator=None) -> torch.Tensor:
+        """The generator's N(0, I) noise (``noise_size`` dims)."""
+        return torch.randn(n, self.config.noise_size, generator=generator).to(next(self.parameters()).device)
+
+    def codes_from_noise(self, noise: torch.Tensor) -> torch.Tensor:
+        """Codes from the generator (in eval mode), so that paths in noise space can be decoded."""
         was_training = self.generator.training
         self.generator.eval()
         with torch.no_grad():
