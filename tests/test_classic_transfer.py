@@ -124,7 +124,7 @@ def test_one_style_corpora_and_negative_weights_are_refused_before_any_run_direc
 
 
 @pytest.mark.slow  # trainings of a few thousand steps: minutes on CPU
-@pytest.mark.parametrize("name, steps", [("cross_aligned", 2000), ("arae", 4000)])
+@pytest.mark.parametrize("name, steps", [("cross_aligned", 2000), ("arae", 4000), ("melnyk", 800)])
 def test_training_transfers_style_and_keeps_nouns(name, steps, tmp_path):
     out = tmp_path / name
     train(load_recipe(_recipe(name), ["data.path=synthetic:6000", f"train.max_steps={steps}", "train.max_minutes=null",

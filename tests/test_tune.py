@@ -130,3 +130,18 @@ def test_long_commands_show_progress_on_a_terminal_only(run, tmp_path, capsys, m
     assert "sentence/s" not in capsys.readouterr().err
     assert main(["tune", "--model", str(run), "--no-fluency", "--beam", "0", "--no-write"]) == 0
     assert "setting/s" in capsys.readouterr().err
+
+
+def test_the_interactive_session_starts_from_the_models_defaults(run, capsys, monkeypatch):
+    import io
+
+    from textvae.transfer.defaults import write_tuned
+
+    write_tuned(run / "model", {"strength": 1.0, "strategy": "beam", "beam_size": 3, "rerank_cycle": 2.5}, {})
+    model = textvae.load(run, device="cpu")
+    monkeypatch.setattr("sys.stdin", io.StringIO(":help\nthe food was good .\n"))
+    assert main(["transfer", "--model", str(run), "--interactive"]) == 0
+    out = capsys.readouterr().out
+    assert "(now 2.5)" in out  # the cycle weight the defaults set
+    tuned = model.transfer(["the food was good ."], to="negative")[0]
+    assert f"negative: {tuned}" in out
