@@ -55,7 +55,8 @@ def main() -> None:
            "overall": overall, "scores": scores}
     save_row(out, tag, row, [args.recipe, str(result["step"]), setting, f"{100 * overall['accuracy']:.1f}",
                              f"{overall['self_bleu']:.1f}", f"{overall['similarity']:.3f}", f"{overall['ppl']:.1f}",
-                             f"{overall['source_ppl']:.1f}", f"{overall['ppl'] / overall['source_ppl']:.2f}"])
+                             f"{overall['source_ppl']:.1f}", f"{overall['ppl'] / overall['source_ppl']:.2f}",
+                             f"{overall['ngram_ppl'] / overall['source_ngram_ppl']:.2f}"])
 
 if __name__ == "__main__":
     run_script(main)

@@ -49,6 +49,7 @@ def test_copying_the_source_keeps_content_but_not_style(evaluator, corpus_dir):
         assert row["self_bleu"] == pytest.approx(100.0)
         assert row["similarity"] == pytest.approx(1.0, abs=1e-5) and row["overlap"] == 1.0
         assert row["ppl"] == pytest.approx(row["source_ppl"])
+        assert row["ngram_ppl"] == pytest.approx(row["source_ngram_ppl"]) and row["ngram_ppl"] > 1
     assert set(result["directions"]) == {"negative->positive", "positive->negative", "overall"}
     assert "tok:none" in result["bleu_signature"]
 

@@ -8,6 +8,8 @@ For each direction (source label -> target label) it reports
 - ``similarity``: content cosine similarity (averaged word vectors without stopwords and style
   words, John et al. 2019), and ``overlap``: content-word Jaccard;
 - ``ppl``: fluency perplexity of the outputs, and ``source_ppl`` of the sources, under the same LM;
+- ``ngram_ppl`` / ``source_ngram_ppl``: the same under a Kneser-Ney trigram LM of the training split
+  (:mod:`textvae.evaluation.ngram`), independent of the neural LMs that rerank transfers;
 - ``gm``: geometric mean of accuracy (in %) and ref-BLEU (self-BLEU without references);
 - ``mean``: the TSST-style arithmetic mean of accuracy (%), self-BLEU, ref-BLEU and 100 / ln(PPL)
   (the terms that are available).
@@ -85,6 +87,7 @@ class TransferEvaluator:
         from textvae.evaluation.embeddings import SentenceEncoder, cached_word_vectors
         from textvae.evaluation.fluency import FluencySettings, HFCausalLM, cached_corpus_lm
         from textvae.evaluation.judge import TransformersJudge, cached_judge
+        from textvae.evaluation.ngram import cached_ngram_lm
 
         self.corpus = corpus
         self.label_names = list(corpus.label_names)
@@ -111,6 +114,7 @@ class TransferEvaluator:
             self.similarity, loaded = cached_word_vectors(corpus, cache_dir=sub("word_vectors"))
             if not loaded:
                 progress("trained the word vectors for content similarity (cached for next time)")
+        self.ngram, _ = cached_ngram_lm(corpus, cache_dir=sub("ngram_lm"))
         self.lexicon = cached_style_lexicon(corpus, cache_dir=sub("lexicons"))
         self.style_words = {word for words in self.lexicon.values() for word, _ in words}
         self.normalization = detect_style(corpus.texts("train")) if normalization == "auto" else normalization
@@ -118,7 +122,8 @@ class TransferEvaluator:
     def describe(self) -> Dict[str, object]:
         return {
             "judge": self.judge.name, "judge_dev_accuracy": self.judge.dev_accuracy,
-            "fluency_lm": self.lm.name, "similarity": self.similarity.name,
+            "fluency_lm": self.lm.name, "ngram_lm": f"{self.ngram.order}-gram Kneser-Ney of the training split",
+            "similarity": self.similarity.name,
             "normalization": self.normalization, "style_words": len(self.style_words),
         }
 
@@ -179,6 +184,8 @@ class TransferEvaluator:
             "overlap": _mean(word_overlap(sources, outputs, self.style_words)),
             "ppl": self.lm.perplexity(outputs),
             "source_ppl": self.lm.perplexity(sources),
+            "ngram_ppl": self.ngram.perplexity(outputs),  # independent of every neural LM in textvae
+            "source_ngram_ppl": self.ngram.perplexity(sources),
         }
         if self.legacy_bleu:
             result["legacy_self_bleu"] = sentence_bleu_average(outputs, [sources])
@@ -291,7 +298,8 @@ def load_directions(corpus, split: str, outputs: str, references: Sequence[str],
 COLUMNS = [("accuracy", "acc %", 100.0), ("self_bleu", "self-BLEU", 1.0), ("ref_bleu", "ref-BLEU", 1.0),
            ("legacy_self_bleu", "sent-BLEU self", 1.0), ("legacy_ref_bleu", "sent-BLEU ref", 1.0),
            ("similarity", "cos sim", 1.0), ("overlap", "overlap", 1.0), ("ppl", "PPL", 1.0),
-           ("source_ppl", "source PPL", 1.0), ("gm", "GM", 1.0), ("mean", "mean", 1.0)]
+           ("source_ppl", "source PPL", 1.0), ("ngram_ppl", "n-gram PPL", 1.0),
+           ("source_ngram_ppl", "source n-gram PPL", 1.0), ("gm", "GM", 1.0), ("mean", "mean", 1.0)]
 
 
 def format_scores(result: Dict[str, object], fmt: str = "md") -> str:
@@ -315,7 +323,7 @@ def format_scores(result: Dict[str, object], fmt: str = "md") -> str:
 
     dev = result.get("judge_dev_accuracy")
     lines = [f"judge: {result['judge']} (dev accuracy {'-' if dev is None else f'{100 * dev:.2f}%'})",
-             f"fluency LM: {result['fluency_lm']}",
+             f"fluency LM: {result['fluency_lm']}; n-gram LM: {result.get('ngram_lm', '-')}",
              f"content similarity: {result['similarity']}; {result['style_words']} mined style words removed",
              f"BLEU: {result['bleu_signature']}; outputs normalised as {result['normalization']!r}", "",
              "| direction | n | " + " | ".join(title for _, title, _ in columns) + " |",
