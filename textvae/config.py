@@ -315,6 +315,11 @@ class TrainConfig:
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 on CUDA, bf16 on CPUs with native bf16
     device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
     threads: Optional[int] = None  # torch CPU threads; None leaves torch's default
+    # start from a trained model's weights (a model or run directory, or hf://OWNER/NAME) and its
+    # tokenizer; init_parts names the parts copied (parameter-name prefixes such as encoder,
+    # decoder, embedding; "all": every parameter the two models share by name and shape)
+    init_from: Optional[str] = None
+    init_parts: List[str] = field(default_factory=lambda: ["all"])
 
     def check(self):
         yield from at_least(self, 1, "max_tokens", "max_sentences", "grad_accum", "eval_every", "checkpoint_every",
@@ -326,6 +331,8 @@ class TrainConfig:
             yield "max_minutes", f"must be positive (or null), got {self.max_minutes}"
         if self.lr < 0 or self.weight_decay < 0 or self.grad_clip < 0:
             yield "lr", "weight_decay and grad_clip must not be negative"
+        if not self.init_parts or not all(isinstance(p, str) and p for p in self.init_parts):
+            yield "init_parts", f"must be a list of part names (or [all]), got {self.init_parts}"
 
 
 @dataclass

@@ -103,16 +103,59 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
         failure: Optional[TextvaeError] = None
         try:
             check_out_dir(out, resume, force, config)
+            init = _init_source(config) if not resume else None
             corpus = _load_corpus(config, dist_info)
             model_class(config.model.type).check_setup(config.model, corpus.label_names)  # e.g. local models
         except TextvaeError as exc:
             failure = exc
         if any_rank(failure is not None, dist_info, device):  # every rank stops with the same message
             raise failure or TextvaeError("another process of this run stopped on bad input (see its message)")
-        return _train(config, corpus, out, resume, force, device, dist_info)
+        return _train(config, corpus, out, resume, force, device, dist_info, init)
     finally:
         cleanup(dist_info)
         torch.set_num_threads(threads)
+
+
+def _init_source(config: Config):
+    """The model ``train.init_from`` names, loaded on the CPU (None without one); refused in one
+    line when it does not load, is of another kind of tokenizer, or lacks a part asked for."""
+    if not config.train.init_from:
+        return None
+    from textvae.modeldir import load_model_dir
+
+    source = load_model_dir(config.train.init_from, device="cpu")
+    if model_class(config.model.type).training_tokenizer(config.model) is not None:
+        raise TextvaeError(f"train.init_from: a {config.model.type} model brings its own tokenizer; "
+                           "initialise it from its pretrained backbone instead")
+    if not isinstance(source.tokenizer, Tokenizer):
+        raise TextvaeError(f"train.init_from: {config.train.init_from} has a transformers tokenizer; "
+                           "start from a model with textvae's own tokenizer")
+    names = source.model.state_dict().keys()
+    for part in config.train.init_parts:
+        if part != "all" and not any(n == part or n.startswith(part + ".") for n in names):
+            raise TextvaeError(f"train.init_parts: {config.train.init_from} has no part '{part}'; its parts are "
+                               + ", ".join(sorted({n.split('.')[0] for n in names})))
+    return source
+
+
+def copy_parts(model: torch.nn.Module, source, parts: List[str], where: str) -> int:
+    """Copy ``source``'s parameters and buffers named by ``parts`` into ``model`` (same names and
+    shapes; a named part that does not fit is refused); returns how many tensors were copied."""
+    own, theirs = model.state_dict(), source.model.state_dict()
+    wanted = [n for n in theirs if "all" in parts or any(n == p or n.startswith(p + ".") for p in parts)]
+    shared = [n for n in wanted if n in own]
+    if "all" not in parts:
+        misfit = [n for n in wanted if n not in own or own[n].shape != theirs[n].shape]
+        if misfit:
+            n = misfit[0]
+            shape = tuple(own[n].shape) if n in own else "absent"
+            raise TextvaeError(f"train.init_from: {n} is {tuple(theirs[n].shape)} in {where} but {shape} in this "
+                               "model; use the same sizes, or leave that part out of train.init_parts")
+    copied = {n: theirs[n] for n in shared if own[n].shape == theirs[n].shape}
+    if not copied:
+        raise TextvaeError(f"train.init_from: {where} shares no parameter (same name and shape) with this model")
+    model.load_state_dict(copied, strict=False)
+    return len(copied)
 
 
 def _load_corpus(config: Config, dist_info):
@@ -125,12 +168,14 @@ def _load_corpus(config: Config, dist_info):
     return corpus
 
 
-def _tokenizer(config: Config, corpus, out: Path, resume: bool, dist_info) -> Tokenizer:
+def _tokenizer(config: Config, corpus, out: Path, resume: bool, dist_info, init=None) -> Tokenizer:
     own = model_class(config.model.type).training_tokenizer(config.model)  # e.g. a pretrained decoder's
     if own is not None:
         return own
     if resume:
         return Tokenizer.load(out / CHECKPOINT_SUBDIR / TOKENIZER_FILE)
+    if init is not None:  # the weights' own token ids
+        return init.tokenizer
     if dist_info.is_main:  # rank 0 trains and caches; the others then read the cache
         tokenizer = train_tokenizer(corpus.texts("train"), config.tokenizer)
     barrier(dist_info)
@@ -143,13 +188,13 @@ def _tokenizer(config: Config, corpus, out: Path, resume: bool, dist_info) -> To
 
 
 def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device: torch.device,
-           dist_info) -> Dict[str, Any]:
+           dist_info, init=None) -> Dict[str, Any]:
     if resume and dist_info.is_main:  # finish a checkpoint swap that a kill interrupted
         recover_directory(out / CHECKPOINT_SUBDIR)
         recover_directory(out / MODEL_SUBDIR)
         remove_leftovers(out)
     barrier(dist_info)
-    tokenizer = _tokenizer(config, corpus, out, resume, dist_info)
+    tokenizer = _tokenizer(config, corpus, out, resume, dist_info, init)
     train_ids = tokenizer.encode(corpus.texts("train"))
     train_labels = corpus.labels("train")
     schedule = BatchSchedule([len(s) for s in train_ids], config.train.max_tokens, config.train.max_sentences,
@@ -165,6 +210,14 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
     model = build_model(config.model, len(tokenizer), num_labels=len(corpus.label_names),
                         tokenizer=tokenizer, label_names=corpus.label_names).to(device)
+    if init is not None:
+        if list(init.label_names) != list(corpus.label_names):
+            raise TextvaeError(f"train.init_from: {config.train.init_from} knows the styles {init.label_names}, "
+                               f"this corpus {list(corpus.label_names)}")
+        copied = copy_parts(model, init, config.train.init_parts, config.train.init_from)
+        if dist_info.is_main:
+            log.info("initialised %d tensors (%s) from %s", copied, ", ".join(config.train.init_parts),
+                     config.train.init_from)
     data = TrainingData(train_ids, corpus.texts("train"), train_labels, tokenizer, config.seed,
                         lambda rows: _subset_batches(train_ids, train_labels, rows, config))
     model.prepare(data)  # e.g. the content vocabulary of a style/content model
