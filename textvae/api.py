@@ -77,12 +77,11 @@ class TextModel:
         if not self.model.is_language_model:
             raise TextvaeError(f"model {self.path} is not a language model (a {self.config.model.type} model with a "
                                "latent code); train one with latent type none, e.g. recipes/yelp_lm.yaml")
-        from textvae.objectives.reconstruction import sentence_nll
+        from textvae.objectives.reconstruction import language_model_nll
 
         out = torch.zeros(len(sentences))
         for indices, batch in self.batches(sentences):
-            z = self.model.encode(batch.src, batch.lengths)["mean"]
-            nll = sentence_nll(self.model.decoder(batch.tgt_in, z), batch.tgt_out).float().cpu()
+            nll = language_model_nll(self.model, batch).float().cpu()
             out[torch.as_tensor(indices)] = nll / (batch.lengths.cpu() + 1)
         return out
 

@@ -21,7 +21,7 @@ import torch
 
 from textvae.errors import TextvaeError
 from textvae.evaluation.cache import artefact_dir, cached
-from textvae.objectives.reconstruction import sentence_nll
+from textvae.objectives.reconstruction import language_model_nll
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,7 @@ class CorpusLM:
         total, tokens = 0.0, 0
         for batch in make_batches(self.tokenizer, texts):
             batch = batch.to(torch.device(device))
-            z = model.encode(batch.src, batch.lengths)["mean"]
-            total += float(sentence_nll(model.decoder(batch.tgt_in, z), batch.tgt_out).sum())
+            total += float(language_model_nll(model, batch).sum())
             tokens += int(batch.num_tokens)
         return total, tokens
 

@@ -152,6 +152,18 @@ class Model(nn.Module):
                                f"one has {len(label_names)} ({', '.join(label_names) or 'none'})")
 
     @classmethod
+    def external_models(cls, config: ModelConfig) -> Dict[str, str]:
+        """Other trained textvae models that training needs, ``{name: directory}`` (e.g. a reward's
+        language model): the trainer loads each before the run directory is made and hands it over
+        with :meth:`attach_external`; they are not part of this model (not trained, not saved)."""
+        return {}
+
+    def attach_external(self, name: str, bundle) -> None:
+        """Take a model :meth:`external_models` asked for (a loaded model directory, on this
+        model's device)."""
+        raise NotImplementedError(f"{type(self).__name__} asked for {name} but does not take it")
+
+    @classmethod
     def training_tokenizer(cls, config: ModelConfig):
         """A tokenizer the model brings (e.g. a pretrained decoder's), or None: textvae trains a
         sentencepiece model on the corpus."""

@@ -66,3 +66,10 @@ def token_accuracy(logits: torch.Tensor, targets: torch.Tensor, pad_id: int = PA
     mask = targets != pad_id
     correct = (logits.argmax(-1) == targets) & mask
     return correct.sum().float() / mask.sum().clamp(min=1)
+
+
+def language_model_nll(model, batch) -> torch.Tensor:
+    """Summed NLL per sentence of ``batch`` (EOS included) under a textvae language model (a model
+    with ``latent: none``, whose code is the encoder's empty mean)."""
+    z = model.encode(batch.src, batch.lengths)["mean"]
+    return sentence_nll(model.decoder(batch.tgt_in, z), batch.tgt_out)

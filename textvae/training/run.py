@@ -104,13 +104,14 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
         try:
             check_out_dir(out, resume, force, config)
             init = _init_source(config) if not resume else None
+            external = _external_models(config, device)
             corpus = _load_corpus(config, dist_info)
             model_class(config.model.type).check_setup(config.model, corpus.label_names)  # e.g. local models
         except TextvaeError as exc:
             failure = exc
         if any_rank(failure is not None, dist_info, device):  # every rank stops with the same message
             raise failure or TextvaeError("another process of this run stopped on bad input (see its message)")
-        return _train(config, corpus, out, resume, force, device, dist_info, init)
+        return _train(config, corpus, out, resume, force, device, dist_info, init, external)
     finally:
         cleanup(dist_info)
         torch.set_num_threads(threads)
@@ -136,6 +137,19 @@ def _init_source(config: Config):
             raise TextvaeError(f"train.init_parts: {config.train.init_from} has no part '{part}'; its parts are "
                                + ", ".join(sorted({n.split('.')[0] for n in names})))
     return source
+
+
+def _external_models(config: Config, device: torch.device) -> Dict[str, Any]:
+    """The other trained models the model's training asks for, loaded (one line when one does not load)."""
+    from textvae.modeldir import load_model_dir
+
+    loaded = {}
+    for name, path in model_class(config.model.type).external_models(config.model).items():
+        try:
+            loaded[name] = load_model_dir(path, device=device)
+        except TextvaeError as exc:
+            raise TextvaeError(f"{name} ({path}): {exc}") from None
+    return loaded
 
 
 def copy_parts(model: torch.nn.Module, source, parts: List[str], where: str) -> int:
@@ -188,7 +202,7 @@ def _tokenizer(config: Config, corpus, out: Path, resume: bool, dist_info, init=
 
 
 def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device: torch.device,
-           dist_info, init=None) -> Dict[str, Any]:
+           dist_info, init=None, external=None) -> Dict[str, Any]:
     if resume and dist_info.is_main:  # finish a checkpoint swap that a kill interrupted
         recover_directory(out / CHECKPOINT_SUBDIR)
         recover_directory(out / MODEL_SUBDIR)
@@ -210,6 +224,8 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
     torch.manual_seed(config.seed)  # the same initial weights on every rank and every run
     model = build_model(config.model, len(tokenizer), num_labels=len(corpus.label_names),
                         tokenizer=tokenizer, label_names=corpus.label_names).to(device)
+    for name, bundle in (external or {}).items():
+        model.attach_external(name, bundle)
     if init is not None:
         if list(init.label_names) != list(corpus.label_names):
             raise TextvaeError(f"train.init_from: {config.train.init_from} knows the styles {init.label_names}, "

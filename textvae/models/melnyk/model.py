@@ -70,7 +70,8 @@ class MelnykModel(StyleSeq2Seq):
                 LossTerm("back_transfer", self._back_transfer, weight=config.back_transfer, warmup=cycle.warmup_steps,
                          when="weighted_or_eval"),
                 LossTerm("content_preservation", self._content_preservation, weight=config.content_preservation,
-                         warmup=cycle.warmup_steps, when="weighted_or_eval")]
+                         warmup=cycle.warmup_steps, when="weighted_or_eval"),
+                *self.reward_terms()]
 
     def _soft_transfer(self, context: Context):
         """The batch soft-decoded into the target styles, once per step for every term."""

@@ -4,7 +4,8 @@ iterative back-translation."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+import math
+from typing import Literal, Optional
 
 from textvae.config import DecoderConfig, EncoderConfig, ModelConfig, NoiseConfig, ScheduleConfig, at_least, constant
 
@@ -54,6 +55,37 @@ class CycleConfig:
 
 
 @dataclass
+class RewardConfig:
+    """Direct-reward fine-tuning (``model.reward``; off while ``weight`` is 0): policy gradient on
+    transfers sampled from the model, with the greedy transfer's reward as the self-critical baseline
+    (Rennie et al. 2017), as in DualRL (Luo et al. 2019) and DiRR (Liu, Neubig and Wieting 2021).
+    The reward is ``style`` x the target style's probability under the model's own classifier (never
+    the evaluation judge) + ``content`` x exp(-per-token NLL of rebuilding the source from the
+    transfer) + ``fluency`` x exp(-per-token NLL under the language model ``lm``, e.g. one trained
+    with recipes/yelp_lm.yaml on the training split). Start it from a trained model with
+    ``train.init_from``."""
+
+    weight: ScheduleConfig = field(default_factory=lambda: constant(0.0))
+    style: float = 1.0
+    content: float = 1.0
+    fluency: float = 0.0
+    lm: Optional[str] = None  # a textvae language-model directory (for fluency)
+    temperature: float = 1.0  # of the sampled transfers
+
+    def check(self):
+        for name in ("style", "content", "fluency", "temperature"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0 or (name == "temperature" and value == 0):
+                yield name, f"must be {'positive' if name == 'temperature' else 'zero or positive'}, got {value}"
+        if self.fluency > 0 and not self.lm:
+            yield "fluency", "needs model.reward.lm, a textvae language model (e.g. trained with recipes/yelp_lm.yaml)"
+
+    @property
+    def on(self) -> bool:
+        return self.weight.value > 0 or self.weight.start > 0
+
+
+@dataclass
 class StyleSeq2SeqConfig(ModelConfig):
     """Encoder states -> attention decoder told the style; ``cycle`` holds the training losses."""
 
@@ -64,3 +96,11 @@ class StyleSeq2SeqConfig(ModelConfig):
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)  # on the encoder inputs of self-reconstruction
     cycle: CycleConfig = field(default_factory=CycleConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+
+    def check(self):
+        if self.reward.on and self.reward.style > 0 and not (self.cycle.style_weight.value > 0
+                                                             or self.cycle.style_weight.start > 0):
+            yield "reward.style", ("rewards the model's own style classifier, which this model does not have "
+                                   "(model.cycle.style_weight 0): fine-tune a model trained with one, or set "
+                                   "model.reward.style=0")

@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
-from textvae.data.batching import Batch
+from textvae.data.batching import Batch, collate
 from textvae.data.noise import corrupt
 from textvae.data.tokenizer import EOS_ID, PAD_ID, UNK_ID
 from textvae.decoding.search import greedy, sample
@@ -31,7 +31,7 @@ from textvae.models.registry import register_model
 from textvae.models.style_seq2seq.config import StyleSeq2SeqConfig
 from textvae.objectives.classifier_feedback import (classifier_terms, prefix_style_loss, soft_style_loss,
                                                     style_loss_rows)
-from textvae.objectives.reconstruction import sentence_nll
+from textvae.objectives.reconstruction import language_model_nll, sentence_nll
 from textvae.objectives.terms import Adversary, Context, LossTerm
 
 State = Dict[str, torch.Tensor]
@@ -115,6 +115,19 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
                                                config.dropout)
         self.styles = nn.Embedding(self.num_labels, self.decoder.style_size)
         self.add_classifier(vocab_size)
+        self._tokenizer = tokenizer  # the fluency reward reads transfers as text
+        self._reward_lm: Optional[tuple] = None  # (model, tokenizer): a tuple, so never trained or saved
+
+    @classmethod
+    def external_models(cls, config) -> Dict[str, str]:
+        reward = config.reward
+        return {"model.reward.lm": reward.lm} if reward.on and reward.fluency > 0 else {}
+
+    def attach_external(self, name: str, bundle) -> None:
+        if not bundle.model.is_language_model:
+            raise TextvaeError(f"model.reward.lm: {bundle.path} is not a language model; train one with latent type "
+                               "none (e.g. recipes/yelp_lm.yaml)")
+        self._reward_lm = (bundle.model.eval().requires_grad_(False), bundle.tokenizer)
 
     def input_limit(self) -> Optional[int]:
         return self.config.decoder.max_length - 1 if self.config.decoder.type == "transformer" else None
@@ -135,7 +148,12 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         return [LossTerm("rec", lambda context: context["rec"], weight=cycle.ae_weight),
                 LossTerm("back_translation", self._back_translation_term, weight=cycle.bt_weight,
                          warmup=cycle.warmup_steps, when="weighted_or_eval"),
-                *self.style_term(self._style_term)]
+                *self.style_term(self._style_term), *self.reward_terms()]
+
+    def reward_terms(self) -> List[LossTerm]:
+        """The direct-reward term (none while ``model.reward.weight`` is 0)."""
+        reward = self.config.reward
+        return [LossTerm("reward", self._reward_term, weight=reward.weight, when="weighted")] if reward.on else []
 
     def context(self, batch: Batch) -> Context:
         """Self-reconstruction of the (noised) batch in its own style, the target styles of the
@@ -151,18 +169,24 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         context.update(self.classifier_context(batch))
         return context
 
-    @torch.no_grad()
     def _back_translate(self, batch: Batch, targets: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Transfers of the batch into ``targets`` by the current model (no gradient), as padded
         ``(tokens, lengths)`` inputs for the reverse direction."""
+        return self._decoded(batch, targets, self.config.cycle.bt_strategy, self.config.cycle.bt_temperature)
+
+    @torch.no_grad()
+    def _decoded(self, batch: Batch, targets: torch.Tensor, strategy: str, temperature: float = 1.0
+                 ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Greedy or sampled transfers of the batch into ``targets`` (eval mode, no gradient), as
+        padded ``(tokens, lengths)``; an empty transfer is one unknown word."""
         cfg = self.config.cycle
         was_training = self.training
         self.eval()
         state = self.decoder.initial_state(self.decoder_context(batch.src, batch.lengths, targets))
         max_len = int(batch.lengths.max()) + cfg.extra_length
-        if cfg.bt_strategy == "sample":
+        if strategy == "sample":
             ids = sample(self.decoder.step, self.decoder.select, state, len(batch), max_len,
-                         device=batch.src.device, temperature=cfg.bt_temperature)
+                         device=batch.src.device, temperature=temperature)
         else:
             ids = greedy(self.decoder.step, self.decoder.select, state, len(batch), max_len, device=batch.src.device)
         self.train(was_training)
@@ -201,6 +225,46 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
                                              self.decoder.initial_state(decoder_context), targets[rows],
                                              int(lengths.max()) + cfg.extra_length, cfg, self.training)
         return loss, {"transfer_acc": accuracy, "style_loss": loss.detach()}
+
+    def _reward_term(self, context: Context):
+        """Self-critical policy gradient (see ``RewardConfig``): -(R(sample) - R(greedy)) x log p(sample),
+        the rewards without gradient, so that only the policy's log-probabilities are trained."""
+        cfg, batch, targets = self.config.reward, context["batch"], context["targets"]
+        ids, lengths = self._decoded(batch, targets, "sample", cfg.temperature)
+        reward, parts = self.transfer_rewards(batch, targets, ids, lengths)
+        baseline, _ = self.transfer_rewards(batch, targets, *self._decoded(batch, targets, "greedy"))
+        advantage = reward - baseline
+        sampled = collate([row[:n].tolist() for row, n in zip(ids, lengths.tolist())]).to(ids.device)
+        log_p = -sentence_nll(self.decoder(sampled.tgt_in, self.decoder_context(batch.src, batch.lengths, targets)),
+                              sampled.tgt_out)
+        loss = -(advantage * log_p).mean()
+        metrics = {"reward": reward.mean(), "reward_greedy": baseline.mean(), "advantage": advantage.abs().mean(),
+                   **{f"reward_{name}": value.mean() for name, value in parts.items()},
+                   **{f"reward_weight_{name}": torch.tensor(float(getattr(cfg, name))) for name in parts}}
+        return loss, metrics
+
+    @torch.no_grad()
+    def transfer_rewards(self, batch: Batch, targets: torch.Tensor, ids: torch.Tensor, lengths: torch.Tensor
+                         ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """The reward of transfers ``ids`` of ``batch`` into ``targets``, per sentence, and its parts
+        (style, content, fluency: each in [0, 1]; computed in eval mode)."""
+        cfg = self.config.reward
+        was_training = self.training
+        self.eval()
+        parts: Dict[str, torch.Tensor] = {}
+        if cfg.style > 0:
+            parts["style"] = self.classifier(tokens=ids).float().softmax(-1).gather(1, targets[:, None]).squeeze(1)
+        if cfg.content > 0:
+            nll = self.rebuild_nll(ids, lengths, batch.tgt_in, batch.tgt_out, batch.labels).float()
+            parts["content"] = torch.exp(-nll / (batch.lengths + 1))
+        if cfg.fluency > 0:
+            lm, tokenizer = self._reward_lm
+            texts = [self._tokenizer.decode(row[:n].tolist()) for row, n in zip(ids, lengths.tolist())]
+            encoded = collate([x or [UNK_ID] for x in tokenizer.encode(texts)]).to(ids.device)
+            parts["fluency"] = torch.exp(-language_model_nll(lm, encoded).float() / (encoded.lengths + 1))
+        self.train(was_training)
+        total = sum(getattr(cfg, name) * value for name, value in parts.items())
+        return (total if parts else torch.zeros(len(ids), device=ids.device)), parts
 
     # ---------------------------------------------------------------- transfer
 
