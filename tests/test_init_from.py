@@ -10,7 +10,6 @@ import torch
 import textvae
 from textvae.cli import main
 from textvae.config import load_recipe
-from textvae.errors import TextvaeError
 from textvae.training import train
 
 RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ibt_gru.yaml")
