@@ -45,7 +45,11 @@ def cmd_train(args) -> int:
     out = Path(args.out) if args.out else Path("runs") / config.name
     result = train(config, out, resume=args.resume, force=args.force)
     if result.get("world_size", 1) > 1 and not _is_rank_zero():
-        return 0
+        return 130 if result["stopped"] == "interrupted" else 0
+    if result["stopped"] == "interrupted":
+        print(f"textvae: interrupted at step {result['step']}; checkpoint and model saved in {out}: continue with "
+              f"textvae train {args.recipe} --out {out} --resume", file=sys.stderr)
+        return 130
     print(f"trained {result['step']} steps ({result['stopped']}, {result['elapsed'] / 60:.1f} min); "
           f"model saved to {result['model']}")
     for split in ("dev", "test"):

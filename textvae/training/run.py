@@ -7,10 +7,13 @@ mistake costs a one-line message and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import random
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -55,14 +58,58 @@ def _looks_like_run(out: Path) -> bool:
     return any((out / name).exists() for name in (RECIPE_FILE, CHECKPOINT_SUBDIR, MODEL_SUBDIR, METRICS_FILE))
 
 
+@contextlib.contextmanager
+def run_lock(out: Path):
+    """One training per run directory: ``.NAME.lock`` next to it holds the training's PID while it
+    runs; a second training is refused in one line, and a lock whose process is gone (killed) is
+    taken over."""
+    lock = out.parent / f".{out.name}.lock"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            try:
+                fresh = not pid and time.time() - lock.stat().st_mtime < 10  # its writer is starting
+            except OSError:
+                continue  # gone meanwhile: try again
+            if fresh or (pid and pid != os.getpid() and _process_alive(pid)):
+                raise TextvaeError(f"another training (PID {pid or '?'}) is writing {out}; wait for it to finish or "
+                                   "stop it first") from None
+            lock.unlink(missing_ok=True)  # left by a killed training
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def has_checkpoint(out: Path) -> bool:
+    return ((out / CHECKPOINT_SUBDIR / WEIGHTS_FILE).is_file()
+            or (out / f".{CHECKPOINT_SUBDIR}.old" / WEIGHTS_FILE).is_file())
+
+
 def check_out_dir(out: Path, resume: bool, force: bool, config: Config) -> None:
     """Read-only checks of the run directory (safe on every rank)."""
     if resume:
         if not (out / RECIPE_FILE).is_file():
             raise TextvaeError(f"--resume: {out} has no {RECIPE_FILE}; it is not a textvae run directory")
-        if not ((out / CHECKPOINT_SUBDIR / WEIGHTS_FILE).is_file()
-                or (out / f".{CHECKPOINT_SUBDIR}.old" / WEIGHTS_FILE).is_file()):
-            raise TextvaeError(f"--resume: {out} has no checkpoint to resume from; train without --resume")
         try:
             saved = _flatten(from_dict(Config, yaml.safe_load((out / RECIPE_FILE).read_text("utf-8"))).to_dict())
         except (TextvaeError, yaml.YAMLError) as exc:
@@ -103,6 +150,9 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
         failure: Optional[TextvaeError] = None
         try:
             check_out_dir(out, resume, force, config)
+            if resume and not has_checkpoint(out):  # stopped before its first checkpoint: start it again
+                log.warning("--resume: %s has no checkpoint yet; training it from step 0", out)
+                resume, force = False, True
             init = _init_source(config) if not resume else None
             external = _external_models(config, device)
             corpus = _load_corpus(config, dist_info)
@@ -111,7 +161,8 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
             failure = exc
         if any_rank(failure is not None, dist_info, device):  # every rank stops with the same message
             raise failure or TextvaeError("another process of this run stopped on bad input (see its message)")
-        return _train(config, corpus, out, resume, force, device, dist_info, init, external)
+        with run_lock(out) if dist_info.is_main else contextlib.nullcontext():
+            return _train(config, corpus, out, resume, force, device, dist_info, init, external)
     finally:
         cleanup(dist_info)
         torch.set_num_threads(threads)
@@ -278,7 +329,7 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
     result = trainer.fit()
     result.update(out=str(out), model=str(out / MODEL_SUBDIR), world_size=dist_info.world_size)
     test_batches = _eval_batches(corpus, "test", tokenizer, config)
-    if test_batches:  # tune on dev, report on test: the saved model on the held-out split
+    if test_batches and result["stopped"] != "interrupted":  # tune on dev, report on test: the saved model
         load_weights(model, out / MODEL_SUBDIR / WEIGHTS_FILE)
         result["test"] = trainer.evaluate(lambda m: evaluate_reconstruction(m, test_batches, device))
     if dist_info.is_main:

@@ -84,6 +84,36 @@ def set_rng_state(state: Dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+@contextlib.contextmanager
+def _stop_signals():
+    """A list that the first SIGINT or SIGTERM appends to (the step in progress finishes); the
+    second gets the old behaviour (KeyboardInterrupt, or termination). Only in the main thread."""
+    import signal
+    import threading
+
+    stop: List[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handle(signum, frame):
+        if stop:  # the second time: as before
+            signal.signal(signum, previous[signum])
+            signal.raise_signal(signum)
+            return
+        stop.append(signum)
+        tqdm.write("textvae: stopping after this step and saving a checkpoint (press Ctrl-C again to stop now)")
+
+    for sig in previous:
+        signal.signal(sig, handle)
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class Trainer:
     """Runs the optimisation loop, dev evaluation, early stopping, logging and checkpoints."""
 
@@ -237,10 +267,14 @@ class Trainer:
         return None
 
     def fit(self) -> Dict[str, Any]:
-        try:
-            return self._fit()
-        finally:  # also on errors: TensorBoard's writer thread must not outlive a run directory being removed
-            self.logger.close()
+        """Train to the configured end; a first Ctrl-C (SIGINT) or SIGTERM finishes the step, saves a
+        checkpoint and the model, and ends with ``stopped: interrupted`` (a second one stops at once)."""
+        with _stop_signals() as stop:
+            self._stop = stop
+            try:
+                return self._fit()
+            finally:  # also on errors: TensorBoard's writer thread must not outlive a run directory being removed
+                self.logger.close()
 
     def _fit(self) -> Dict[str, Any]:
         cfg = self.config
@@ -274,6 +308,9 @@ class Trainer:
                     self.logger.log("train", step, self.state["epoch"], self.state["elapsed"], means)
                     running, n_running = {}, 0
                 reason = self._finished()
+                if any_rank(bool(self._stop), self.dist, self.device):  # Ctrl-C or SIGTERM: stop together
+                    reason = "interrupted"
+                    break
                 if cfg.max_minutes is not None and self.state["elapsed"] >= cfg.max_minutes * 60:
                     reason = "max_minutes"
                 if cfg.max_minutes is not None and any_rank(reason is not None, self.dist, self.device):
@@ -288,7 +325,7 @@ class Trainer:
                 reason = reason or self._finished()
         bar.close()
         self.state["stopped"] = reason
-        if self.state["last_eval_step"] != self.state["step"]:
+        if reason != "interrupted" and self.state["last_eval_step"] != self.state["step"]:
             self._after_eval(self._log_eval())
         final = self.state["last_eval"]
         self.checkpoint()
