@@ -388,6 +388,39 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_distill(args) -> int:
+    import textvae
+    from textvae.api import load_language_model
+    from textvae.data.corpus import load_corpus
+    from textvae.progress import enabled as progress_enabled
+    from textvae.transfer.defaults import DECODING_KEYS
+    from textvae.transfer.distill import check_out, distill_pairs, pairs_summary
+
+    out = Path(args.out)
+    if args.chunk < 1 or (args.sentences is not None and args.sentences < 1):
+        raise TextvaeError(f"--chunk and --sentences must be at least 1, got {args.chunk} and {args.sentences}")
+    check_out(out, args.resume, args.force)  # before any model is loaded
+    options = decode_options(args)
+    model = textvae.load(args.model, device=args.device)
+    if not model.model.can_transfer:
+        model.transfer([], to=model.label_names[0])  # the model's one-line reason
+    lm = load_language_model(args.lm, device=args.device) if args.lm else None
+    decoding = {key: options.pop(key) for key in DECODING_KEYS if key in options}
+    settings = model.transfer_settings(args.strength, args.rerank, args.rerank_cycle, args.rerank_lm, lm, **decoding)
+    data = model.config.data
+    corpus = load_corpus(args.data or data.path, text_column=data.text_column, label_column=data.label_column,
+                         label_names=data.label_names, max_tokens=data.max_tokens)
+    texts, labels = corpus.texts("train"), corpus.labels("train")
+    if args.sentences:
+        texts, labels = texts[:args.sentences], labels[:args.sentences]
+    log.info("distilling %d training sentences with %s", len(texts),
+             ", ".join(f"{k} {v}" for k, v in settings.items() if k != "lm"))
+    distill_pairs(model, texts, labels, out, {**settings, **options}, corpus.fingerprint, args.chunk,
+                  resume=args.resume, force=args.force, progress=progress_enabled())
+    print(f"{pairs_summary(out)}; train on them with model.distill.pairs={out} train.init_from={args.model}")
+    return 0
+
+
 def cmd_evaluate_vae(args) -> int:
     import textvae
     from textvae.data.corpus import load_corpus
@@ -703,6 +736,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--lm", metavar="DIR", help="a textvae language model for language-model reranking")
     serve.add_argument("--device", default=None)
     serve.set_defaults(func=cmd_serve)
+
+    distill = sub.add_parser("distill", help="reranked transfers of the training split, as pairs to train on")
+    distill.add_argument("--model", required=True, help="model directory or run directory")
+    distill.add_argument("--out", required=True, help="pairs directory to write")
+    distill.add_argument("--data", help="corpus (default: the one the model was trained on)")
+    distill.add_argument("--sentences", type=int, help="only the first N training sentences")
+    distill.add_argument("--chunk", type=int, default=2000, help="sentences per resumable chunk")
+    distill.add_argument("--resume", action="store_true", help="finish a pairs directory that was stopped")
+    distill.add_argument("--force", action="store_true", help="make an existing pairs directory again")
+    distill.add_argument("--strength", type=finite_float, default=None)
+    distill.add_argument("--rerank", type=finite_float, default=None, metavar="WEIGHT")
+    distill.add_argument("--rerank-cycle", type=finite_float, default=None, metavar="WEIGHT")
+    distill.add_argument("--rerank-lm", type=finite_float, default=None, metavar="WEIGHT")
+    distill.add_argument("--lm", metavar="DIR")
+    distill.add_argument("--device", default=None)
+    add_quiet(distill)
+    add_decode_options(distill)
+    distill.set_defaults(func=cmd_distill)
 
     recon = sub.add_parser("reconstruct", help="encode and decode sentences (autoencoder check)")
     add_model_io(recon)

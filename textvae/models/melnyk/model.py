@@ -58,7 +58,8 @@ class MelnykModel(StyleSeq2Seq):
         self.register_buffer("is_content", torch.zeros(vocab_size, dtype=torch.bool))  # set by prepare()
 
     def prepare(self, data: TrainingData) -> None:
-        """The content words the preservation term asks for."""
+        """The content words the preservation term asks for (and the distillation pairs)."""
+        super().prepare(data)
         mask = torch.zeros_like(self.is_content)
         mask[torch.tensor(content_token_ids(data), dtype=torch.long, device=mask.device)] = True
         self.is_content.copy_(mask)
@@ -71,7 +72,7 @@ class MelnykModel(StyleSeq2Seq):
                          when="weighted_or_eval"),
                 LossTerm("content_preservation", self._content_preservation, weight=config.content_preservation,
                          warmup=cycle.warmup_steps, when="weighted_or_eval"),
-                *self.reward_terms()]
+                *self.reward_terms(), *self.distill_terms()]
 
     def _soft_transfer(self, context: Context):
         """The batch soft-decoded into the target styles, once per step for every term."""

@@ -86,6 +86,22 @@ class RewardConfig:
 
 
 @dataclass
+class DistillConfig:
+    """Distilled reranking (``model.distill``): train on pseudo-parallel pairs that ``textvae distill``
+    made from this model's reranked transfers of the training split (``pairs``: the pairs
+    directory); the term is the NLL of each pair's transfer given its source and target style,
+    ``weight`` x, on the batch's sentences that have a pair. Start from the model with
+    ``train.init_from``."""
+
+    pairs: Optional[str] = None
+    weight: float = 1.0
+
+    def check(self):
+        if not (math.isfinite(self.weight) and self.weight >= 0):
+            yield "weight", f"must be zero or positive, got {self.weight}"
+
+
+@dataclass
 class StyleSeq2SeqConfig(ModelConfig):
     """Encoder states -> attention decoder told the style; ``cycle`` holds the training losses."""
 
@@ -97,6 +113,7 @@ class StyleSeq2SeqConfig(ModelConfig):
     noise: NoiseConfig = field(default_factory=NoiseConfig)  # on the encoder inputs of self-reconstruction
     cycle: CycleConfig = field(default_factory=CycleConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
 
     def check(self):
         if self.reward.on and self.reward.style > 0 and not (self.cycle.style_weight.value > 0

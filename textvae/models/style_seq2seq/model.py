@@ -23,7 +23,8 @@ from textvae.data.noise import corrupt
 from textvae.data.tokenizer import EOS_ID, PAD_ID, UNK_ID
 from textvae.decoding.search import greedy, sample
 from textvae.errors import TextvaeError
-from textvae.models.base import DecodePlan, Model
+from textvae.data.pairs import read_pairs
+from textvae.models.base import DecodePlan, Model, TrainingData
 from textvae.models.components.attention import build_attention_decoder
 from textvae.models.components.classifiers import StyleClassifier
 from textvae.models.components.encoders import build_encoder, padding_mask
@@ -117,6 +118,21 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         self.add_classifier(vocab_size)
         self._tokenizer = tokenizer  # the fluency reward reads transfers as text
         self._reward_lm: Optional[tuple] = None  # (model, tokenizer): a tuple, so never trained or saved
+        self._pseudo: Dict[int, Tuple[int, List[int]]] = {}  # training index -> (target, transfer ids)
+
+    def prepare(self, data: TrainingData) -> None:
+        """Read the distillation pairs (``model.distill.pairs``), checked against the training split."""
+        if not self.config.distill.pairs:
+            return
+        pairs = read_pairs(self.config.distill.pairs)
+        for pair in pairs:
+            i = pair["index"]
+            if not (0 <= i < len(data.texts)) or data.texts[i] != pair["source"]:
+                raise TextvaeError(f"model.distill.pairs: pair {i} of {self.config.distill.pairs} is not this training "
+                                   "split's sentence; make the pairs from the corpus the model trains on")
+        limit = self.input_limit()
+        outputs = [ids[:limit] if limit else ids for ids in data.tokenizer.encode([pair["output"] for pair in pairs])]
+        self._pseudo = {pair["index"]: (int(pair["target"]), ids or [UNK_ID]) for pair, ids in zip(pairs, outputs)}
 
     @classmethod
     def external_models(cls, config) -> Dict[str, str]:
@@ -148,7 +164,27 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         return [LossTerm("rec", lambda context: context["rec"], weight=cycle.ae_weight),
                 LossTerm("back_translation", self._back_translation_term, weight=cycle.bt_weight,
                          warmup=cycle.warmup_steps, when="weighted_or_eval"),
-                *self.style_term(self._style_term), *self.reward_terms()]
+                *self.style_term(self._style_term), *self.reward_terms(), *self.distill_terms()]
+
+    def distill_terms(self) -> List[LossTerm]:
+        """The distilled-reranking term (none without ``model.distill.pairs``)."""
+        distill = self.config.distill
+        return [LossTerm("distill", self._distill_term, weight=distill.weight)] if distill.pairs else []
+
+    def _distill_term(self, context: Context):
+        """NLL of the pairs' transfers given their sources and target styles, on this batch's sentences
+        that have a pair (None when none has)."""
+        batch = context["batch"]
+        rows = [r for r, i in enumerate(batch.index.tolist()) if i in self._pseudo]
+        if not rows:
+            return None
+        pairs = [self._pseudo[batch.index[r].item()] for r in rows]
+        index = torch.tensor(rows, device=batch.src.device)
+        targets = torch.tensor([t for t, _ in pairs], device=batch.src.device)
+        wanted = collate([ids for _, ids in pairs]).to(batch.src.device)
+        nll = sentence_nll(self.decoder(wanted.tgt_in, self.decoder_context(batch.src[index], batch.lengths[index],
+                                                                            targets)), wanted.tgt_out)
+        return nll.mean(), {"distill_nll": nll.mean().detach()}
 
     def reward_terms(self) -> List[LossTerm]:
         """The direct-reward term (none while ``model.reward.weight`` is 0)."""

@@ -1,0 +1,85 @@
+"""Distilled reranking (issue 23): ``textvae distill`` writes the model's transfers of the training
+split as resumable chunks, and ``model.distill.pairs`` trains on them."""
+
+import json
+import os
+
+import pytest
+
+import textvae
+from textvae.cli import main
+from textvae.config import load_recipe
+from textvae.data.corpus import load_corpus
+from textvae.training import train
+from textvae.transfer.distill import distill_pairs
+
+RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ibt_gru.yaml")
+TINY = ["data.path=synthetic:400", "train.max_minutes=null", "train.eval_every=1000", "train.checkpoint_every=1000",
+        "train.eval_max_sentences=20", "train.eval_transfer_sentences=0", "model.embedding_dim=16",
+        "model.encoder.hidden_size=16", "model.decoder.hidden_size=32", "train.log_every=1"]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    out = tmp_path_factory.mktemp("distill") / "base"
+    train(load_recipe(RECIPE, TINY + ["train.max_steps=20"]), out)
+    return out
+
+
+def _lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_pairs_are_the_models_transfers_and_a_killed_run_resumes_without_gaps(base, tmp_path, capsys):
+    out = tmp_path / "pairs"
+    assert main(["distill", "--model", str(base), "--out", str(out), "--sentences", "50", "--chunk", "16"]) == 0
+    pairs = _lines(out / "pairs.jsonl")
+    assert [p["index"] for p in pairs] == list(range(50))
+    model = textvae.load(base, device="cpu")
+    texts = load_corpus("synthetic:400").texts("train")[:50]
+    assert [p["source"] for p in pairs] == texts
+    first = pairs[0]
+    assert first["output"] == model.transfer([first["source"]], to=model.label_names[first["target"]])[0]
+    assert first["target"] != first["label"]
+    # a run killed after two chunks: --resume writes the rest, nothing twice, nothing missing
+    killed = tmp_path / "killed"
+    calls = {"n": 0}
+    original = model.transfer
+
+    def dying(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 2:  # killed in the chunk that makes the third call
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    model.transfer = dying
+    labels = load_corpus("synthetic:400").labels("train")[:50]
+    settings = model.transfer_settings()
+    with pytest.raises(KeyboardInterrupt):
+        distill_pairs(model, texts, labels, killed, settings, "x", chunk=16, progress=False)
+    assert 1 <= len(list((killed / "chunks").glob("*.jsonl"))) < 4 and not (killed / "pairs.jsonl").exists()
+    model.transfer = original
+    distill_pairs(model, texts, labels, killed, settings, "x", chunk=16, resume=True, progress=False)
+    assert _lines(killed / "pairs.jsonl") == pairs
+    with pytest.raises(Exception, match="started with other chunk"):
+        distill_pairs(model, texts, labels, killed, settings, "x", chunk=8, resume=True, progress=False)
+
+
+def test_an_existing_pairs_directory_is_refused_before_the_model_is_loaded(tmp_path, capsys):
+    (tmp_path / "pairs").mkdir()
+    assert main(["distill", "--model", str(tmp_path / "no-model"), "--out", str(tmp_path / "pairs")]) == 2
+    assert "exists; pass --resume" in capsys.readouterr().err
+
+
+def test_training_on_the_pairs_learns_them(base, tmp_path):
+    pairs = tmp_path / "pairs"
+    assert main(["distill", "--model", str(base), "--out", str(pairs), "--quiet"]) == 0
+    out = tmp_path / "distilled"
+    train(load_recipe(RECIPE, TINY + ["train.max_steps=15", f"train.init_from={base}", f"model.distill.pairs={pairs}",
+                                      "model.distill.weight=1"]), out)
+    logged = [r["distill_nll"] for r in _lines(out / "metrics.jsonl") if r["split"] == "train"]
+    assert len(logged) == 15 and sum(logged[-3:]) < sum(logged[:3])
+    other = tmp_path / "other"
+    with pytest.raises(Exception, match="is not this training split's sentence"):
+        train(load_recipe(RECIPE, TINY + ["train.max_steps=1", "data.path=synthetic:300", f"model.distill.pairs={pairs}"]),
+              other)

@@ -1,0 +1,75 @@
+"""``textvae distill``: reranked transfers of the training split, as pseudo-parallel pairs to train
+the model on (``model.distill.pairs``), so that greedy decoding learns what the beam search and
+the rerankers chose (iterated for a few rounds, as in iterative matching-and-translation work,
+e.g. Jin et al. 2019, "IMaT"). The file layout is :mod:`textvae.data.pairs`'."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+from pathlib import Path
+from typing import Dict, Optional
+
+from textvae.data.pairs import CHUNKS, MANIFEST, PAIRS
+from textvae.errors import TextvaeError
+from textvae.io import atomic_write_text
+
+
+def check_out(out: Path, resume: bool, force: bool) -> None:
+    """Refuse an existing pairs directory unless resumed or forced (before any model is loaded)."""
+    if out.exists() and not (resume or force):
+        raise TextvaeError(f"{out} exists; pass --resume to finish it or --force to make it again")
+    if resume and out.exists() and not (out / MANIFEST).is_file():
+        raise TextvaeError(f"--resume: {out} is not a textvae pairs directory (no {MANIFEST})")
+
+
+def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: str, chunk: int = 2000,
+                  resume: bool = False, force: bool = False, progress: bool = True) -> Path:
+    """Transfer ``texts`` (the training split, with ``labels``) each to the next style with the loaded
+    ``model`` and its transfer ``settings`` (``TextModel.transfer_settings``), ``chunk`` sentences a
+    file; with ``resume``, the chunks already written are kept. Returns the pairs file."""
+    from textvae.progress import bar
+
+    out = Path(out)
+    manifest = {"model": str(model.path), "settings": {k: v for k, v in settings.items() if k != "lm"},
+                "lm": getattr(settings.get("lm"), "path", None) and str(settings["lm"].path),
+                "corpus_fingerprint": fingerprint, "sentences": len(texts), "chunk": chunk}
+    if out.exists() and force and not resume:
+        shutil.rmtree(out)
+    if (out / MANIFEST).is_file():
+        saved = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        saved.pop("date", None)
+        if saved != manifest:
+            changed = sorted(k for k in manifest if saved.get(k) != manifest[k])
+            raise TextvaeError(f"--resume: {out} was started with other {', '.join(changed)}; use --force to start over")
+    else:
+        atomic_write_text(out / MANIFEST, json.dumps({**manifest, "date": datetime.date.today().isoformat()},
+                                                     indent=1) + "\n")
+    names = model.label_names
+    starts = range(0, len(texts), chunk)
+    with bar(len(texts), "distill") as shown:
+        for start in starts:
+            file = out / CHUNKS / f"{start:08d}.jsonl"
+            rows = range(start, min(start + chunk, len(texts)))
+            if not file.is_file():
+                outputs: list = [None] * len(rows)
+                for target in range(len(names)):
+                    group = [j for j, i in enumerate(rows) if (labels[i] + 1) % len(names) == target]
+                    if group:
+                        results = model.transfer([texts[rows[j]] for j in group], names[target], **settings)
+                        for j, text in zip(group, results):
+                            outputs[j] = text
+                lines = [json.dumps({"index": i, "source": texts[i], "label": labels[i],
+                                     "target": (labels[i] + 1) % len(names), "output": o}) for i, o in zip(rows, outputs)]
+                atomic_write_text(file, "".join(line + "\n" for line in lines))
+            shown.update(len(rows))
+    parts = [(out / CHUNKS / f"{start:08d}.jsonl").read_text(encoding="utf-8") for start in starts]
+    atomic_write_text(out / PAIRS, "".join(parts))
+    return out / PAIRS
+
+
+def pairs_summary(out: Path) -> Optional[str]:
+    """One line on a finished pairs directory."""
+    lines = (Path(out) / PAIRS).read_text(encoding="utf-8").splitlines()
+    return f"{len(lines)} pairs in {Path(out) / PAIRS}"
