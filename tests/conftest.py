@@ -85,3 +85,19 @@ def tiny_models(tmp_path_factory):
         label2id={"POSITIVE": 0, "NEGATIVE": 1})).save_pretrained(root / "bert-classifier")
     bert_tok.save_pretrained(root / "bert-classifier")
     return root
+
+
+IBT_RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ibt_gru.yaml")
+IBT_TINY = ["data.path=synthetic:800", "train.max_minutes=null", "train.eval_every=1000", "train.checkpoint_every=1000",
+            "train.eval_max_sentences=20", "train.eval_transfer_sentences=0", "model.embedding_dim=16",
+            "model.encoder.hidden_size=16", "model.decoder.hidden_size=32"]
+
+
+@pytest.fixture(scope="session")
+def tiny_ibt_run(tmp_path_factory):
+    """A back-translation model trained 20 steps on 800 synthetic sentences (a run directory)."""
+    from textvae.training import train
+
+    out = tmp_path_factory.mktemp("tiny-ibt") / "run"
+    train(load_recipe(IBT_RECIPE, IBT_TINY + ["train.max_steps=20"]), out)
+    return out

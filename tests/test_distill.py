@@ -2,7 +2,6 @@
 split as resumable chunks, and ``model.distill.pairs`` trains on them."""
 
 import json
-import os
 
 import pytest
 
@@ -13,17 +12,14 @@ from textvae.data.corpus import load_corpus
 from textvae.training import train
 from textvae.transfer.distill import distill_pairs
 
-RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ibt_gru.yaml")
-TINY = ["data.path=synthetic:400", "train.max_minutes=null", "train.eval_every=1000", "train.checkpoint_every=1000",
-        "train.eval_max_sentences=20", "train.eval_transfer_sentences=0", "model.embedding_dim=16",
-        "model.encoder.hidden_size=16", "model.decoder.hidden_size=32", "train.log_every=1"]
+from tests.conftest import IBT_RECIPE as RECIPE, IBT_TINY
+
+TINY = IBT_TINY + ["train.log_every=1"]
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    out = tmp_path_factory.mktemp("distill") / "base"
-    train(load_recipe(RECIPE, TINY + ["train.max_steps=20"]), out)
-    return out
+@pytest.fixture
+def base(tiny_ibt_run):
+    return tiny_ibt_run
 
 
 def _lines(path):
@@ -36,7 +32,7 @@ def test_pairs_are_the_models_transfers_and_a_killed_run_resumes_without_gaps(ba
     pairs = _lines(out / "pairs.jsonl")
     assert [p["index"] for p in pairs] == list(range(50))
     model = textvae.load(base, device="cpu")
-    texts = load_corpus("synthetic:400").texts("train")[:50]
+    texts = load_corpus("synthetic:800").texts("train")[:50]
     assert [p["source"] for p in pairs] == texts
     first = pairs[0]
     assert first["output"] == model.transfer([first["source"]], to=model.label_names[first["target"]])[0]
@@ -53,7 +49,7 @@ def test_pairs_are_the_models_transfers_and_a_killed_run_resumes_without_gaps(ba
         return original(*args, **kwargs)
 
     model.transfer = dying
-    labels = load_corpus("synthetic:400").labels("train")[:50]
+    labels = load_corpus("synthetic:800").labels("train")[:50]
     settings = model.transfer_settings()
     with pytest.raises(KeyboardInterrupt):
         distill_pairs(model, texts, labels, killed, settings, "x", chunk=16, progress=False)

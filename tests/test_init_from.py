@@ -2,8 +2,6 @@
 or the parts named) and its tokenizer; what cannot be copied is refused in one line before the
 run directory is made."""
 
-import os
-
 import pytest
 import torch
 
@@ -12,17 +10,12 @@ from textvae.cli import main
 from textvae.config import load_recipe
 from textvae.training import train
 
-RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ibt_gru.yaml")
-TINY = ["data.path=synthetic:800", "train.max_minutes=null", "train.eval_every=1000", "train.checkpoint_every=1000",
-        "train.eval_max_sentences=20", "train.eval_transfer_sentences=0", "model.embedding_dim=16",
-        "model.encoder.hidden_size=16", "model.decoder.hidden_size=32"]
+from tests.conftest import IBT_RECIPE as RECIPE, IBT_TINY as TINY
 
 
-@pytest.fixture(scope="module")
-def source(tmp_path_factory):
-    out = tmp_path_factory.mktemp("init") / "source"
-    train(load_recipe(RECIPE, TINY + ["train.max_steps=15"]), out)
-    return out
+@pytest.fixture
+def source(tiny_ibt_run):
+    return tiny_ibt_run
 
 
 def _state(path):
