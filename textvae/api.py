@@ -61,8 +61,14 @@ class TextModel:
             yield indices, batch.to(self.device)
 
     @torch.inference_mode()
-    def encode(self, sentences: Sequence[str]) -> torch.Tensor:
-        """Posterior means ``(N, latent_dim)`` in input order."""
+    def encode(self, sentences: Union[str, Sequence[str]]) -> torch.Tensor:
+        """Posterior means ``(N, latent_dim)`` in input order (a bare string: ``(latent_dim,)``).
+
+        >>> model.encode(["the food was great ."]).shape   # doctest: +SKIP
+        torch.Size([1, 32])
+        """
+        if isinstance(sentences, str):
+            return self.encode([sentences])[0]
         codes: List[Optional[torch.Tensor]] = [None] * len(sentences)
         for indices, batch in self.batches(sentences):
             means = self.model.encode(batch.src, batch.lengths)["mean"]
@@ -110,9 +116,16 @@ class TextModel:
             texts[i] = [self.tokenizer.decode(seq) for seq in ids[position]]
         return [t[0] for t in texts] if opts.n_best == 1 else texts
 
-    def reconstruct(self, sentences: Sequence[str], **options) -> Union[List[str], List[List[str]]]:
+    def reconstruct(self, sentences: Union[str, Sequence[str]], **options) -> Union[str, List[str], List[List[str]]]:
         """Reconstructions of ``sentences`` from their posterior means, in input order
-        (greedy by default; any :class:`textvae.decoding.DecodeOptions` as keywords)."""
+        (greedy by default; any :class:`textvae.decoding.DecodeOptions` as keywords). A bare string
+        is one sentence and gets one result back.
+
+        >>> model.reconstruct(["the food was great ."])   # doctest: +SKIP
+        ['the food was great .']
+        """
+        if isinstance(sentences, str):
+            return self.reconstruct([sentences], **options)[0]
         sentences = list(sentences)
         if not self.model.latent_dim:
             hint = " (transfer a sentence to its own style instead)" if self.model.can_transfer else ""
@@ -147,9 +160,9 @@ class TextModel:
                 settings["lm"] = load_language_model(settings["lm"], self.device)  # refused before any decoding
         return settings
 
-    def transfer(self, sentences: Sequence[str], to: str, strength: Optional[float] = None,
+    def transfer(self, sentences: Union[str, Sequence[str]], to: str, strength: Optional[float] = None,
                  rerank: Optional[float] = None, rerank_cycle: Optional[float] = None,
-                 rerank_lm: Optional[float] = None, lm=None, **options) -> List:
+                 rerank_lm: Optional[float] = None, lm=None, **options) -> Union[str, List]:
         """Rewrite ``sentences`` in style ``to`` (needs a style-transfer model), in input order.
 
         ``strength``: how far a split-latent model moves the style code (1: to the target style's
@@ -157,8 +170,14 @@ class TextModel:
         model's own style classifier, by how well they rebuild the source, and by the language model
         ``lm`` (a loaded language model or its path); ``options``:
         :class:`textvae.decoding.DecodeOptions` fields. What is not given comes from the model's
-        transfer defaults (:attr:`transfer_defaults`, e.g. tuned by ``textvae tune``).
+        transfer defaults (:attr:`transfer_defaults`, e.g. tuned by ``textvae tune``). A bare string is
+        one sentence and gets one result back.
+
+        >>> model.transfer(["the food was cold ."], to="positive")   # doctest: +SKIP
+        ['the food was delicious .']
         """
+        if isinstance(sentences, str):
+            return self.transfer([sentences], to, strength, rerank, rerank_cycle, rerank_lm, lm, **options)[0]
         if to not in self.label_names:
             raise TextvaeError(f"unknown style '{to}'; this model knows: {', '.join(self.label_names)}")
         if not self.model.can_transfer:
@@ -175,7 +194,12 @@ class TextModel:
 
 
 def load(path: Union[str, Path], device: Union[str, torch.device, None] = None) -> TextModel:
-    """Load a model directory or run directory; ``device`` defaults to CUDA when available."""
+    """Load a model directory, a run directory (its ``model/``) or ``hf://OWNER/NAME``; ``device``
+    defaults to CUDA when available. Returns a :class:`TextModel` (``encode``, ``reconstruct``,
+    ``transfer``, ``decode``; its repr shows the styles and the transfer defaults).
+
+    >>> model = textvae.load("runs/synthetic_ae")   # doctest: +SKIP
+    """
     device = _device(device)
     return TextModel(load_model_dir(path, device=device), device)
 

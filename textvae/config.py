@@ -472,13 +472,18 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         if isinstance(value, float) and value.is_integer():
             return int(value)
     elif tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads "1e-4" (no dot) as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+        if number is not None:
+            if not math.isfinite(number):  # no recipe key means infinity or "not a number"
+                raise TextvaeError(f"recipe key '{path}' must be a finite number, got {value}")
+            return number
     elif tp is str:
         if isinstance(value, str):
             return value
@@ -544,10 +549,14 @@ def merge_recipes(base: Dict[str, Any], child: Dict[str, Any]) -> Dict[str, Any]
 def _read_recipe(path: Path, chain: Sequence[Path] = ()) -> Dict[str, Any]:
     """One YAML recipe; a ``base: OTHER.yaml`` key (relative to the recipe's folder) starts it from
     that recipe, so a variant names only what it changes."""
+    if path.is_dir():
+        raise TextvaeError(f"recipe {path} is a directory; give a YAML recipe file (see recipes/)")
     if not path.is_file():
         raise TextvaeError(f"recipe {path} does not exist; see the recipes/ directory for examples")
     try:
         data = _load_yaml(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise TextvaeError(f"recipe {path} is not UTF-8 text (a binary file?); give a YAML recipe") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

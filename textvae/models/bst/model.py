@@ -144,6 +144,8 @@ class PivotEncoder(nn.Module):
 class BSTModel(ClassifierFeedbackModel):
     """Pivot encoder (frozen MT) -> one attention decoder per style; see the module docstring."""
 
+    min_styles = 2
+
     test_overrides = ("model.embedding_dim=16", "model.decoder.hidden_size=16", "model.pivot.forward={mt_forward}", "model.pivot.backward={mt_backward}",
                       "model.cycle.warmup_steps=1", "model.cycle.style_weight.value=1")
 
