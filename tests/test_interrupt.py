@@ -37,7 +37,6 @@ def test_sigint_finishes_the_step_saves_and_exits_130_then_resume_goes_on(tmp_pa
     proc = subprocess.Popen([sys.executable, "-m", "textvae", "train", RECIPE, "--out", str(out), *TINY,
                              "train.max_steps=100000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    metrics = out / "metrics.jsonl"
     deadline = time.time() + 120
     state = out / "checkpoint" / "trainer_state.pt"
     while time.time() < deadline and not state.is_file():  # TINY checkpoints every few steps

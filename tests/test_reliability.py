@@ -7,7 +7,7 @@ import textvae
 from textvae.cli import main
 from textvae.errors import TextvaeError
 
-from tests.conftest import IBT_RECIPE, IBT_TINY
+from tests.conftest import IBT_RECIPE
 
 RECIPE = IBT_RECIPE
 
