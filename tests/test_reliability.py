@@ -54,3 +54,10 @@ def test_a_bare_string_is_one_sentence(tiny_ibt_run):
     assert isinstance(one, str) and one == model.transfer(["the food was good ."], to="negative")[0]
     with pytest.raises(TextvaeError, match="no latent code"):
         model.reconstruct("the food was good .")
+
+
+def test_saved_weights_are_readable_by_others_as_the_rest_of_the_run(tiny_ibt_run):
+    import stat
+
+    modes = {f.name: stat.S_IMODE(f.stat().st_mode) for f in (tiny_ibt_run / "model").iterdir()}
+    assert modes["model.safetensors"] == modes["config.json"]

@@ -21,7 +21,7 @@ def _umask() -> int:
     return mask
 
 
-def _default_mode(path: Path, directory: bool) -> None:
+def default_mode(path: Path, directory: bool) -> None:
     """mkstemp/mkdtemp create private (0600/0700) entries; give them the modes a plain
     ``open``/``mkdir`` would have, so models and reports stay readable by others."""
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
@@ -37,7 +37,7 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        _default_mode(Path(tmp), directory=False)
+        default_mode(Path(tmp), directory=False)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -59,7 +59,7 @@ def atomic_directory(target: PathLike) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    _default_mode(tmp, directory=True)
+    default_mode(tmp, directory=True)
     try:
         yield tmp
     except BaseException:

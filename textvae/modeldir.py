@@ -33,7 +33,7 @@ from textvae._version import __version__
 from textvae.config import Config, from_dict, model_config_class
 from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, TOKENIZER_FILE, UNK_ID, Tokenizer
 from textvae.errors import TextvaeError
-from textvae.io import atomic_directory, atomic_write_text
+from textvae.io import atomic_directory, atomic_write_text, default_mode
 from textvae.modelcard import CARD_FILE, EVALUATIONS_FILE, render_card
 from textvae.models import build_model, model_class
 
@@ -83,6 +83,7 @@ def save_weights(model: torch.nn.Module, file: Path) -> None:
                for name, first in tied.items() if first == name}
     aliases = {name: first for name, first in tied.items() if first != name}
     save_file(tensors, str(file), metadata=aliases or None)
+    default_mode(Path(file), directory=False)  # safetensors writes 0600; others may load a shared model
 
 
 def load_weights(model: torch.nn.Module, file: Path, what: str = "the model") -> None:
