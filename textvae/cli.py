@@ -86,11 +86,12 @@ def cmd_data_fetch(args) -> int:
 
 
 def cmd_data_synthetic(args) -> int:
+    from textvae.data.factors import write_factor_corpus
     from textvae.data.synthetic import write_synthetic_corpus
 
-    dest = write_synthetic_corpus(args.dest, n_train=args.train, n_dev=args.dev, n_test=args.test,
-                                  seed=args.seed, force=args.force)
-    print(f"wrote the synthetic corpus to {dest}")
+    write = write_factor_corpus if args.factors else write_synthetic_corpus
+    dest = write(args.dest, n_train=args.train, n_dev=args.dev, n_test=args.test, seed=args.seed, force=args.force)
+    print(f"wrote the {'factor' if args.factors else 'synthetic'} corpus to {dest}")
     return 0
 
 
@@ -451,6 +452,43 @@ def cmd_evaluate_vae(args) -> int:
     return 0
 
 
+def cmd_evaluate_disentanglement(args) -> int:
+    import numpy as np
+
+    import textvae
+    from textvae.data.factors import read_factors
+    from textvae.evaluation.disentanglement import all_metrics
+    from textvae.io import atomic_write_text
+    from textvae.modeldir import record_evaluation, resolve_model_dir
+
+    default = resolve_model_dir(args.model) / f"eval_disentanglement_{args.split}.json"
+    output = output_file(args.output or default, args.force)
+    names = [n for n in (args.factors or "").split(",") if n]
+    model = textvae.load(args.model, device=args.device)
+    if not model.model.latent_dim:
+        raise TextvaeError(f"model {args.model} has no latent code to measure (e.g. a language model)")
+    texts, values, names = read_factors(args.data or model.config.data.path, args.split, names)
+    if args.max_sentences:
+        texts, values = texts[:args.max_sentences], values[:args.max_sentences]
+    codes = model.encode(texts).float().cpu().numpy()
+    result = all_metrics(codes, np.array(values), names, seed=args.seed)
+    result.update(model=str(model.path), split=args.split, sentences=len(texts), factors=names, seed=args.seed,
+                  settings={"mig_bins": 20, "dci": "random forest, 50 trees, depth 8, all features per split",
+                            "beta_vae": "64 pairs x 400 points, logistic regression",
+                            "factor_vae": "groups of 64, 400 votes", "test_share": 0.3})
+    atomic_write_text(output, json.dumps(result, indent=2) + "\n")
+    record_evaluation(model.path, "disentanglement", args.split,
+                      {k: result[k] for k in ("mig", "sap", "dci_disentanglement", "dci_completeness",
+                                              "dci_informativeness", "factor_vae_score")}, sentences=len(texts))
+    shown = ("mig", "sap", "dci_disentanglement", "dci_completeness", "dci_informativeness", "beta_vae_score",
+             "factor_vae_score", "modularity", "explicitness")
+    print("| " + " | ".join(shown) + " |\n|" + "---:|" * len(shown))
+    print("| " + " | ".join(f"{result[k]:.3f}" for k in shown) + " |")
+    print("\nMIG per factor: " + ", ".join(f"{n} {v:.3f}" for n, v in result["per_factor"]["mig"].items()))
+    print(f"saved to {output}")
+    return 0
+
+
 def cmd_evaluate_transfer(args) -> int:
     import re
 
@@ -644,6 +682,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--test", type=int, default=1000)
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--force", action="store_true")
+    synth.add_argument("--factors", action="store_true",
+                       help="the corpus with seven known generative factors (sentiment, tense, number, topic, "
+                            "negation, kind, intensity) and part-of-speech tags, for disentanglement metrics")
     synth.set_defaults(func=cmd_data_synthetic)
     smt = data_sub.add_parser("synthetic-mt", help="train tiny English<->pivot translation models on the synthetic "
                                                    "corpus (for the back-translation pipeline's tests and demo)")
@@ -803,6 +844,19 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default=None)
     add_quiet(tr)
     tr.set_defaults(func=cmd_evaluate_transfer)
+    dis = verbs["evaluate"].add_parser("disentanglement", help="MIG, SAP, DCI, beta-VAE and FactorVAE scores, "
+                                       "modularity and explicitness of the codes against a factor corpus")
+    dis.add_argument("--model", required=True, help="model directory or run directory")
+    dis.add_argument("--data", help="a factor corpus (default: the one the model was trained on)")
+    dis.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    dis.add_argument("--factors", help="comma-separated factor names (default: all)")
+    dis.add_argument("--max-sentences", type=int)
+    dis.add_argument("--seed", type=int, default=0)
+    dis.add_argument("--output", help="JSON file (default: eval_disentanglement_SPLIT.json in the model directory)")
+    dis.add_argument("--force", action="store_true")
+    dis.add_argument("--device", default=None)
+    dis.set_defaults(func=cmd_evaluate_disentanglement)
+
     latent = verbs["report"].add_parser("latent", help="2-D t-SNE/PCA plot of the latent codes, coloured by label")
     latent.add_argument("--model", required=True, help="model directory or run directory")
     latent.add_argument("--data", help="corpus (default: the one the model was trained on)")
