@@ -191,6 +191,34 @@ class FreeBitsConfig:
 
 
 @dataclass
+class DisentangleConfig:
+    """A disentangling penalty on the code (``loss.disentangle``; see textvae.objectives.disentangle).
+    ``type``: ``capacity`` (gamma x |KL - C|, C to ``c_max`` over ``c_steps``; replaces the KL term),
+    ``tcvae`` (alpha x MI + beta x TC + dim_kl x dimension-wise KL; replaces the KL term),
+    ``factorvae`` (gamma x a discriminator's TC estimate, ``discriminator_lr``), ``dip1`` / ``dip2``
+    (lambda_od, lambda_d), ``covariance`` (gamma x L_Sigma)."""
+
+    type: Literal["none", "capacity", "tcvae", "factorvae", "dip1", "dip2", "covariance"] = "none"
+    gamma: float = 1000.0  # capacity's weight (Burgess et al. use 1000); factorvae's and covariance's: set it
+    c_max: float = 25.0
+    c_steps: int = 10000
+    alpha: float = 1.0
+    beta: float = 6.0
+    dim_kl: float = 1.0
+    lambda_od: float = 10.0
+    lambda_d: float = 10.0
+    discriminator_lr: float = 1e-4
+
+    def check(self):
+        for name in ("gamma", "c_max", "alpha", "beta", "dim_kl", "lambda_od", "lambda_d"):
+            if getattr(self, name) < 0:
+                yield name, f"must not be negative, got {getattr(self, name)}"
+        if self.discriminator_lr <= 0:
+            yield "discriminator_lr", f"must be positive, got {self.discriminator_lr}"
+        yield from at_least(self, 1, "c_steps")
+
+
+@dataclass
 class LossConfig:
     """The training objective around the reconstruction term."""
 
@@ -199,6 +227,7 @@ class LossConfig:
     free_bits: FreeBitsConfig = field(default_factory=FreeBitsConfig)
     mmd_weight: float = 0.0  # InfoVAE / MMD-VAE (Zhao et al. 2019): weight of MMD(q(z), p(z))
     mmd_kernel: Literal["rbf", "imq"] = "imq"
+    disentangle: DisentangleConfig = field(default_factory=DisentangleConfig)
 
     def check(self):
         if self.beta < 0 or self.mmd_weight < 0:
@@ -259,6 +288,12 @@ class SentenceModelConfig(ModelConfig):
 
 def check_latent_terms(config):
     """The rules between a config's ``latent`` and ``loss`` sections."""
+    kind = config.loss.disentangle.type
+    if kind not in ("none", "covariance") and config.latent.type != "gaussian":
+        yield "loss.disentangle.type", (f"{kind} needs a Gaussian code (latent.type gaussian); this model's is "
+                                        f"{config.latent.type}")
+    if kind == "covariance" and config.latent.type == "none":
+        yield "loss.disentangle.type", "covariance needs a code (latent.type gaussian or deterministic)"
     if config.latent.type == "none" and (config.loss.mmd_weight > 0 or config.loss.free_bits.type != "none"):
         yield "loss", "has latent terms but latent.type is none (a language model)"
     if config.latent.type != "gaussian" and config.latent.batch_norm.type != "none":

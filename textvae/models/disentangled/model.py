@@ -99,6 +99,8 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         nor style words mined from the training split; and the sentences for the style means."""
         import random
 
+        super().prepare(data)
+
         chosen = content_token_ids(data, self.config.style.content_vocab)
         index = torch.full_like(self.content_index, -1)
         index[torch.tensor(chosen, dtype=torch.long, device=index.device)] = torch.arange(len(chosen), device=index.device)

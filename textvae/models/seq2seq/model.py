@@ -30,7 +30,9 @@ from textvae.objectives.kl import gaussian_kl, kl_penalty
 from textvae.objectives.mmd import mmd
 from textvae.objectives.reconstruction import sentence_nll, token_accuracy
 from textvae.objectives.schedules import schedule_value
-from textvae.objectives.terms import Context, LossTerm
+from textvae.objectives.disentangle import (TCDiscriminator, capacity_target, covariance_penalty, dip_penalty,
+                                            discriminator_loss, kl_decomposition, tc_estimate)
+from textvae.objectives.terms import Adversary, Context, LossTerm, frozen_call
 
 
 class SentenceVAE(Model):
@@ -42,10 +44,17 @@ class SentenceVAE(Model):
         super().__init__(config, vocab_size, label_names, tokenizer)
         self.has_latent = config.latent.type != "none"
         self.is_gaussian = config.latent.type == "gaussian"
+        self.dataset_size = 0
         self.build(vocab_size, tokenizer)
+        if config.loss.disentangle.type == "factorvae":  # built last: parameter order = optimizer order
+            self.tc_discriminator = TCDiscriminator(self._penalised_dim())
 
     def build(self, vocab_size: int, tokenizer) -> None:
         raise NotImplementedError
+
+    def _penalised_dim(self) -> int:
+        """The size of the code the KL and the disentangling penalties see (``context["latent"]``)."""
+        return self.config.latent.dim
 
     @property
     def latent_dim(self) -> int:
@@ -63,13 +72,54 @@ class SentenceVAE(Model):
 
     def loss_terms(self) -> List[LossTerm]:
         loss = self.config.loss
+        kind = loss.disentangle.type
         terms = [LossTerm("rec", self._rec)]
         if self.is_gaussian:
-            terms.append(LossTerm("kl", self._kl, weight=lambda step: loss.beta * schedule_value(loss.kl_weight, step),
+            replaced = kind in ("capacity", "tcvae")  # these take the KL term's place (it is still logged)
+            terms.append(LossTerm("kl", self._kl, weight=0.0 if replaced else
+                                  (lambda step: loss.beta * schedule_value(loss.kl_weight, step)),
                                   weight_metric="kl_weight"))
         if self.has_latent and loss.mmd_weight > 0:
             terms.append(LossTerm("mmd", self._mmd, weight=loss.mmd_weight, when="weighted"))
+        if kind != "none":
+            terms.append(self._disentangle_term(kind))
         return terms
+
+    def prepare(self, data) -> None:
+        self.dataset_size = len(data.ids)  # beta-TCVAE's minibatch-weighted sampling needs N
+
+    def _disentangle_term(self, kind: str) -> LossTerm:
+        """The penalty of ``loss.disentangle`` (see :mod:`textvae.objectives.disentangle`)."""
+        cfg = self.config.loss.disentangle
+
+        def compute(context: Context):
+            latent = context["latent"]
+            z, mean = latent["z"].float(), latent["mean"].float()
+            logvar = latent["logvar"].float() if "logvar" in latent else None
+            if kind == "capacity":
+                kl = gaussian_kl(mean, logvar).sum(1).mean()
+                c = capacity_target(self.step_count, cfg.c_max, cfg.c_steps)
+                return cfg.gamma * (kl - c).abs(), {"capacity_c": torch.tensor(c), "capacity_gamma": torch.tensor(cfg.gamma)}
+            if kind == "tcvae":
+                parts = kl_decomposition(z, mean, logvar, self.dataset_size or len(z))
+                value = cfg.alpha * parts["mi"] + cfg.beta * parts["tc"] + cfg.dim_kl * parts["dim_kl"]
+                return value, {"mi": parts["mi"].detach(), "tc": parts["tc"].detach(),
+                               "dim_kl": parts["dim_kl"].detach(), "tc_beta": torch.tensor(cfg.beta)}
+            if kind == "factorvae":
+                tc = tc_estimate(frozen_call(self.tc_discriminator, z))  # the model does not train the discriminator
+                context["tc_disc_loss"] = discriminator_loss(self.tc_discriminator, z)  # the discriminator's own loss
+                return cfg.gamma * tc, {"tc": tc.detach(), "tc_gamma": torch.tensor(cfg.gamma)}
+            if kind in ("dip1", "dip2"):
+                penalty = dip_penalty(mean, logvar, kind, cfg.lambda_od, cfg.lambda_d)
+                return penalty, {"dip": penalty.detach()}
+            penalty = covariance_penalty(z)
+            return cfg.gamma * penalty, {"l_sigma": penalty.detach(), "l_sigma_gamma": torch.tensor(cfg.gamma)}
+
+        adversary = None
+        if kind == "factorvae":
+            adversary = Adversary("tc_discriminator", [self.tc_discriminator], loss="tc_disc_loss",
+                                  lr=cfg.discriminator_lr)
+        return LossTerm(kind, compute, adversary=adversary)
 
     def context(self, batch: Batch) -> Context:
         src, lengths = batch.src, batch.lengths
