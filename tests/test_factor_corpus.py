@@ -53,8 +53,30 @@ def test_the_corpus_command_and_the_metrics_command(tmp_path, capsys):
     assert "| disentanglement | test |" in (run / "model" / "README.md").read_text()
     assert main(["evaluate", "disentanglement", "--model", str(run), "--factors", "colour", "--force"]) == 2
     assert "unknown factor 'colour'" in capsys.readouterr().err
+    sentences = tmp_path / "s.txt"
+    sentences.write_text("\n".join(texts[:3]) + "\n")
+    assert main(["report", "traverse", "--model", str(run), "--sentences", str(sentences), "--dims", "0,1",
+                 "--points", "3", "--factors", "--out", str(tmp_path / "trav")]) == 0
+    report = json.loads((tmp_path / "trav" / "report.json").read_text())["data"]
+    assert report["factor_view"]["dims"] == [0, 1] and len(report["factor_view"]["changed"][0]) == 7
+    assert (tmp_path / "trav" / "factors.png").is_file()
 
 
 def test_a_corpus_without_factor_labels_is_refused(tmp_path):
     with pytest.raises(TextvaeError, match="has no factor labels"):
         read_factors(tmp_path)
+
+
+def test_factors_read_off_the_text_and_the_traversal_factor_view(tmp_path):
+    from textvae.data.factors import read_off_factors
+    from textvae.reports.latent_ops import factor_view
+
+    for e in generate_factors(500, seed=3):
+        assert read_off_factors(e.text) == e.factors
+    traversal = {"sentence": "the pizza is good .", "dim": 0,
+                 "sentences": ["the pizza is good .", "the pizzas are good .", "the pizzas are good .", "xx"]}
+    still = {"sentence": "the pizza is good .", "dim": 1, "sentences": ["the pizza is good ."] * 3}
+    view = factor_view([traversal, still], read_off_factors)
+    row0, row1 = (dict(zip(view["factors"], row)) for row in view["changed"])
+    assert row0["number"] == pytest.approx(1 / 3) and row0["tense"] == 0 and row0["sentiment"] == 0
+    assert set(row1.values()) == {0.0}

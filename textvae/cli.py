@@ -619,6 +619,16 @@ def _report(args, options: dict, out: Path, tmp: Path) -> int:
         sections = [Section(f"{d['sentence']} (dimension {d['dim']})", ["value", "sentence"],
                             [[v, s] for v, s in zip(d["values"], d["sentences"])],
                             text=f"{d['distinct']} distinct sentences") for d in data]
+        if args.factors:  # which factor each dimension moves, read off the factor corpus' grammar
+            from textvae.data.factors import read_off_factors
+            from textvae.reports.plots import factor_heatmap
+
+            view = latent_ops.factor_view(data, read_off_factors)
+            data = {"traversals": data, "factor_view": view}
+            sections.insert(0, Section("Factor view: how much each factor varies along each dimension's traversal",
+                                       ["dimension"] + view["factors"],
+                                       [[f"z{d}"] + row for d, row in zip(view["dims"], view["changed"])],
+                                       images=[factor_heatmap(view, tmp / "factors.png")]))
     elif args.interpolate:
         data = latent_ops.prior_interpolate(model, args.n, args.interpolate, **options)
         sections = [Section(f"Path {i} between two draws of the prior's noise", ["t", "sentence"],
@@ -891,6 +901,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dims", help="comma-separated dimensions (default: the first 8)")
     p.add_argument("--radius", type=finite_float, default=3.0, help="values go from -radius to radius")
     p.add_argument("--points", type=int, default=7)
+    p.add_argument("--factors", action="store_true",
+                   help="add the factor view (sentences of the factor corpus: textvae data synthetic --factors)")
     p = add_report("samples", "sentences decoded from the prior")
     p.add_argument("-n", type=int, default=50, help="samples (with --interpolate: paths)")
     p.add_argument("--interpolate", type=int, default=0, metavar="STEPS",

@@ -24,7 +24,7 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from textvae.errors import TextvaeError
 from textvae.io import atomic_directory, atomic_write_text, check_writable
@@ -135,3 +135,33 @@ def read_factors(directory: Union[str, Path], split: str = "test", names: Sequen
     if not texts:
         raise TextvaeError(f"{directory} has no factor labels for the {split} split")
     return texts, values, names
+
+
+_NOUN_TOPIC = {form: (topic, number) for topic, pairs in NOUNS.items() for pair in pairs
+               for form, number in zip(pair, ("singular", "plural"))}
+_ADJ = {word: (topic, polarity) for topic, pairs in ADJECTIVES.items() for pair in pairs
+        for word, polarity in zip(pair, ("positive", "negative"))}
+_AUX = {word: key for key, word in AUX.items()}
+
+
+def read_off_factors(text: str) -> Dict[str, Optional[int]]:
+    """The factor values a sentence of the factor corpus' grammar shows, read off its words (None
+    for a factor the sentence does not show, e.g. a decoded sentence that left the grammar): the
+    "classifier" of the traversal report's factor view, exact on the corpus' own sentences."""
+    words = text.split()
+    out: Dict[str, Optional[int]] = {name: None for name in FACTORS}
+    if not words:
+        return out
+    out["kind"] = {"?": 1, ".": 0}.get(words[-1])
+    out["negation"] = 1 if "not" in words else 0
+    out["intensity"] = next((FACTORS["intensity"].index(w) for w in words if w in ("very", "really")), 0)
+    aux = next((_AUX[w] for w in words if w in _AUX), None)
+    if aux is not None:
+        out["tense"] = FACTORS["tense"].index(aux[0])
+    noun = next((_NOUN_TOPIC[w] for w in words if w in _NOUN_TOPIC), None)
+    if noun is not None:
+        out["topic"], out["number"] = FACTORS["topic"].index(noun[0]), FACTORS["number"].index(noun[1])
+    adjective = next((_ADJ[w] for w in words if w in _ADJ), None)
+    if adjective is not None:
+        out["sentiment"] = FACTORS["sentiment"].index(adjective[1])
+    return out

@@ -125,6 +125,27 @@ def traverse(model, sentences: Sequence[str], dims: Sequence[int], radius: float
     return results
 
 
+def factor_view(traversals: Sequence[Dict], read_factors) -> Dict:
+    """Which factor each code dimension moves: for every traversal (one sentence, one dimension),
+    how much each factor varies along it (1 - the share of the decoded points that show its most
+    common value; ``read_factors(text) -> {factor: value or None}``, points that do not show the
+    factor skipped), averaged per dimension: ``changed`` is ``(dims, factors)``. Measured along the
+    path, not against the source, so reconstruction errors do not count as movement."""
+    from collections import Counter
+
+    names = list(read_factors("").keys())
+    dims = sorted({t["dim"] for t in traversals})
+    moved = {d: {n: [] for n in names} for d in dims}
+    for t in traversals:
+        seen = [read_factors(text) for text in t["sentences"]]
+        for n in names:
+            values = [v[n] for v in seen if v[n] is not None]
+            if values:
+                moved[t["dim"]][n].append(1 - Counter(values).most_common(1)[0][1] / len(values))
+    matrix = [[sum(moved[d][n]) / len(moved[d][n]) if moved[d][n] else 0.0 for n in names] for d in dims]
+    return {"dims": dims, "factors": names, "changed": matrix}
+
+
 def prior_samples(model, n: int = 50, **options) -> List[str]:
     """Sentences decoded from codes drawn from the model's prior (N(0, I) unless the model says
     otherwise), drawn with the decoding ``seed`` (default 0)."""

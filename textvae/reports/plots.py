@@ -159,3 +159,22 @@ def tradeoff_plot(curves: Dict[str, Sequence[dict]], path: Path, x: str = "self_
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     return save_figure(fig, path)
+
+
+def factor_heatmap(view: Dict, path: Path) -> Path:
+    """The traversal report's factor view: per code dimension (rows), how much each factor
+    (columns) varies along the dimension's traversals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.array(view["changed"])
+    fig, ax = plt.subplots(figsize=(1.1 * len(view["factors"]) + 2, 0.35 * len(view["dims"]) + 1.6))
+    image = ax.imshow(matrix, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(view["factors"])), view["factors"], rotation=30, ha="right")
+    ax.set_yticks(range(len(view["dims"])), [f"z{d}" for d in view["dims"]])
+    ax.set_xlabel("factor")
+    ax.set_ylabel("code dimension traversed")
+    fig.colorbar(image, ax=ax, label="variation along the traversal")
+    return save_figure(fig, path)
