@@ -47,20 +47,29 @@ def test_dip_and_covariance_penalties_vanish_for_an_identity_covariance():
     assert dis.capacity_target(500, 25, 100) == 25
 
 
+def test_the_f_statistic_is_large_for_a_separating_dimension_and_small_for_noise():
+    torch.manual_seed(0)
+    labels = torch.arange(400) % 2
+    values = torch.stack([labels.float() * 3 + torch.randn(400), torch.randn(400)], 1)
+    f = dis.f_statistic(values, labels)
+    assert float(f[0]) > 100 and float(f[1]) < 5
+    assert float(dis.f_statistic_loss(values, labels, [0])) < float(dis.f_statistic_loss(values, labels, [1]))
+
+
 def _model(kind, *extra):
     config = load_recipe(RECIPE, TINY + [f"model.loss.disentangle.type={kind}", "model.latent.type=gaussian", *extra])
     torch.manual_seed(0)
     return build_model(config.model, 30, num_labels=2).train()
 
 
-@pytest.mark.parametrize("kind", ["capacity", "tcvae", "factorvae", "dip1", "dip2", "covariance"])
+@pytest.mark.parametrize("kind", ["capacity", "tcvae", "factorvae", "dip1", "dip2", "covariance", "fstat"])
 def test_each_penalty_trains_the_encoder_and_factorvae_keeps_its_discriminator_apart(kind):
     model = _model(kind, "model.loss.disentangle.gamma=5")
     groups = model.optimizer_groups()
     batch = collate([[5, 6, 7], [8, 9], [10, 11, 12, 13], [14, 15], [16, 17, 18], [19, 20]], [0, 1, 0, 1, 0, 1])
     out = model(batch)
     assert kind in out or {"capacity": "capacity_c", "tcvae": "tc", "factorvae": "tc", "dip1": "dip", "dip2": "dip",
-                           "covariance": "l_sigma"}[kind] in out
+                           "covariance": "l_sigma", "fstat": "fstat_loss"}[kind] in out
     if kind == "factorvae":
         names = {g.get("name") for g in groups}
         assert "tc_discriminator" in names

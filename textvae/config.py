@@ -196,9 +196,10 @@ class DisentangleConfig:
     ``type``: ``capacity`` (gamma x |KL - C|, C to ``c_max`` over ``c_steps``; replaces the KL term),
     ``tcvae`` (alpha x MI + beta x TC + dim_kl x dimension-wise KL; replaces the KL term),
     ``factorvae`` (gamma x a discriminator's TC estimate, ``discriminator_lr``), ``dip1`` / ``dip2``
-    (lambda_od, lambda_d), ``covariance`` (gamma x L_Sigma)."""
+    (lambda_od, lambda_d), ``covariance`` (gamma x L_Sigma), ``fstat`` (gamma x the F-statistic loss
+    of the label on ``dims``)."""
 
-    type: Literal["none", "capacity", "tcvae", "factorvae", "dip1", "dip2", "covariance"] = "none"
+    type: Literal["none", "capacity", "tcvae", "factorvae", "dip1", "dip2", "covariance", "fstat"] = "none"
     gamma: float = 1000.0  # capacity's weight (Burgess et al. use 1000); factorvae's and covariance's: set it
     c_max: float = 25.0
     c_steps: int = 10000
@@ -208,8 +209,11 @@ class DisentangleConfig:
     lambda_od: float = 10.0
     lambda_d: float = 10.0
     discriminator_lr: float = 1e-4
+    dims: List[int] = field(default_factory=lambda: [0])  # fstat: the dimensions that separate the label
 
     def check(self):
+        if self.type == "fstat" and (not self.dims or min(self.dims) < 0):
+            yield "dims", f"must name code dimensions (0 or more), got {self.dims}"
         for name in ("gamma", "c_max", "alpha", "beta", "dim_kl", "lambda_od", "lambda_d"):
             if getattr(self, name) < 0:
                 yield name, f"must not be negative, got {getattr(self, name)}"
@@ -289,11 +293,13 @@ class SentenceModelConfig(ModelConfig):
 def check_latent_terms(config):
     """The rules between a config's ``latent`` and ``loss`` sections."""
     kind = config.loss.disentangle.type
-    if kind not in ("none", "covariance") and config.latent.type != "gaussian":
+    if kind not in ("none", "covariance", "fstat") and config.latent.type != "gaussian":
         yield "loss.disentangle.type", (f"{kind} needs a Gaussian code (latent.type gaussian); this model's is "
                                         f"{config.latent.type}")
-    if kind == "covariance" and config.latent.type == "none":
-        yield "loss.disentangle.type", "covariance needs a code (latent.type gaussian or deterministic)"
+    if kind in ("covariance", "fstat") and config.latent.type == "none":
+        yield "loss.disentangle.type", f"{kind} needs a code (latent.type gaussian or deterministic)"
+    if kind == "fstat" and max(config.loss.disentangle.dims) >= config.latent.dim:
+        yield "loss.disentangle.dims", f"must be below latent.dim ({config.latent.dim}), got {config.loss.disentangle.dims}"
     if config.latent.type == "none" and (config.loss.mmd_weight > 0 or config.loss.free_bits.type != "none"):
         yield "loss", "has latent terms but latent.type is none (a language model)"
     if config.latent.type != "gaussian" and config.latent.batch_norm.type != "none":

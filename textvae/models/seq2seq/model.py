@@ -31,7 +31,7 @@ from textvae.objectives.mmd import mmd
 from textvae.objectives.reconstruction import sentence_nll, token_accuracy
 from textvae.objectives.schedules import schedule_value
 from textvae.objectives.disentangle import (TCDiscriminator, capacity_target, covariance_penalty, dip_penalty,
-                                            discriminator_loss, kl_decomposition, tc_estimate)
+                                            discriminator_loss, f_statistic_loss, kl_decomposition, tc_estimate)
 from textvae.objectives.terms import Adversary, Context, LossTerm, frozen_call
 
 
@@ -112,6 +112,9 @@ class SentenceVAE(Model):
             if kind in ("dip1", "dip2"):
                 penalty = dip_penalty(mean, logvar, kind, cfg.lambda_od, cfg.lambda_d)
                 return penalty, {"dip": penalty.detach()}
+            if kind == "fstat":
+                loss = f_statistic_loss(z, context["batch"].labels, cfg.dims)
+                return cfg.gamma * loss, {"fstat_loss": loss.detach(), "fstat_gamma": torch.tensor(cfg.gamma)}
             penalty = covariance_penalty(z)
             return cfg.gamma * penalty, {"l_sigma": penalty.detach(), "l_sigma_gamma": torch.tensor(cfg.gamma)}
 
