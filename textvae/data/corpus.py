@@ -28,6 +28,7 @@ TABLE_FORMATS = {".csv": ("csv", ","), ".tsv": ("csv", "\t"), ".jsonl": ("json",
 BINARY_NAMES = ["negative", "positive"]  # the Yelp/Amazon releases use 0 = negative, 1 = positive
 _RELEASE_FILE = re.compile(r"^(?:sentiment\.)?(train|dev|test)\.([^.\s]+)$")
 _SYNTHETIC = re.compile(r"^synthetic(?::(.*))?$")
+_FACTORS = re.compile(r"^factors(?::(.*))?$")
 
 LabelNames = Optional[Union[Sequence[str], Mapping[str, str]]]
 
@@ -94,8 +95,11 @@ def load_corpus(
         raise TextvaeError(f"unknown split {bad[0]!r}; choose from {', '.join(SPLITS)}")
     path = Path(source).expanduser()
     synthetic_match = _SYNTHETIC.match(source)
+    factors_match = _FACTORS.match(source)
     if synthetic_match and not path.exists():
         raw, known = _read_synthetic(synthetic_match.group(1), synthetic_size, splits)
+    elif factors_match and not path.exists():
+        raw, known = _read_factor_corpus(factors_match.group(1), splits)
     elif path.is_dir() and _table_files(path):
         raw, known = _read_tables(_table_files(path), text_column, label_column, splits)
     elif path.is_dir():
@@ -137,12 +141,7 @@ def _looks_like_path(source: str) -> bool:
 
 
 def _read_synthetic(count: Optional[str], synthetic_size: Optional[int], splits) -> tuple[Raw, Known]:
-    n_train = synthetic_size if synthetic_size is not None else 20000
-    if count:
-        if not count.isdigit() or int(count) < 1:
-            raise TextvaeError(f"bad synthetic size {count!r}; write synthetic:N with N a positive number")
-        n_train = int(count)
-    data = synthetic.synthetic_splits(n_train=n_train)
+    data = synthetic.synthetic_splits(n_train=_size(count, "synthetic", synthetic_size or 20000))
     raw: Raw = {}
     for split in splits:
         raw[split] = [
@@ -150,6 +149,25 @@ def _read_synthetic(count: Optional[str], synthetic_size: Optional[int], splits)
             for label in range(len(synthetic.LABEL_NAMES))
         ]
     return raw, {str(label): name for label, name in enumerate(synthetic.LABEL_NAMES)}
+
+
+def _read_factor_corpus(count: Optional[str], splits) -> tuple[Raw, Known]:
+    """``factors[:N]``: the factor corpus (:mod:`textvae.data.factors`) in memory, N training sentences."""
+    from textvae.data.factors import FACTORS, factor_splits
+
+    data = factor_splits(_size(count, "factors", 20000))
+    names = FACTORS["sentiment"]
+    raw: Raw = {split: [(str(label), [e.text for e in data[split] if e.factors["sentiment"] == label],
+                         f"factors {split}") for label in range(len(names))] for split in splits}
+    return raw, {str(label): name for label, name in enumerate(names)}
+
+
+def _size(count: Optional[str], name: str, default: int) -> int:
+    if not count:
+        return default
+    if not count.isdigit() or int(count) < 1:
+        raise TextvaeError(f"bad {name} size {count!r}; write {name}:N with N a positive number")
+    return int(count)
 
 
 def _read_lines(path: Path) -> list[str]:

@@ -15,13 +15,15 @@ The words within a factor value (which noun, which adjective) are drawn too, so 
 variation, not factors. Each token's part of speech is recorded (DET, NOUN, AUX, PART, ADV, ADJ,
 PUNCT) for the syntactic-saliency work of issue 25. The corpus is written in the release format with
 the sentiment as the label (so every textvae model trains on it) plus ``factors.{split}.{label}.jsonl``
-next to each split file: per line the sentence, its factor values and its tags.
+next to each split file: per line the sentence, its factor values and its tags. As a corpus
+source, ``factors`` / ``factors:N`` is the same corpus in memory (20k or N training sentences).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -94,12 +96,18 @@ def generate_factors(n: int, seed: int = 0) -> List[FactorExample]:
     return [_example(rng, {name: rng.choice(values) for name, values in FACTORS.items()}) for _ in range(n)]
 
 
+def factor_splits(n_train: int = 20000, n_dev: int = 1000, n_test: int = 1000, seed: int = 0
+                  ) -> Dict[str, List[FactorExample]]:
+    """Train/dev/test examples (test and dev first, so they stay fixed when the train size changes)."""
+    examples = generate_factors(n_train + n_dev + n_test, seed)
+    return {"test": examples[:n_test], "dev": examples[n_test:n_test + n_dev], "train": examples[n_test + n_dev:]}
+
+
 def write_factor_corpus(dest: Union[str, Path], n_train: int = 20000, n_dev: int = 1000, n_test: int = 1000,
                         seed: int = 0, force: bool = False) -> Path:
     """The corpus in the release format (label: sentiment) with the factor side files."""
     dest = check_writable(dest, force)
-    examples = generate_factors(n_train + n_dev + n_test, seed)
-    splits = {"test": examples[:n_test], "dev": examples[n_test:n_test + n_dev], "train": examples[n_test + n_dev:]}
+    splits = factor_splits(n_train, n_dev, n_test, seed)
     sentiment = FACTORS["sentiment"]
     with atomic_directory(dest) as tmp:
         for split, chosen in splits.items():
@@ -117,6 +125,14 @@ def read_factors(directory: Union[str, Path], split: str = "test", names: Sequen
                  ) -> Tuple[List[str], List[List[int]], List[str]]:
     """``(sentences, factor values per sentence, factor names)`` of a factor corpus' split;
     ``names`` picks factors (default: all). One line when the corpus has no factor labels."""
+    memory = re.fullmatch(r"factors(?::(\d+))?", str(directory))
+    if memory and not Path(directory).exists():  # the in-memory corpus (data.path factors[:N])
+        names = list(names) or list(FACTORS)
+        unknown = [n for n in names if n not in FACTORS]
+        if unknown:
+            raise TextvaeError(f"unknown factor {unknown[0]!r}; this corpus has: {', '.join(FACTORS)}")
+        examples = factor_splits(int(memory.group(1) or 20000))[split]
+        return [e.text for e in examples], [[e.factors[n] for n in names] for e in examples], names
     directory = Path(directory)
     if not (directory / "factors.json").is_file():
         raise TextvaeError(f"{directory} has no factor labels (factors.json); write a factor corpus with "
