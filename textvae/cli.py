@@ -489,6 +489,63 @@ def cmd_evaluate_disentanglement(args) -> int:
     return 0
 
 
+def cmd_evaluate_semisupervised(args) -> int:
+    import numpy as np
+
+    import textvae
+    from textvae.io import atomic_write_text
+    from textvae.data.corpus import load_corpus
+    from textvae.evaluation.semisupervised import few_label_accuracy
+
+    sizes = args.labels
+    if min(sizes) < 1 or args.draws < 1:
+        raise TextvaeError("--labels and --draws must be at least 1")
+    plot = output_file(args.plot, args.force) if args.plot else None
+    output = output_file(args.output, args.force) if args.output else None
+    models = [textvae.load(path, device=args.device) for path in args.model]
+    for model in models:
+        if not model.model.latent_dim:
+            raise TextvaeError(f"model {model.path} has no latent code to classify from (e.g. a language model)")
+    corpus = load_corpus(args.data or models[0].config.data.path, splits=("train", "test"))
+    texts, labels = corpus.texts("train"), corpus.labels("train")
+    if max(sizes) > len(texts):
+        raise TextvaeError(f"--labels {max(sizes)}: the training split has {len(texts)} sentences")
+    results = {}
+    for model, path in zip(models, args.model):
+        cache: dict = {}
+
+        def codes(rows, model=model, cache=cache):
+            missing = [i for i in rows if i not in cache]
+            if missing:
+                for i, code in zip(missing, model.encode([texts[i] for i in missing]).float().cpu().numpy()):
+                    cache[i] = code
+            return np.stack([cache[i] for i in rows])
+
+        test = model.encode(corpus.texts("test")).float().cpu().numpy()
+        results[path] = few_label_accuracy(codes, labels, test, corpus.labels("test"), sizes, args.draws,
+                                           args.classifier, args.seed)
+    header = "| model | " + " | ".join(f"{n} labels" for n in sizes) + " |"
+    print(header + "\n|---|" + "---:|" * len(sizes))
+    for path, by_size in results.items():
+        print(f"| {path} | " + " | ".join(f"{by_size[n]['mean']:.1f} ± {by_size[n]['std']:.1f}" for n in sizes) + " |")
+    record = {"data": corpus.source, "classifier": args.classifier, "draws": args.draws, "seed": args.seed,
+              "labels": sizes, "results": {p: {str(n): v for n, v in r.items()} for p, r in results.items()}}
+    if output is not None:
+        atomic_write_text(output, json.dumps(record, indent=2) + "\n")
+    if plot is not None:
+        from textvae.reports.plots import few_label_plot
+
+        few_label_plot(results, sizes, plot)
+        print(f"plot: {plot}")
+    from textvae.modeldir import record_evaluation
+
+    for model, path in zip(models, args.model):
+        record_evaluation(model.path, "semisupervised", "test",
+                          {f"acc_{n}": results[path][n]["mean"] for n in sizes}, classifier=args.classifier,
+                          draws=args.draws)
+    return 0
+
+
 def cmd_evaluate_transfer(args) -> int:
     import re
 
@@ -866,6 +923,20 @@ def build_parser() -> argparse.ArgumentParser:
     dis.add_argument("--force", action="store_true")
     dis.add_argument("--device", default=None)
     dis.set_defaults(func=cmd_evaluate_disentanglement)
+
+    semi = verbs["evaluate"].add_parser("semisupervised", help="test accuracy of a classifier on the codes of N "
+                                        "labelled training sentences (the BN-VAE paper's few-label protocol)")
+    semi.add_argument("--model", required=True, action="append", help="model directory (repeat to compare)")
+    semi.add_argument("--data", help="corpus (default: the first model's)")
+    semi.add_argument("--labels", type=number_list(int, "integers"), default=[100, 500, 1000, 2000, 10000])
+    semi.add_argument("--draws", type=int, default=5, help="balanced draws of the labelled sentences per N")
+    semi.add_argument("--classifier", choices=["logreg", "mlp"], default="logreg")
+    semi.add_argument("--seed", type=int, default=0)
+    semi.add_argument("--output", help="JSON file with every draw's statistics")
+    semi.add_argument("--plot", help="PNG: accuracy against labels, one line per model")
+    semi.add_argument("--force", action="store_true")
+    semi.add_argument("--device", default=None)
+    semi.set_defaults(func=cmd_evaluate_semisupervised)
 
     latent = verbs["report"].add_parser("latent", help="2-D t-SNE/PCA plot of the latent codes, coloured by label")
     latent.add_argument("--model", required=True, help="model directory or run directory")

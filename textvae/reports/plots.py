@@ -178,3 +178,23 @@ def factor_heatmap(view: Dict, path: Path) -> Path:
     ax.set_ylabel("code dimension traversed")
     fig.colorbar(image, ax=ax, label="variation along the traversal")
     return save_figure(fig, path)
+
+
+def few_label_plot(results: Dict[str, Dict[int, Dict[str, float]]], sizes: Sequence[int], path: Path) -> Path:
+    """Test accuracy against the number of labels (log scale), one line per model, with the
+    spread over draws as error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    for name, by_size in results.items():
+        ax.errorbar(list(sizes), [by_size[n]["mean"] for n in sizes], yerr=[by_size[n]["std"] for n in sizes],
+                    marker="o", capsize=3, label=str(name))
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training sentences")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
