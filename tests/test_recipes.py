@@ -36,6 +36,11 @@ def test_recipe_loads_and_trains_20_steps(recipe, pivot_models, tmp_path):
     extra = []
     if config.model.type == "bst":  # the recipes name local translation models; use tiny ones
         extra = [f"model.pivot.forward={pivot_models / 'en-pivot'}", f"model.pivot.backward={pivot_models / 'pivot-en'}"]
+    if config.train.init_from:  # a warm-started recipe: first a quick run of the recipe it starts from
+        source = tmp_path / "source"
+        named = os.path.join(os.path.dirname(recipe), os.path.basename(config.train.init_from.rstrip("/")) + ".yaml")
+        train(load_recipe(named, QUICK), source)
+        extra.append(f"train.init_from={source}")
     config = load_recipe(recipe, QUICK + extra)
     result = train(config, tmp_path / "run")
     assert result["step"] == 20 and (tmp_path / "run" / "model" / "config.json").is_file()

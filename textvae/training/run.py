@@ -217,6 +217,10 @@ def copy_parts(model: torch.nn.Module, source, parts: List[str], where: str) -> 
             raise TextvaeError(f"train.init_from: {n} is {tuple(theirs[n].shape)} in {where} but {shape} in this "
                                "model; use the same sizes, or leave that part out of train.init_parts")
     copied = {n: theirs[n] for n in shared if own[n].shape == theirs[n].shape}
+    skipped = [n for n in wanted if n not in copied]
+    if skipped:  # "all": what does not fit is left at this model's own initialisation, and said
+        log.warning("train.init_from: %d tensor(s) of %s do not fit this model and keep their initialisation: %s",
+                    len(skipped), where, ", ".join(skipped[:8]) + (" ..." if len(skipped) > 8 else ""))
     if not copied:
         raise TextvaeError(f"train.init_from: {where} shares no parameter (same name and shape) with this model")
     model.load_state_dict(copied, strict=False)
