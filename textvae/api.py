@@ -30,6 +30,7 @@ class TextModel:
 
         self.transfer_defaults, self.transfer_defaults_source = model_defaults(self.path, self.config.transfer)
         self._default_lm = None
+        self._references: dict = {}  # reference codes of latent manipulation, per (corpus, size)
 
     def __repr__(self) -> str:
         defaults = ""
@@ -191,6 +192,38 @@ class TextModel:
         settings = self.transfer_settings(strength, rerank, rerank_cycle, rerank_lm, lm, **decoding)
         return transfer_sentences(self.model, self.tokenizer, self.label_names, sentences, to, self.batches,
                                   **settings, **options)
+
+    def manipulate(self, sentences: Union[str, Sequence[str]], to: str, steps: int = 50, step_size: float = 0.1,
+                    stay: float = 0.01, reference: Optional[str] = None, per_style: int = 500, **options):
+        """Transfer by moving each sentence's code towards ``to``'s reference codes and away from its own
+        style's, then decoding (:mod:`textvae.transfer.latent_manipulation`): any model with a code, no
+        style head needed. ``reference``: the corpus whose training sentences give the reference codes
+        (default: the one the model was trained on); ``options``: decoding options."""
+        from textvae.transfer.latent_manipulation import move_codes, reference_codes
+
+        if isinstance(sentences, str):
+            return self.manipulate([sentences], to, steps, step_size, stay, reference, per_style, **options)[0]
+        if not self.model.latent_dim:
+            raise TextvaeError(f"model {self.path} has no latent code to move (e.g. a language model)")
+        if to not in self.label_names:
+            raise TextvaeError(f"unknown style '{to}'; this model knows: {', '.join(self.label_names)}")
+        key = (reference, per_style)
+        if self._references.get("key") != key:
+            from textvae.data.corpus import load_corpus
+
+            corpus = load_corpus(reference or self.config.data.path, splits=("train",))
+            if list(corpus.label_names) != list(self.label_names):
+                raise TextvaeError(f"the reference corpus has styles {list(corpus.label_names)}, the model "
+                                   f"{self.label_names}")
+            self._references = {"key": key, "codes": reference_codes(self, corpus.texts("train"),
+                                                                     corpus.labels("train"), per_style)}
+        sentences = list(sentences)
+        if not sentences:
+            return []
+        path = move_codes(self.encode(sentences), self.label_names.index(to), self._references["codes"], steps,
+                          step_size, stay)
+        lengths = [len(ids) for ids in self._token_ids(sentences, warn=False)]
+        return self.decode(path[-1], lengths, **options)
 
 
 def load(path: Union[str, Path], device: Union[str, torch.device, None] = None) -> TextModel:

@@ -251,6 +251,8 @@ def cmd_transfer(args) -> int:
     model = textvae.load(args.model, device=args.device)
     if args.to and args.to not in model.label_names:
         raise TextvaeError(f"unknown style '{args.to}'; this model knows: {', '.join(model.label_names)}")
+    if args.method == "traverse":
+        return _transfer_by_manipulation(args, model, options, output)
     if not model.model.can_transfer:
         model.transfer([], to=model.label_names[0])  # raises the model's one-line explanation
     if not args.interactive and not args.to:
@@ -419,6 +421,24 @@ def cmd_distill(args) -> int:
     distill_pairs(model, texts, labels, out, {**settings, **options}, corpus.fingerprint, args.chunk,
                   resume=args.resume, force=args.force, progress=progress_enabled())
     print(f"{pairs_summary(out)}; train on them with model.distill.pairs={out} train.init_from={args.model}")
+    return 0
+
+
+def _transfer_by_manipulation(args, model, options: dict, output) -> int:
+    """``transfer --method traverse``: move each code towards the target style's reference codes."""
+    if not args.to:
+        raise TextvaeError("textvae transfer --method traverse: --to STYLE is required")
+    if args.interactive:
+        raise TextvaeError("--method traverse has no interactive session yet; transfer a file or standard input")
+    if args.steps < 0 or not args.step_size > 0:
+        raise TextvaeError(f"--steps must be 0 or more and --step-size positive, got {args.steps} and {args.step_size}")
+    if not model.model.latent_dim:
+        raise TextvaeError(f"model {args.model} has no latent code to move (e.g. a language model)")
+    lines = read_sentences(args.input)
+    results = map_nonblank(lambda x: model.manipulate(x, args.to, steps=args.steps, step_size=args.step_size,
+                                                      stay=args.stay, reference=args.reference_data, **options),
+                           lines, "transfer")
+    write_sentences(nbest_lines(results), output)
     return 0
 
 
@@ -802,6 +822,15 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--lm", metavar="DIR",
                           help="a textvae language model (trained with latent type none, e.g. recipes/yelp_lm.yaml) "
                                "for --rerank-lm")
+    transfer.add_argument("--method", choices=["model", "traverse"], default="model",
+                          help="model: the model's own transfer; traverse: move the code towards the target style's "
+                               "reference codes and decode (Larsson et al. 2017; any model with a code)")
+    transfer.add_argument("--steps", type=int, default=50, help="--method traverse: gradient steps")
+    transfer.add_argument("--step-size", type=finite_float, default=0.1,
+                          help="--method traverse: step size, in units of the codes' spread")
+    transfer.add_argument("--stay", type=finite_float, default=0.01, help="--method traverse: stay-close weight")
+    transfer.add_argument("--reference-data", help="--method traverse: corpus of the reference sentences "
+                                                   "(default: the one the model was trained on)")
     transfer.set_defaults(func=cmd_transfer)
 
     tune_p = sub.add_parser("tune", help="choose a model's transfer settings on dev and save them as its defaults",
