@@ -7,7 +7,9 @@ one line per run, one point per transfer setting.
 A NAME given twice joins the points of both files. Each JSON file is what
 ``textvae tune --model RUN --json FILE`` wrote (issue 22; before it, the
 same rows came from ``benchmarks/transfer_sweep.py``); ``--beam`` keeps the points
-decoded with that beam size (0: greedy; default: all).
+decoded with that beam size (0: greedy; default: all). A test row of benchmarks/transfer_model.py
+(``row-*.json``) or ``ACC,BLEU`` typed in is one point, so the same command draws the systems
+figure of issue 21: one point per row of the table.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from textvae.reports.plots import tradeoff_plot
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("curves", nargs="+", help="NAME=SWEEP.json")
+    parser.add_argument("curves", nargs="+", help="NAME=SWEEP.json, NAME=ROW.json or NAME=ACC,BLEU")
     parser.add_argument("--out", required=True, help="PNG to write")
     parser.add_argument("--beam", type=int, default=None, help="only the points with this beam size")
     parser.add_argument("--title", default="", help="the figure's title")
@@ -34,11 +36,23 @@ def main() -> None:
         if not sep or not name:
             sys.exit(f"error: {item!r} is not NAME=FILE")
         try:
-            points = json.loads(Path(file).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
+            points = read_points(file)
+        except (OSError, ValueError, KeyError) as error:
             sys.exit(f"error: cannot read the sweep {file}: {error}")
         curves.setdefault(name, []).extend(p for p in points if args.beam is None or p.get("beam") == args.beam)
     print(tradeoff_plot(curves, Path(args.out), title=args.title))
+
+
+def read_points(spec: str) -> list:
+    """A sweep's rows (a JSON list), one benchmark row (``row-*.json`` of transfer_model.py: one
+    point), or ``ACC,BLEU`` typed in (a row quoted from an earlier session)."""
+    if "," in spec and not Path(spec).exists():
+        accuracy, bleu = (float(v) for v in spec.split(","))
+        return [{"accuracy": accuracy, "self_bleu": bleu}]
+    data = json.loads(Path(spec).read_text(encoding="utf-8"))
+    if isinstance(data, dict):  # a benchmark row
+        return [{"accuracy": 100 * data["overall"]["accuracy"], "self_bleu": data["overall"]["self_bleu"]}]
+    return data
 
 
 if __name__ == "__main__":
