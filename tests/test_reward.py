@@ -82,7 +82,7 @@ def test_fine_tuning_from_a_trained_model_logs_every_reward_and_its_weight(train
 
 @pytest.mark.parametrize("overrides, message", [
     (["model.reward.style=-1"], "must be zero or positive"),
-    (["model.reward.content=nan"], "must be zero or positive"),
+    (["model.reward.content=nan"], "must be a finite number"),
     (["model.reward.fluency=1"], "needs model.reward.lm"),
     (["model.reward.fluency=1", "model.reward.lm=MISSING"], "does not exist"),
     (["model.reward.fluency=1", "model.reward.lm=BASE"], "is not a language model"),
