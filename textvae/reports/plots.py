@@ -143,10 +143,14 @@ def tradeoff_plot(curves: Dict[str, Sequence[dict]], path: Path, x: str = "self_
     curves = {name: points for name, points in curves.items() if points}
     if not curves:
         raise TextvaeError(f"no points with both {x!r} and {y!r} to plot")
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for name, points in curves.items():
+    many = len(curves) > 8  # then distinct colours and markers, and the legend beside the plot
+    fig, ax = plt.subplots(figsize=(9.6 if many else 6.4, 4.8 if many else 4.4))
+    colours, markers = plt.get_cmap("tab20").colors, "osD^vPX*<>h"
+    for i, (name, points) in enumerate(curves.items()):
         points = sorted(points, key=lambda p: p[x])
-        line, = ax.plot([p[x] for p in points], [p[y] for p in points], marker="o", label=name)
+        style = {"color": colours[(2 * i) % 20 if i < 10 else (2 * i + 1) % 20], "marker": markers[i % len(markers)]} \
+            if many else {"marker": "o"}
+        line, = ax.plot([p[x] for p in points], [p[y] for p in points], label=name, **style)
         for p in points:
             if annotate in p:
                 ax.annotate(f"{p[annotate]:g}", (p[x], p[y]), textcoords="offset points", xytext=(3, 3),
@@ -157,7 +161,10 @@ def tradeoff_plot(curves: Dict[str, Sequence[dict]], path: Path, x: str = "self_
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    if many:
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        ax.legend(fontsize=8, loc="best")
     return save_figure(fig, path)
 
 
