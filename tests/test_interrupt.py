@@ -17,9 +17,12 @@ RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ae.
 
 def test_a_second_training_of_a_run_directory_is_refused_and_a_stale_lock_is_taken_over(tmp_path, capsys):
     out = tmp_path / "run"
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    lock = tmp_path / ".run.lock"
+    holder = ("import fcntl, os, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX); "
+              "f.truncate(0); f.write(str(os.getpid())); f.flush(); print('locked', flush=True); time.sleep(60)")
+    sleeper = subprocess.Popen([sys.executable, "-c", holder, str(lock)], stdout=subprocess.PIPE, text=True)
     try:
-        (tmp_path / ".run.lock").write_text(str(sleeper.pid))
+        assert sleeper.stdout.readline().strip() == "locked"  # another training holds the directory
         assert main(["train", RECIPE, "--out", str(out), *TINY, "train.max_steps=2"]) == 2
         assert f"another training (PID {sleeper.pid}) is writing" in capsys.readouterr().err
         assert not out.exists()

@@ -69,6 +69,7 @@ class Model(nn.Module):
         self.num_labels = len(label_names)
         self.step_count = 0  # the trainer's step, for schedules
         self._objective: Optional[Objective] = None
+        self.external: Dict[str, object] = {}  # other trained models training reads (external_models)
         self._groups: Optional[List[dict]] = None
 
     # ------------------------------------------------------------------ objective
@@ -160,8 +161,9 @@ class Model(nn.Module):
 
     def attach_external(self, name: str, bundle) -> None:
         """Take a model :meth:`external_models` asked for (a loaded model directory, on this
-        model's device)."""
-        raise NotImplementedError(f"{type(self).__name__} asked for {name} but does not take it")
+        model's device) into :attr:`external` (a plain dict: never trained, never saved). A model
+        that must check what it gets overrides this and calls it."""
+        self.external[name] = bundle
 
     @classmethod
     def training_tokenizer(cls, config: ModelConfig):

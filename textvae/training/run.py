@@ -13,7 +13,6 @@ import logging
 import os
 import random
 import shutil
-import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -60,44 +59,38 @@ def _looks_like_run(out: Path) -> bool:
 
 @contextlib.contextmanager
 def run_lock(out: Path):
-    """One training per run directory: ``.NAME.lock`` next to it holds the training's PID while it
-    runs; a second training is refused in one line, and a lock whose process is gone (killed) is
-    taken over."""
+    """One training per run directory: an exclusive ``flock`` on ``.NAME.lock`` next to it, which
+    holds the training's PID. A second training is refused in one line naming that PID; the kernel
+    drops the lock when its process dies, so a killed training leaves nothing stuck."""
+    import fcntl
+
     lock = out.parent / f".{out.name}.lock"
     out.parent.mkdir(parents=True, exist_ok=True)
     while True:
+        handle = open(lock, "a+")
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            pid = handle.read().strip() or "?"
+            handle.close()
+            raise TextvaeError(f"another training (PID {pid}) is writing {out}; wait for it to finish or "
+                               "stop it first") from None
+        try:  # the file we locked may have been removed by the training before us: lock the new one
+            same = os.stat(lock).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
             break
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            try:
-                fresh = not pid and time.time() - lock.stat().st_mtime < 10  # its writer is starting
-            except OSError:
-                continue  # gone meanwhile: try again
-            if fresh or (pid and pid != os.getpid() and _process_alive(pid)):
-                raise TextvaeError(f"another training (PID {pid or '?'}) is writing {out}; wait for it to finish or "
-                                   "stop it first") from None
-            lock.unlink(missing_ok=True)  # left by a killed training
-    with os.fdopen(fd, "w") as f:
-        f.write(str(os.getpid()))
+        handle.close()
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
     try:
         yield
     finally:
         lock.unlink(missing_ok=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
+        handle.close()
 
 
 def has_checkpoint(out: Path) -> bool:

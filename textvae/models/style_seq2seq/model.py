@@ -117,7 +117,6 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         self.styles = nn.Embedding(self.num_labels, self.decoder.style_size)
         self.add_classifier(vocab_size)
         self._tokenizer = tokenizer  # the fluency reward reads transfers as text
-        self._reward_lm: Optional[tuple] = None  # (model, tokenizer): a tuple, so never trained or saved
         self._pseudo: Dict[int, Tuple[int, List[int]]] = {}  # training index -> (target, transfer ids)
 
     def prepare(self, data: TrainingData) -> None:
@@ -143,7 +142,8 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         if not bundle.model.is_language_model:
             raise TextvaeError(f"model.reward.lm: {bundle.path} is not a language model; train one with latent type "
                                "none (e.g. recipes/yelp_lm.yaml)")
-        self._reward_lm = (bundle.model.eval().requires_grad_(False), bundle.tokenizer)
+        bundle.model.eval().requires_grad_(False)
+        super().attach_external(name, bundle)
 
     def input_limit(self) -> Optional[int]:
         return self.config.decoder.max_length - 1 if self.config.decoder.type == "transformer" else None
@@ -294,7 +294,8 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
             nll = self.rebuild_nll(ids, lengths, batch.tgt_in, batch.tgt_out, batch.labels).float()
             parts["content"] = torch.exp(-nll / (batch.lengths + 1))
         if cfg.fluency > 0:
-            lm, tokenizer = self._reward_lm
+            reward_lm = self.external["model.reward.lm"]
+            lm, tokenizer = reward_lm.model, reward_lm.tokenizer
             texts = [self._tokenizer.decode(row[:n].tolist()) for row, n in zip(ids, lengths.tolist())]
             encoded = collate([x or [UNK_ID] for x in tokenizer.encode(texts)]).to(ids.device)
             parts["fluency"] = torch.exp(-language_model_nll(lm, encoded).float() / (encoded.lengths + 1))
