@@ -52,13 +52,13 @@ def test_pairs_are_the_models_transfers_and_a_killed_run_resumes_without_gaps(ba
     labels = load_corpus("synthetic:800").labels("train")[:50]
     settings = model.transfer_settings()
     with pytest.raises(KeyboardInterrupt):
-        distill_pairs(model, texts, labels, killed, settings, "x", chunk=16, progress=False)
+        distill_pairs(model, texts, labels, killed, settings, "x", chunk=16)
     assert 1 <= len(list((killed / "chunks").glob("*.jsonl"))) < 4 and not (killed / "pairs.jsonl").exists()
     model.transfer = original
-    distill_pairs(model, texts, labels, killed, settings, "x", chunk=16, resume=True, progress=False)
+    distill_pairs(model, texts, labels, killed, settings, "x", chunk=16, resume=True)
     assert _lines(killed / "pairs.jsonl") == pairs
     with pytest.raises(Exception, match="started with other chunk"):
-        distill_pairs(model, texts, labels, killed, settings, "x", chunk=8, resume=True, progress=False)
+        distill_pairs(model, texts, labels, killed, settings, "x", chunk=8, resume=True)
 
 
 def test_an_existing_pairs_directory_is_refused_before_the_model_is_loaded(tmp_path, capsys):

@@ -14,7 +14,8 @@ from textvae.data.corpus import load_corpus
 from textvae.errors import TextvaeError
 from textvae.evaluation.transfer_dev import DevSample
 from textvae.training import train
-from textvae.transfer.defaults import DEFAULTS_FILE, resolve
+from textvae.modeldir import TRANSFER_DEFAULTS_FILE as DEFAULTS_FILE
+from textvae.transfer.defaults import resolve
 from textvae.transfer.tune import TuneGrid, TuneRule, tune
 
 RECIPE = os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_ibt_gru.yaml")
@@ -65,7 +66,7 @@ def test_recipe_defaults_then_tuned_defaults_then_options(run, capsys):
 def test_every_reranked_row_equals_transferring_with_its_setting(run):
     model = textvae.load(run, device="cpu")
     sample = DevSample(load_corpus(model.config.data.path), model.config.seed, 30)
-    result = tune(model, sample, TuneGrid(beams=(3,), rerank=(0.0, 2.0), cycle=(0.0, 3.0)), progress=False)
+    result = tune(model, sample, TuneGrid(beams=(3,), rerank=(0.0, 2.0), cycle=(0.0, 3.0)))
     for row in result["rows"]:
         outputs = sample.transfer(lambda sources, to: model.transfer(
             sources, to, strategy="beam", beam_size=3, rerank=row["rerank"], rerank_cycle=row["cycle"], rerank_lm=0.0,

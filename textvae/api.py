@@ -136,6 +136,15 @@ class TextModel:
         lengths = [len(ids) for ids in self._token_ids(sentences, warn=False)]
         return self.decode(self.encode(sentences), lengths, **options)
 
+    def check_transfer(self, to: Optional[str] = None) -> None:
+        """Refuse, in one line, a model that cannot transfer, or a style ``to`` it does not know."""
+        if to is not None and to not in self.label_names:
+            raise TextvaeError(f"unknown style '{to}'; this model knows: {', '.join(self.label_names)}")
+        if not self.model.can_transfer:
+            raise TextvaeError(f"model {self.path} ({self.config.model.type}) has no style representation, so it "
+                               "cannot transfer; train a style-transfer recipe (a disentangled VAE or "
+                               "back-translation model), or use --method traverse for a model with a code")
+
     def transfer_settings(self, strength: Optional[float] = None, rerank: Optional[float] = None,
                           rerank_cycle: Optional[float] = None, rerank_lm: Optional[float] = None, lm=None,
                           **decoding) -> dict:
@@ -179,12 +188,7 @@ class TextModel:
         """
         if isinstance(sentences, str):
             return self.transfer([sentences], to, strength, rerank, rerank_cycle, rerank_lm, lm, **options)[0]
-        if to not in self.label_names:
-            raise TextvaeError(f"unknown style '{to}'; this model knows: {', '.join(self.label_names)}")
-        if not self.model.can_transfer:
-            raise TextvaeError(f"model {self.path} ({self.config.model.type}) has no style representation, so it "
-                               "cannot transfer; train a style-transfer recipe (a disentangled VAE or "
-                               "back-translation model)")
+        self.check_transfer(to)
         from textvae.transfer import transfer_sentences
         from textvae.transfer.defaults import DECODING_KEYS
 

@@ -253,16 +253,12 @@ def cmd_transfer(args) -> int:
         raise TextvaeError(f"unknown style '{args.to}'; this model knows: {', '.join(model.label_names)}")
     if args.method == "traverse":
         return _transfer_by_manipulation(args, model, options, output)
-    if not model.model.can_transfer:
-        model.transfer([], to=model.label_names[0])  # raises the model's one-line explanation
+    model.check_transfer()
     if not args.interactive and not args.to:
         raise TextvaeError("textvae transfer: --to STYLE is required (one of: " + ", ".join(model.label_names) + ")")
-    from textvae.api import load_language_model
     from textvae.transfer.defaults import DECODING_KEYS
 
-    lm = load_language_model(args.lm, device=args.device) if args.lm else None  # refused before input is read
-    decoding = {key: options.pop(key) for key in DECODING_KEYS if key in options}
-    settings = model.transfer_settings(args.strength, args.rerank, args.rerank_cycle, args.rerank_lm, lm, **decoding)
+    settings = settings_from_args(args, model, options)  # a missing or wrong LM is refused before input is read
     if model.transfer_defaults:
         from textvae.transfer.defaults import BUILT_IN
 
@@ -278,6 +274,36 @@ def cmd_transfer(args) -> int:
     results = map_nonblank(lambda x: model.transfer(x, to=args.to, **settings, **options), lines, "transfer")
     write_sentences(nbest_lines(results), output)
     return 0
+
+
+def add_transfer_settings(p) -> None:
+    """The transfer settings a model's defaults may give (None: not given), for transfer and distill."""
+    p.add_argument("--strength", type=finite_float, default=None,
+                   help="how far to move the style code towards the target style (1 = all the way)")
+    p.add_argument("--rerank", type=finite_float, default=None, metavar="WEIGHT",
+                   help="with beam search: choose among the beam's candidates by their score plus WEIGHT x "
+                        "the log-probability the model's own style classifier gives the target style "
+                        "(back-translation models; split-latent models with the multitask style head)")
+    p.add_argument("--rerank-cycle", type=finite_float, default=None, metavar="WEIGHT",
+                   help="with beam search: also subtract WEIGHT x the per-token NLL of rebuilding the source "
+                        "from each candidate (content preservation; style_seq2seq and split-latent models)")
+    p.add_argument("--rerank-lm", type=finite_float, default=None, metavar="WEIGHT",
+                   help="with beam search: also subtract WEIGHT x each candidate's per-token NLL under the "
+                        "language model --lm (fluency)")
+    p.add_argument("--lm", metavar="DIR",
+                   help="a textvae language model (trained with latent type none, e.g. recipes/yelp_lm.yaml) "
+                        "for --rerank-lm")
+
+
+def settings_from_args(args, model, options: dict) -> dict:
+    """Every transfer setting from the options given over the model's defaults (the decoding
+    ones are taken out of ``options``); the LM is loaded here, before any input is read."""
+    from textvae.api import load_language_model
+    from textvae.transfer.defaults import DECODING_KEYS
+
+    lm = load_language_model(args.lm, device=args.device) if args.lm else None
+    decoding = {key: options.pop(key) for key in DECODING_KEYS if key in options}
+    return model.transfer_settings(args.strength, args.rerank, args.rerank_cycle, args.rerank_lm, lm, **decoding)
 
 
 def number_list(kind: type, what: str) -> Callable[[str], list]:
@@ -302,8 +328,7 @@ def cmd_tune(args) -> int:
     from textvae.evaluation.transfer_dev import DevSample
     from textvae.io import atomic_write_text
     from textvae.transfer.defaults import write_tuned
-    from textvae.progress import enabled as progress_enabled
-    from textvae.transfer.tune import TuneRule, default_grid, format_table, tune, tuned_record
+    from textvae.transfer.tune import TuneRule, check_grid, default_grid, format_table, tune, tuned_record
 
     if args.sentences is not None and args.sentences < 1:
         raise TextvaeError(f"--sentences must be at least 1, got {args.sentences}")
@@ -311,16 +336,13 @@ def cmd_tune(args) -> int:
         raise TextvaeError(f"--max-ppl-ratio must be positive, got {args.max_ppl_ratio}")
     json_out = output_file(args.json, args.force) if args.json else None
     model = textvae.load(args.model, device=args.device)
-    if not model.model.can_transfer:
-        model.transfer([], to=model.label_names[0])  # the model's one-line reason
+    model.check_transfer()
     lm = load_language_model(args.lm, device=args.device) if args.lm else None
     grid = default_grid(model.model, model.label_names, lm)
     for key in ("strengths", "beams", "rerank", "cycle", "lm_weight"):
         if getattr(args, key) is not None:
             setattr(grid, key, getattr(args, key))
-    grid.check()
-    if any(grid.lm_weight) and lm is None:
-        raise TextvaeError("tune: --lm-weight needs a language model: --lm DIR")
+    check_grid(grid, model, lm)  # before the fluency LM and the judge are built
     corpus = load_corpus(args.data or model.config.data.path)
     if args.split not in corpus.datasets:
         raise TextvaeError(f"corpus {corpus.source} has no {args.split} split")
@@ -344,7 +366,7 @@ def cmd_tune(args) -> int:
             atomic_write_text(json_out, json.dumps(rows, indent=1) + "\n")
 
     log.info("tuning %d settings on %d %s sentences", grid.size(), len(sample.sources), args.split)
-    result = tune(model, sample, grid, rule, lm=lm, on_row=on_row, progress=progress_enabled())
+    result = tune(model, sample, grid, rule, lm=lm, on_row=on_row)
     print(format_table(result["rows"], result["choice"]), end="")
     settings, record = tuned_record(result, args.split, str(Path(args.lm).resolve()) if args.lm else None, grid)
     print(f"\nrule: {result['rule']}" + ("" if result["met"] else " (no row met the accuracy bar)"))
@@ -393,10 +415,7 @@ def cmd_serve(args) -> int:
 
 def cmd_distill(args) -> int:
     import textvae
-    from textvae.api import load_language_model
     from textvae.data.corpus import load_corpus
-    from textvae.progress import enabled as progress_enabled
-    from textvae.transfer.defaults import DECODING_KEYS
     from textvae.transfer.distill import check_out, distill_pairs, pairs_summary
 
     out = Path(args.out)
@@ -405,11 +424,8 @@ def cmd_distill(args) -> int:
     check_out(out, args.resume, args.force)  # before any model is loaded
     options = decode_options(args)
     model = textvae.load(args.model, device=args.device)
-    if not model.model.can_transfer:
-        model.transfer([], to=model.label_names[0])  # the model's one-line reason
-    lm = load_language_model(args.lm, device=args.device) if args.lm else None
-    decoding = {key: options.pop(key) for key in DECODING_KEYS if key in options}
-    settings = model.transfer_settings(args.strength, args.rerank, args.rerank_cycle, args.rerank_lm, lm, **decoding)
+    model.check_transfer()
+    settings = settings_from_args(args, model, options)
     data = model.config.data
     corpus = load_corpus(args.data or data.path, text_column=data.text_column, label_column=data.label_column,
                          label_names=data.label_names, max_tokens=data.max_tokens)
@@ -419,7 +435,7 @@ def cmd_distill(args) -> int:
     log.info("distilling %d training sentences with %s", len(texts),
              ", ".join(f"{k} {v}" for k, v in settings.items() if k != "lm"))
     distill_pairs(model, texts, labels, out, {**settings, **options}, corpus.fingerprint, args.chunk,
-                  resume=args.resume, force=args.force, progress=progress_enabled())
+                  resume=args.resume, force=args.force)
     print(f"{pairs_summary(out)}; train on them with model.distill.pairs={out} train.init_from={args.model}")
     return 0
 
@@ -492,10 +508,7 @@ def cmd_evaluate_disentanglement(args) -> int:
         texts, values = texts[:args.max_sentences], values[:args.max_sentences]
     codes = model.encode(texts).float().cpu().numpy()
     result = all_metrics(codes, np.array(values), names, seed=args.seed)
-    result.update(model=str(model.path), split=args.split, sentences=len(texts), factors=names, seed=args.seed,
-                  settings={"mig_bins": 20, "dci": "random forest, 50 trees, depth 8, all features per split",
-                            "beta_vae": "64 pairs x 400 points, logistic regression",
-                            "factor_vae": "groups of 64, 400 votes", "test_share": 0.3})
+    result.update(model=str(model.path), split=args.split, sentences=len(texts), factors=names, seed=args.seed)
     atomic_write_text(output, json.dumps(result, indent=2) + "\n")
     record_evaluation(model.path, "disentanglement", args.split,
                       {k: result[k] for k in ("mig", "sap", "dci_disentanglement", "dci_completeness",
@@ -807,21 +820,7 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--to", help="target style name")
     transfer.add_argument("--interactive", action="store_true",
                           help="type sentences, see them transferred to every style (:help for commands)")
-    transfer.add_argument("--strength", type=finite_float, default=None,
-                          help="how far to move the style code towards the target style (1 = all the way)")
-    transfer.add_argument("--rerank", type=finite_float, default=None, metavar="WEIGHT",
-                          help="with beam search: choose among the beam's candidates by their score plus WEIGHT x "
-                               "the log-probability the model's own style classifier gives the target style "
-                               "(back-translation models; split-latent models with the multitask style head)")
-    transfer.add_argument("--rerank-cycle", type=finite_float, default=None, metavar="WEIGHT",
-                          help="with beam search: also subtract WEIGHT x the per-token NLL of rebuilding the source "
-                               "from each candidate (content preservation; style_seq2seq and split-latent models)")
-    transfer.add_argument("--rerank-lm", type=finite_float, default=None, metavar="WEIGHT",
-                          help="with beam search: also subtract WEIGHT x each candidate's per-token NLL under the "
-                               "language model --lm (fluency)")
-    transfer.add_argument("--lm", metavar="DIR",
-                          help="a textvae language model (trained with latent type none, e.g. recipes/yelp_lm.yaml) "
-                               "for --rerank-lm")
+    add_transfer_settings(transfer)
     transfer.add_argument("--method", choices=["model", "traverse"], default="model",
                           help="model: the model's own transfer; traverse: move the code towards the target style's "
                                "reference codes and decode (Larsson et al. 2017; any model with a code)")
@@ -882,11 +881,7 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--chunk", type=int, default=2000, help="sentences per resumable chunk")
     distill.add_argument("--resume", action="store_true", help="finish a pairs directory that was stopped")
     distill.add_argument("--force", action="store_true", help="make an existing pairs directory again")
-    distill.add_argument("--strength", type=finite_float, default=None)
-    distill.add_argument("--rerank", type=finite_float, default=None, metavar="WEIGHT")
-    distill.add_argument("--rerank-cycle", type=finite_float, default=None, metavar="WEIGHT")
-    distill.add_argument("--rerank-lm", type=finite_float, default=None, metavar="WEIGHT")
-    distill.add_argument("--lm", metavar="DIR")
+    add_transfer_settings(distill)
     distill.add_argument("--device", default=None)
     add_quiet(distill)
     add_decode_options(distill)

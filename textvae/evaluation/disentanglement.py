@@ -206,14 +206,17 @@ def modularity_explicitness(codes, factors, bins: int = 20, seed: int = 0) -> Di
 
 
 def all_metrics(codes, factors, names: Sequence[str] = (), seed: int = 0) -> Dict:
-    """Every metric above, with per-factor MIG and SAP keyed by factor name."""
+    """Every metric above (each computed once), with per-factor MIG and SAP keyed by factor name
+    and each estimator's settings under ``settings``."""
     codes, factors = _check(codes, factors)
     names = list(names) or [f"factor{k}" for k in range(factors.shape[1])]
+    results = {"mig": mig(codes, factors), "sap": sap(codes, factors, seed=seed), "dci": dci(codes, factors, seed=seed),
+               "beta_vae": beta_vae_score(codes, factors, seed=seed),
+               "factor_vae": factor_vae_score(codes, factors, seed=seed),
+               "modularity": modularity_explicitness(codes, factors, seed=seed)}
     out: Dict = {}
-    for result in (mig(codes, factors), sap(codes, factors, seed=seed), dci(codes, factors, seed=seed),
-                   beta_vae_score(codes, factors, seed=seed), factor_vae_score(codes, factors, seed=seed),
-                   modularity_explicitness(codes, factors, seed=seed)):
+    for result in results.values():
         out.update({k: v for k, v in result.items() if k not in ("per_factor", "settings", "importance")})
-    out["per_factor"] = {"mig": dict(zip(names, mig(codes, factors)["per_factor"])),
-                         "sap": dict(zip(names, sap(codes, factors, seed=seed)["per_factor"]))}
+    out["per_factor"] = {name: dict(zip(names, results[name]["per_factor"])) for name in ("mig", "sap")}
+    out["settings"] = {name: result["settings"] for name, result in results.items()}
     return out

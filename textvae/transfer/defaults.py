@@ -18,7 +18,6 @@ from textvae.errors import TextvaeError
 from textvae.io import atomic_write_text
 from textvae.modeldir import TRANSFER_DEFAULTS_FILE, write_card
 
-DEFAULTS_FILE = TRANSFER_DEFAULTS_FILE
 BUILT_IN: Dict[str, Any] = {"strength": 1.0, "strategy": "greedy", "beam_size": 5, "length_penalty": 1.0,
                             "rerank": 0.0, "rerank_cycle": 0.0, "rerank_lm": 0.0, "lm": None}
 RERANK_KEYS = ("rerank", "rerank_cycle", "rerank_lm")
@@ -28,7 +27,7 @@ DECODING_KEYS = ("strategy", "beam_size", "length_penalty")
 def read_tuned(model_dir: Path) -> Optional[Dict[str, Any]]:
     """The tuned record of a model directory (``settings`` checked as a recipe's ``transfer``
     section), or None when ``textvae tune`` has not written one."""
-    file = Path(model_dir) / DEFAULTS_FILE
+    file = Path(model_dir) / TRANSFER_DEFAULTS_FILE
     if not file.is_file():
         return None
     try:
@@ -37,7 +36,7 @@ def read_tuned(model_dir: Path) -> Optional[Dict[str, Any]]:
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise TextvaeError(f"{file} is not a textvae transfer-defaults file ({exc}); run textvae tune again or "
                            "delete it") from None
-    record["settings"] = from_dict(TransferConfig, settings, f"{DEFAULTS_FILE} settings").settings()
+    record["settings"] = from_dict(TransferConfig, settings, f"{TRANSFER_DEFAULTS_FILE} settings").settings()
     return record
 
 
@@ -73,7 +72,7 @@ def resolve(defaults: Dict[str, Any], explicit: Dict[str, Any]) -> Dict[str, Any
 def write_tuned(model_dir: Path, settings: Dict[str, Any], record: Dict[str, Any]) -> Path:
     """Write the tuned ``settings`` (checked) with their ``record`` (rule, dev figures, date, table)."""
     checked = from_dict(TransferConfig, settings, "tuned settings").settings()
-    file = Path(model_dir) / DEFAULTS_FILE
+    file = Path(model_dir) / TRANSFER_DEFAULTS_FILE
     atomic_write_text(file, json.dumps({"settings": checked, **record}, indent=1) + "\n")
     write_card(model_dir)
     return file

@@ -25,7 +25,7 @@ def check_out(out: Path, resume: bool, force: bool) -> None:
 
 
 def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: str, chunk: int = 2000,
-                  resume: bool = False, force: bool = False, progress: bool = True) -> Path:
+                  resume: bool = False, force: bool = False) -> Path:
     """Transfer ``texts`` (the training split, with ``labels``) each to the next style with the loaded
     ``model`` and its transfer ``settings`` (``TextModel.transfer_settings``), ``chunk`` sentences a
     file; with ``resume``, the chunks already written are kept. Returns the pairs file."""

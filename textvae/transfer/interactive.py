@@ -44,6 +44,12 @@ def cached_judge_for(model):
     return None
 
 
+def judge_confidence(judge, texts, style: str):
+    """The judge's probability of ``style`` for each text."""
+    column = judge.label_names.index(style)
+    return [float(row[column]) for row in judge.predict_proba(list(texts))]
+
+
 def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
     """Apply a ``:command``; returns the message to print (``None`` to quit)."""
     name, _, value = line[1:].partition(" ")
@@ -114,8 +120,7 @@ def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float =
             text = text if isinstance(text, str) else text[0]
             confidence = ""
             if judge is not None and name != "reconstruction":
-                p = judge.predict_proba([text])[0][judge.label_names.index(name)]
-                confidence = f"  (judge: {name} {p:.2f})"
+                confidence = f"  (judge: {name} {judge_confidence(judge, [text], name)[0]:.2f})"
             stdout.write(f"{name:>{width}}: {text}{confidence}\n")
         stdout.flush()
     return 0

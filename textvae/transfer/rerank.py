@@ -85,9 +85,14 @@ def reranked_scores(scores: torch.Tensor, features: Features, weight: float = 0.
     return total
 
 
+def ranking(total: torch.Tensor) -> torch.Tensor:
+    """Each row's candidate positions, best ``total`` first (ties keep the beam's order)."""
+    return total.argsort(dim=-1, descending=True, stable=True)
+
+
 def reorder(ids: List[List[List[int]]], total: torch.Tensor) -> List[List[List[int]]]:
     """Every source's candidates, best ``total`` first (ties keep the beam's order)."""
-    order = total.argsort(dim=-1, descending=True, stable=True).tolist()
+    order = ranking(total).tolist()
     return [[row[j] for j in ranks] for row, ranks in zip(ids, order)]
 
 

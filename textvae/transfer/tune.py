@@ -24,7 +24,7 @@ import torch
 
 from textvae.errors import TextvaeError
 from textvae.transfer.batch import transfer_candidates
-from textvae.transfer.rerank import reranked_scores
+from textvae.transfer.rerank import ranking, reranked_scores
 
 log = logging.getLogger("textvae")
 
@@ -68,6 +68,18 @@ def reranking_available(model, label_names: Sequence[str]) -> Dict[str, Optional
         except TextvaeError as exc:
             out[name] = str(exc)
     return out
+
+
+def check_grid(grid: TuneGrid, model, lm=None) -> None:
+    """Refuse, in one line, a grid this model cannot run: bad values, LM weights without an LM, or
+    weights for a reranker the model does not have (its own reason)."""
+    grid.check()
+    if any(grid.lm_weight) and lm is None:
+        raise TextvaeError("tune: language-model reranking (--lm-weight) needs a language model (--lm DIR)")
+    available = reranking_available(model.model, model.label_names)
+    for name, weights in (("style", grid.rerank), ("cycle", grid.cycle)):
+        if any(weights) and available[name] is not None:
+            raise TextvaeError(f"tune: {available[name]}")
 
 
 def default_grid(model, label_names: Sequence[str], lm=None) -> TuneGrid:
@@ -115,24 +127,18 @@ def row_settings(row: Dict, lm_path: Optional[str]) -> Dict:
 
 
 def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
-         on_row: Optional[Callable[[Dict], None]] = None, progress: bool = True) -> Dict:
+         on_row: Optional[Callable[[Dict], None]] = None) -> Dict:
     """Score every setting of ``grid`` for the loaded model ``model`` (a :class:`textvae.TextModel`)
     on ``sample`` (a :class:`DevSample`); ``lm``: the loaded language model for LM reranking.
     Returns ``{"rows", "choice", "met", "rule"}``; ``on_row(row)`` sees each row as it is scored."""
-    from tqdm.auto import tqdm
+    from textvae.progress import bar as progress_bar
 
-    grid.check()
-    if any(grid.lm_weight) and lm is None:
-        raise TextvaeError("tune: language-model reranking weights need a language model (--lm DIR)")
-    available = reranking_available(model.model, model.label_names)
-    for name, weights in (("style", grid.rerank), ("cycle", grid.cycle)):
-        if any(weights) and available[name] is not None:
-            raise TextvaeError(f"tune: {available[name]}")
+    check_grid(grid, model, lm)
     fluency = sample.fluency_lm is not None
     # the beam's length penalty is the model's own (it is not searched)
     length_penalty = model.transfer_settings(rerank=0.0, rerank_cycle=0.0, rerank_lm=0.0)["length_penalty"]
     rows: List[Dict] = []
-    bar = tqdm(total=grid.size(), desc="tune", unit="setting", disable=not progress)
+    bar = progress_bar(grid.size(), "tune", "setting")
 
     def add(row: Dict, outputs: List[str], seconds: float) -> None:
         scores = sample.score(outputs)
@@ -161,8 +167,7 @@ def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
         scores = torch.stack([c[1] for c in candidates])
         features = {name: torch.stack([c[2][name] for c in candidates]) for name in candidates[0][2]}
         for rerank, cycle, lm_weight in itertools.product(grid.rerank, grid.cycle, grid.lm_weight):
-            best = reranked_scores(scores, features, rerank, cycle, lm_weight).argsort(
-                dim=-1, descending=True, stable=True)[:, 0].tolist()
+            best = ranking(reranked_scores(scores, features, rerank, cycle, lm_weight))[:, 0].tolist()
             outputs = [c[0][j] for c, j in zip(candidates, best)]
             add({"strength": strength, "beam": beam, "rerank": rerank, "cycle": cycle, "lm_weight": lm_weight},
                 outputs, seconds)

@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Any, Dict, List, Optional
 
 from textvae.errors import TextvaeError
+from textvae.transfer.interactive import judge_confidence
 
 log = logging.getLogger("textvae")
 
@@ -104,12 +105,12 @@ class TransferService:
 
     def transfer(self, request: Dict[str, Any]) -> Dict[str, Any]:
         m = self.model
-        if not m.model.can_transfer:
-            raise RequestError(f"this model ({m.config.model.type}) cannot transfer style")
-        sentences = self._sentences(request.get("text"))
         to = request.get("to")
-        if to not in m.label_names:
-            raise RequestError(f"unknown style {to!r}; this model knows: {', '.join(m.label_names)}")
+        sentences = self._sentences(request.get("text"))
+        try:
+            m.check_transfer(str(to))  # a missing style is an unknown one here
+        except TextvaeError as exc:
+            raise RequestError(str(exc)) from None
         strategy = request.get("strategy")
         if strategy not in (None, "", "greedy", "beam"):
             raise RequestError(f"strategy must be greedy or beam, got {strategy!r}")
@@ -128,13 +129,11 @@ class TransferService:
                 results = m.transfer(sentences, to, **settings, n_best=shown)
             except TextvaeError as exc:
                 raise RequestError(str(exc)) from None
-        rows = []
-        for source, best in zip(sentences, results):
-            best = [best] if isinstance(best, str) else best
-            row = {"source": source, "output": best[0], "nbest": best}
-            if self.judge is not None:
-                row["confidence"] = float(self.judge.predict_proba([best[0]])[0][self.judge.label_names.index(to)])
-            rows.append(row)
+        nbest = [[best] if isinstance(best, str) else best for best in results]
+        rows = [{"source": source, "output": best[0], "nbest": best} for source, best in zip(sentences, nbest)]
+        if self.judge is not None:
+            for row, p in zip(rows, judge_confidence(self.judge, [row["output"] for row in rows], to)):
+                row["confidence"] = p
         return {"to": to, "results": rows,
                 "settings": {k: v for k, v in settings.items() if k != "lm" and v is not None}}
 
@@ -143,7 +142,8 @@ class TransferService:
 
         if not self.model.model.latent_dim:
             raise RequestError(f"this model ({self.model.config.model.type}) has no latent code to interpolate in")
-        (a,), (b,) = (self._sentences(request.get(key), key)[:1] for key in ("a", "b"))
+        a = self._sentences(request.get("a"), "a")[0]
+        b = self._sentences(request.get("b"), "b")[0]
         steps = _number(request, "steps", 1, MAX_STEPS, integer=True) or 6
         with self.lock:
             try:
