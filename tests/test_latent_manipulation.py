@@ -24,7 +24,7 @@ def test_codes_move_towards_the_target_set_and_away_from_their_own():
     after = torch.cdist(path[-1], refs[1]).mean()
     assert after < 0.6 * before
     assert torch.equal(move_codes(start, 1, refs, steps=0)[-1], start)
-    with pytest.raises(TextvaeError, match="step-size positive"):
+    with pytest.raises(TextvaeError, match="step_size positive"):
         move_codes(start, 1, refs, steps=5, step_size=0)
 
 
@@ -41,7 +41,8 @@ def test_any_model_with_a_code_transfers_through_the_command(tmp_path, capsys):
     assert len(lines) == 3 and lines[1] == ""
     model = textvae.load(run, device="cpu")
     assert isinstance(model.manipulate("the food was great .", "negative", steps=3), str)
-    for extra, message in ((["--steps", "-1"], "--steps must be 0 or more"), (["--step-size=-1"], "step-size positive"),
+    for extra, message in ((["--steps", "-1"], "--steps: expected an integer at least 0"),
+                           (["--step-size=-1"], "--step-size: expected a number above 0"),
                            (["--step-size", "nan"], "finite")):
         assert main(["transfer", "--model", str(run), "--to", "negative", "--method", "traverse", *extra,
                      "--input", str(source)]) == 2

@@ -97,9 +97,9 @@ def test_defaults_whose_lm_is_gone_fail_in_one_line(run, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--sentences", "0"], "--sentences must be at least 1"),
-    (["--rerank", "-1"], "reranking weights must be 0"),
-    (["--beam", "5,x"], "comma-separated integers"),
+    (["--sentences", "0"], "--sentences: expected an integer at least 1"),
+    (["--rerank", "-1"], "--rerank: expected a number at least 0"),
+    (["--beam", "5,x"], "--beam: expected an integer"),
     (["--strength", "nan"], "finite"),
     (["--lm-weight", "1"], "needs a language model"),
     (["--split", "nope"], "invalid choice"),

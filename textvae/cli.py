@@ -11,7 +11,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 from textvae import __version__
 from textvae.errors import TextvaeError
@@ -102,8 +102,6 @@ def cmd_data_synthetic_mt(args) -> int:
     dest = Path(args.dest)
     if dest.exists() and any(dest.iterdir()) and not args.force:
         raise TextvaeError(f"{dest} exists; pass --force to replace the translation models in it")
-    if args.sentences < 1 or args.steps < 1:
-        raise TextvaeError("--sentences and --steps must be at least 1")
     texts = [e.text for e in synthetic_splits(n_train=args.sentences, n_dev=1, n_test=1, seed=args.seed)["train"]]
     scores = write_synthetic_mt(dest, texts, steps=args.steps, seed=args.seed)
     print(f"wrote {dest / 'en-pivot'} and {dest / 'pivot-en'} (exact match on training pairs: "
@@ -111,21 +109,21 @@ def cmd_data_synthetic_mt(args) -> int:
     return 0
 
 
-def read_sentences(source: str) -> List[str]:
+def read_sentences(source: str, option: str = "--input") -> List[str]:
     """The lines of a UTF-8 file, or of standard input for ``-`` (stripped; blank ones kept so
-    that output line i answers input line i)."""
+    that output line i answers input line i); ``option`` names the flag in error messages."""
     if source == "-":
         name, data = "standard input", sys.stdin.buffer.read()
     else:
         path = Path(source)
         if path.is_dir():
-            raise TextvaeError(f"--input {path} is a directory, not a file; pass a file with one sentence a line")
+            raise TextvaeError(f"{option} {path} is a directory, not a file; pass a file with one sentence a line")
         if not path.exists():
-            raise TextvaeError(f"input file {path} does not exist")
+            raise TextvaeError(f"{option} file {path} does not exist")
         try:
-            name, data = f"input file {path}", path.read_bytes()
+            name, data = f"{option} file {path}", path.read_bytes()
         except OSError as exc:
-            raise TextvaeError(f"cannot read input file {path}: {exc.strerror}") from None
+            raise TextvaeError(f"cannot read {option} file {path}: {exc.strerror}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -215,17 +213,37 @@ def decode_options(args) -> dict:
     return options
 
 
-def finite_float(text: str) -> float:
-    """argparse type: a finite number (NaN and infinity are refused with the option's name)."""
+def number(kind: type = float, low: Optional[float] = None, high: Optional[float] = None,
+           above: bool = False) -> Callable[[str], Any]:
+    """argparse type: a finite number of ``kind`` in a range (``low`` excluded with ``above``), so
+    NaN, infinity and out-of-range values stop at parsing with the option's name, before any work."""
     import math
 
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
+    if above:
+        bound = f"above {low:g}"
+    else:
+        bound = " and ".join(part for part in (f"at least {low:g}" if low is not None else "",
+                                               f"at most {high:g}" if high is not None else "") if part)
+    noun = "an integer" if kind is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if (low is not None and (value <= low if above else value < low)) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {noun} {bound}, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+finite_float = number(float)
+count = number(int, 1)  # a number of sentences, steps, samples, ...
+seed_int = number(int, 0, 2 ** 32 - 1)
 
 
 def nbest_lines(results) -> List[str]:
@@ -306,16 +324,14 @@ def settings_from_args(args, model, options: dict) -> dict:
     return model.transfer_settings(args.strength, args.rerank, args.rerank_cycle, args.rerank_lm, lm, **decoding)
 
 
-def number_list(kind: type, what: str) -> Callable[[str], list]:
-    """argparse type: comma-separated numbers of ``kind`` (finite)."""
+def number_list(kind: type, low: Optional[float] = None, above: bool = False) -> Callable[[str], list]:
+    """argparse type: comma-separated finite numbers of ``kind``, each in the range of :func:`number`."""
+    one = number(kind, low, above=above)
 
     def parse(text: str) -> list:
-        try:
-            values = [kind(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
-        if not values or not all(v == v and abs(v) != float("inf") for v in values):
-            raise argparse.ArgumentTypeError(f"expected comma-separated finite {what}, got {text!r}")
+        values = [one(v.strip()) for v in text.split(",") if v.strip()]
+        if not values:
+            raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
         return values
 
     return parse
@@ -330,10 +346,6 @@ def cmd_tune(args) -> int:
     from textvae.transfer.defaults import write_tuned
     from textvae.transfer.tune import TuneRule, check_grid, default_grid, format_table, tune, tuned_record
 
-    if args.sentences is not None and args.sentences < 1:
-        raise TextvaeError(f"--sentences must be at least 1, got {args.sentences}")
-    if args.max_ppl_ratio is not None and args.max_ppl_ratio <= 0:
-        raise TextvaeError(f"--max-ppl-ratio must be positive, got {args.max_ppl_ratio}")
     json_out = output_file(args.json, args.force) if args.json else None
     model = textvae.load(args.model, device=args.device)
     model.check_transfer()
@@ -391,8 +403,6 @@ def cmd_serve(args) -> int:
     from textvae.transfer.interactive import cached_judge_for
     from textvae.transfer.web import TransferService, make_server
 
-    if not 0 <= args.port <= 65535:
-        raise TextvaeError(f"--port must be between 0 and 65535, got {args.port}")
     model = textvae.load(args.model, device=args.device)
     lm = load_language_model(args.lm, device=args.device) if args.lm else None
     server = make_server(TransferService(model, lm=lm, judge=cached_judge_for(model)), args.host, args.port)
@@ -419,8 +429,6 @@ def cmd_distill(args) -> int:
     from textvae.transfer.distill import check_out, distill_pairs, pairs_summary
 
     out = Path(args.out)
-    if args.chunk < 1 or (args.sentences is not None and args.sentences < 1):
-        raise TextvaeError(f"--chunk and --sentences must be at least 1, got {args.chunk} and {args.sentences}")
     check_out(out, args.resume, args.force)  # before any model is loaded
     options = decode_options(args)
     model = textvae.load(args.model, device=args.device)
@@ -446,8 +454,6 @@ def _transfer_by_manipulation(args, model, options: dict, output) -> int:
         raise TextvaeError("textvae transfer --method traverse: --to STYLE is required")
     if args.interactive:
         raise TextvaeError("--method traverse has no interactive session yet; transfer a file or standard input")
-    if args.steps < 0 or not args.step_size > 0:
-        raise TextvaeError(f"--steps must be 0 or more and --step-size positive, got {args.steps} and {args.step_size}")
     if not model.model.latent_dim:
         raise TextvaeError(f"model {args.model} has no latent code to move (e.g. a language model)")
     lines = read_sentences(args.input)
@@ -531,8 +537,6 @@ def cmd_evaluate_semisupervised(args) -> int:
     from textvae.evaluation.semisupervised import few_label_accuracy
 
     sizes = args.labels
-    if min(sizes) < 1 or args.draws < 1:
-        raise TextvaeError("--labels and --draws must be at least 1")
     plot = output_file(args.plot, args.force) if args.plot else None
     output = output_file(args.output, args.force) if args.output else None
     models = [textvae.load(path, device=args.device) for path in args.model]
@@ -590,8 +594,6 @@ def cmd_evaluate_transfer(args) -> int:
     stem = re.sub(r"\.{2,}", ".", re.sub(r"\{[^}]*\}", "", args.outputs)).rstrip(".")
     output = output_file(args.output or f"{stem}.scores.json", args.force)
     corpus = load_corpus(args.data)
-    if args.fluency_steps < 1:
-        raise TextvaeError(f"--fluency-steps must be at least 1, got {args.fluency_steps}")
     directions = load_directions(corpus, args.split, args.outputs, args.references or [], args.direction)
     from textvae.training import train  # trains the corpus fluency LM the first time
 
@@ -639,10 +641,10 @@ def cmd_report_latent(args) -> int:
     return 0
 
 
-def read_tsv(path: str, columns: int, what: str) -> List[List[str]]:
+def read_tsv(path: str, columns: int, what: str, option: str) -> List[List[str]]:
     """Rows of exactly ``columns`` non-empty tab-separated sentences (blank lines skipped)."""
     rows = []
-    for number, line in enumerate(read_sentences(path), 1):
+    for number, line in enumerate(read_sentences(path, option), 1):
         if not line:
             continue
         cells = [c.strip() for c in line.split("\t")]
@@ -738,16 +740,14 @@ def _report(args, options: dict, out: Path, tmp: Path) -> int:
 def _report_inputs(args):
     """The sentences a report verb reads: pairs, triples, or one sentence a line (None for samples)."""
     if args.verb == "interpolate":
-        return read_tsv(args.pairs, 2, "pair")
+        return read_tsv(args.pairs, 2, "pair", "--pairs")
     if args.verb == "arithmetic":
-        return read_tsv(args.triples, 3, "triple")
+        return read_tsv(args.triples, 3, "triple", "--triples")
     if args.verb == "traverse":
-        sentences = [s for s in read_sentences(args.sentences) if s]
+        sentences = [s for s in read_sentences(args.sentences, "--sentences") if s]
         if not sentences:
             raise TextvaeError(f"{args.sentences} has no sentences")
         return sentences
-    if args.n < 1 or args.interpolate < 0:
-        raise TextvaeError(f"-n must be at least 1 and --interpolate at least 0, got {args.n} and {args.interpolate}")
     return None
 
 
@@ -766,7 +766,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("source", help="corpus directory, CSV/TSV/JSONL file, 'synthetic' or a hub name")
     stats.add_argument("--text-column", default="text")
     stats.add_argument("--label-column", default="label")
-    stats.add_argument("--max-tokens", type=int, default=None, help="skip (and count) longer lines")
+    stats.add_argument("--max-tokens", type=count, default=None, help="skip (and count) longer lines")
     stats.add_argument("--format", choices=["md", "json"], default="md")
     stats.set_defaults(func=cmd_data_stats)
     fetch = data_sub.add_parser("fetch", help="download a public corpus (yelp, amazon) and verify it")
@@ -777,10 +777,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=cmd_data_fetch)
     synth = data_sub.add_parser("synthetic", help="write the synthetic corpus (with ground-truth transfers)")
     synth.add_argument("--dest", required=True)
-    synth.add_argument("--train", type=int, default=20000)
-    synth.add_argument("--dev", type=int, default=1000)
-    synth.add_argument("--test", type=int, default=1000)
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--train", type=count, default=20000)
+    synth.add_argument("--dev", type=count, default=1000)
+    synth.add_argument("--test", type=count, default=1000)
+    synth.add_argument("--seed", type=seed_int, default=0)
     synth.add_argument("--force", action="store_true")
     synth.add_argument("--factors", action="store_true",
                        help="the corpus with seven known generative factors (sentiment, tense, number, topic, "
@@ -789,9 +789,9 @@ def build_parser() -> argparse.ArgumentParser:
     smt = data_sub.add_parser("synthetic-mt", help="train tiny English<->pivot translation models on the synthetic "
                                                    "corpus (for the back-translation pipeline's tests and demo)")
     smt.add_argument("dest", help="directory to write en-pivot/ and pivot-en/ into")
-    smt.add_argument("--sentences", type=int, default=2000)
-    smt.add_argument("--steps", type=int, default=600)
-    smt.add_argument("--seed", type=int, default=0)
+    smt.add_argument("--sentences", type=count, default=2000)
+    smt.add_argument("--steps", type=count, default=600)
+    smt.add_argument("--seed", type=seed_int, default=0)
     smt.add_argument("--force", action="store_true")
     smt.set_defaults(func=cmd_data_synthetic_mt)
 
@@ -824,10 +824,10 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--method", choices=["model", "traverse"], default="model",
                           help="model: the model's own transfer; traverse: move the code towards the target style's "
                                "reference codes and decode (Larsson et al. 2017; any model with a code)")
-    transfer.add_argument("--steps", type=int, default=50, help="--method traverse: gradient steps")
-    transfer.add_argument("--step-size", type=finite_float, default=0.1,
+    transfer.add_argument("--steps", type=number(int, 0), default=50, help="--method traverse: gradient steps")
+    transfer.add_argument("--step-size", type=number(float, 0, above=True), default=0.1,
                           help="--method traverse: step size, in units of the codes' spread")
-    transfer.add_argument("--stay", type=finite_float, default=0.01, help="--method traverse: stay-close weight")
+    transfer.add_argument("--stay", type=number(float, 0), default=0.01, help="--method traverse: stay-close weight")
     transfer.add_argument("--reference-data", help="--method traverse: corpus of the reference sentences "
                                                    "(default: the one the model was trained on)")
     transfer.set_defaults(func=cmd_transfer)
@@ -840,22 +840,22 @@ def build_parser() -> argparse.ArgumentParser:
     tune_p.add_argument("--model", required=True, help="model directory or run directory")
     tune_p.add_argument("--data", help="corpus (default: the one the model was trained on)")
     tune_p.add_argument("--split", default="dev", choices=["train", "dev", "test"])
-    tune_p.add_argument("--sentences", type=int, default=None,
+    tune_p.add_argument("--sentences", type=count, default=None,
                         help="sentences of the split (default: the training curve's sample, train.eval_transfer_sentences)")
-    tune_p.add_argument("--min-accuracy", type=finite_float, default=85.0,
+    tune_p.add_argument("--min-accuracy", type=number(float, 0, 100), default=85.0,
                         help="rule: most self-BLEU among rows with at least this dev accuracy, in percent (default 85)")
-    tune_p.add_argument("--max-ppl-ratio", type=finite_float, default=1.5,
+    tune_p.add_argument("--max-ppl-ratio", type=number(float, 0, above=True), default=1.5,
                         help="rule: and outputs' perplexity at most this many times the sources' (default 1.5)")
     tune_p.add_argument("--no-fluency", action="store_true", help="skip the fluency LM (and the PPL bound)")
-    tune_p.add_argument("--strength", dest="strengths", type=number_list(float, "numbers"),
+    tune_p.add_argument("--strength", dest="strengths", type=number_list(float, 0, above=True),
                         help="strengths to try (default: 1, or 1,1.3,1.6,2 for split-latent models)")
-    tune_p.add_argument("--beam", dest="beams", type=number_list(int, "integers"),
+    tune_p.add_argument("--beam", dest="beams", type=number_list(int, 0),
                         help="beam sizes, 0 = greedy (default 0,5,10)")
-    tune_p.add_argument("--rerank", type=number_list(float, "numbers"),
+    tune_p.add_argument("--rerank", type=number_list(float, 0),
                         help="style-classifier reranking weights (default 0,1,4 where the model has one)")
-    tune_p.add_argument("--cycle", type=number_list(float, "numbers"),
+    tune_p.add_argument("--cycle", type=number_list(float, 0),
                         help="cycle reranking weights (default 0,1,4 where the model has one)")
-    tune_p.add_argument("--lm-weight", type=number_list(float, "numbers"),
+    tune_p.add_argument("--lm-weight", type=number_list(float, 0),
                         help="language-model reranking weights (default 0,2,5 with --lm)")
     tune_p.add_argument("--lm", metavar="DIR", help="a textvae language model for LM reranking")
     tune_p.add_argument("--json", help="also write the rows to this JSON file (rewritten after every row)")
@@ -868,7 +868,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="a local web page for interactive style transfer")
     serve.add_argument("--model", required=True, help="model directory or run directory")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    serve.add_argument("--port", type=int, default=7860, help="port (0: any free one; default 7860)")
+    serve.add_argument("--port", type=number(int, 0, 65535), default=7860, help="port (0: any free one; default 7860)")
     serve.add_argument("--lm", metavar="DIR", help="a textvae language model for language-model reranking")
     serve.add_argument("--device", default=None)
     serve.set_defaults(func=cmd_serve)
@@ -877,8 +877,8 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--model", required=True, help="model directory or run directory")
     distill.add_argument("--out", required=True, help="pairs directory to write")
     distill.add_argument("--data", help="corpus (default: the one the model was trained on)")
-    distill.add_argument("--sentences", type=int, help="only the first N training sentences")
-    distill.add_argument("--chunk", type=int, default=2000, help="sentences per resumable chunk")
+    distill.add_argument("--sentences", type=count, help="only the first N training sentences")
+    distill.add_argument("--chunk", type=count, default=2000, help="sentences per resumable chunk")
     distill.add_argument("--resume", action="store_true", help="finish a pairs directory that was stopped")
     distill.add_argument("--force", action="store_true", help="make an existing pairs directory again")
     add_transfer_settings(distill)
@@ -900,10 +900,10 @@ def build_parser() -> argparse.ArgumentParser:
     vae.add_argument("--model", required=True, help="model directory or run directory")
     vae.add_argument("--data", help="corpus (default: the one the model was trained on)")
     vae.add_argument("--split", default="test", choices=["train", "dev", "test"])
-    vae.add_argument("--samples", type=int, default=100, help="importance samples for the NLL (k)")
-    vae.add_argument("--max-sentences", type=int, help="evaluate only the first N sentences")
-    vae.add_argument("--batch-sentences", type=int, default=64)
-    vae.add_argument("--seed", type=int, default=0)
+    vae.add_argument("--samples", type=count, default=100, help="importance samples for the NLL (k)")
+    vae.add_argument("--max-sentences", type=count, help="evaluate only the first N sentences")
+    vae.add_argument("--batch-sentences", type=count, default=64)
+    vae.add_argument("--seed", type=seed_int, default=0)
     vae.add_argument("--format", choices=["md", "json"], default="md")
     vae.add_argument("--output", help="JSON file (default: eval_vae_SPLIT.json in the model directory)")
     vae.add_argument("--force", action="store_true", help="overwrite an existing output file")
@@ -926,7 +926,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--force", action="store_true", help="overwrite an existing output file")
     tr.add_argument("--judge", help="local transformers classifier to use as judge (default: fastText)")
     tr.add_argument("--fluency-lm", help="local transformers causal LM (default: textvae's corpus LM)")
-    tr.add_argument("--fluency-steps", type=int, default=2000,
+    tr.add_argument("--fluency-steps", type=count, default=2000,
                     help="training steps of textvae's corpus LM the first time it is needed (default 2000)")
     tr.add_argument("--similarity-model", help="local transformers sentence encoder (default: word vectors)")
     tr.add_argument("--normalize", default="auto", choices=["auto", "yelp", "amazon", "none"],
@@ -941,8 +941,8 @@ def build_parser() -> argparse.ArgumentParser:
     dis.add_argument("--data", help="a factor corpus (default: the one the model was trained on)")
     dis.add_argument("--split", default="test", choices=["train", "dev", "test"])
     dis.add_argument("--factors", help="comma-separated factor names (default: all)")
-    dis.add_argument("--max-sentences", type=int)
-    dis.add_argument("--seed", type=int, default=0)
+    dis.add_argument("--max-sentences", type=number(int, 2))
+    dis.add_argument("--seed", type=seed_int, default=0)
     dis.add_argument("--output", help="JSON file (default: eval_disentanglement_SPLIT.json in the model directory)")
     dis.add_argument("--force", action="store_true")
     dis.add_argument("--device", default=None)
@@ -952,10 +952,10 @@ def build_parser() -> argparse.ArgumentParser:
                                         "labelled training sentences (the BN-VAE paper's few-label protocol)")
     semi.add_argument("--model", required=True, action="append", help="model directory (repeat to compare)")
     semi.add_argument("--data", help="corpus (default: the first model's)")
-    semi.add_argument("--labels", type=number_list(int, "integers"), default=[100, 500, 1000, 2000, 10000])
-    semi.add_argument("--draws", type=int, default=5, help="balanced draws of the labelled sentences per N")
+    semi.add_argument("--labels", type=number_list(int, 1), default=[100, 500, 1000, 2000, 10000])
+    semi.add_argument("--draws", type=count, default=5, help="balanced draws of the labelled sentences per N")
     semi.add_argument("--classifier", choices=["logreg", "mlp"], default="logreg")
-    semi.add_argument("--seed", type=int, default=0)
+    semi.add_argument("--seed", type=seed_int, default=0)
     semi.add_argument("--output", help="JSON file with every draw's statistics")
     semi.add_argument("--plot", help="PNG: accuracy against labels, one line per model")
     semi.add_argument("--force", action="store_true")
@@ -966,7 +966,7 @@ def build_parser() -> argparse.ArgumentParser:
     latent.add_argument("--model", required=True, help="model directory or run directory")
     latent.add_argument("--data", help="corpus (default: the one the model was trained on)")
     latent.add_argument("--split", default="test", choices=["train", "dev", "test"])
-    latent.add_argument("--max-sentences", type=int, default=2000)
+    latent.add_argument("--max-sentences", type=number(int, 2), default=2000)
     latent.add_argument("--method", choices=["tsne", "pca"], default="tsne")
     latent.add_argument("--out", help="report directory (default: MODEL/reports/latent)")
     latent.add_argument("--force", action="store_true", help="replace an existing report directory")
@@ -985,7 +985,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add_report("interpolate", "decode evenly spaced points between the codes of sentence pairs")
     p.add_argument("--pairs", required=True, help="TSV file: two sentences a line")
-    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--steps", type=count, default=10)
     p.add_argument("--method", choices=["linear", "slerp"], default="linear")
     p.add_argument("--part", choices=["all", "style", "content"], default="all",
                    help="for split models: interpolate only the style or only the content code")
@@ -994,13 +994,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add_report("traverse", "vary one latent dimension at a time around sentences' codes")
     p.add_argument("--sentences", required=True, help="file with one sentence a line")
     p.add_argument("--dims", help="comma-separated dimensions (default: the first 8)")
-    p.add_argument("--radius", type=finite_float, default=3.0, help="values go from -radius to radius")
-    p.add_argument("--points", type=int, default=7)
+    p.add_argument("--radius", type=number(float, 0, above=True), default=3.0, help="values go from -radius to radius")
+    p.add_argument("--points", type=number(int, 2), default=7)
     p.add_argument("--factors", action="store_true",
                    help="add the factor view (sentences of the factor corpus: textvae data synthetic --factors)")
     p = add_report("samples", "sentences decoded from the prior")
-    p.add_argument("-n", type=int, default=50, help="samples (with --interpolate: paths)")
-    p.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
+    p.add_argument("-n", type=count, default=50, help="samples (with --interpolate: paths)")
+    p.add_argument("--interpolate", type=number(int, 0), default=0, metavar="STEPS",
                    help="decode STEPS + 1 points on the line between two draws of the prior's noise, for each of "
                         "-n paths (ARAE: the generator's noise space)")
     return parser

@@ -44,7 +44,23 @@ def corpus_stats(corpus: Corpus) -> dict:
         "label_names": list(corpus.label_names),
         "skipped": dict(corpus.skipped),
         "splits": splits,
+        "notes": _label_notes(corpus.label_names, splits),
     }
+
+
+def _label_notes(names, splits: dict) -> list[str]:
+    """What the label counts mean for training: one label means no style model can train on the
+    corpus; a label with no sentences in a split cannot be scored or transferred there."""
+    notes = []
+    if len(names) < 2:
+        only = f" ({names[0]!r})" if names else ""
+        notes.append(f"the corpus has one label{only}: VAEs, autoencoders and language models train on it, "
+                     "but style-transfer models need two or more labels (one file per label, or a label column)")
+    for split, entry in splits.items():
+        empty = [name for name, value in entry["labels"].items() if value["count"] == 0]
+        if empty and len(names) >= 2:
+            notes.append(f"{split} has no sentences labelled {', '.join(map(repr, empty))}")
+    return notes
 
 
 def format_stats(stats: dict) -> str:
@@ -76,4 +92,5 @@ def format_stats(stats: dict) -> str:
         *(line(row) for row in rows),
         "",
         f"skipped lines: {skipped.get('blank', 0):,} blank, {skipped.get('too_long', 0):,} over-long",
+        *(f"note: {note}" for note in stats.get("notes", [])),
     ])

@@ -47,6 +47,10 @@ class DecodeOptions:
             problems.append(f"n_best must be between 1 and beam_size ({self.beam_size}), got {self.n_best}")
         if self.n_best > 1 and self.strategy != "beam":
             problems.append("n_best > 1 needs the beam strategy")
+        if not self.length_penalty >= 0:  # also refuses NaN
+            problems.append(f"length_penalty must be 0 (raw log-probabilities) or positive, got {self.length_penalty}")
+        if self.seed is not None and not 0 <= self.seed < 2 ** 32:
+            problems.append(f"seed must be between 0 and 2**32 - 1 (or None), got {self.seed}")
         if self.temperature <= 0:
             problems.append(f"temperature must be positive, got {self.temperature}")
         if self.top_k < 0:

@@ -113,11 +113,13 @@ def check_out_dir(out: Path, resume: bool, force: bool, config: Config) -> None:
                 raise TextvaeError(f"--resume: '{key}' is {value!r} here but {saved.get(key)!r} in "
                                    f"{out / RECIPE_FILE}; only train.* settings (except the batch sizes) "
                                    "and transfer.* may change on resume")
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+    elif out.exists() and not out.is_dir():
+        raise TextvaeError(f"--out {out} is a file, not a directory; give a new or empty directory for the run")
+    elif out.exists() and any(out.iterdir()):
         if not force:
             raise TextvaeError(f"output directory {out} already exists; pass --resume to continue it "
                                "or --force to overwrite it")
-        if not out.is_dir() or not _looks_like_run(out):
+        if not _looks_like_run(out):
             raise TextvaeError(f"{out} is not empty and is not a textvae run directory; "
                                "refusing to delete it even with --force")
 

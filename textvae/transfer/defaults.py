@@ -66,7 +66,17 @@ def resolve(defaults: Dict[str, Any], explicit: Dict[str, Any]) -> Dict[str, Any
                 settings[key] = 0.0
     if "lm" not in given and not settings["rerank_lm"]:
         settings["lm"] = None
+    check_settings(settings)
     return settings
+
+
+def check_settings(settings: Dict[str, Any]) -> None:
+    """Refuse a non-finite or out-of-range setting (negative strength or weights, ...) with its name,
+    by the recipe section's own rules (a missing LM is reported where the LM is looked up)."""
+    fields = TransferConfig(**{k: settings[k] for k in BUILT_IN if k != "lm"})
+    for key, message in fields.check():
+        if not message.startswith("needs"):
+            raise TextvaeError(f"transfer setting {key} {message}")
 
 
 def write_tuned(model_dir: Path, settings: Dict[str, Any], record: Dict[str, Any]) -> Path:

@@ -62,7 +62,8 @@ def move_codes(codes: torch.Tensor, target: int, refs: Dict[int, torch.Tensor], 
                step_size: float = 0.1, stay: float = 0.01) -> List[torch.Tensor]:
     """The codes after each step (``steps + 1`` tensors, the first the codes themselves)."""
     if steps < 0 or not step_size > 0 or not stay >= 0:
-        raise TextvaeError(f"--steps must be 0 or more and --step-size positive, got {steps} and {step_size}")
+        raise TextvaeError(f"steps must be 0 or more, step_size positive and stay not negative, got {steps}, "
+                           f"{step_size} and {stay}")
     if target not in refs:
         raise TextvaeError(f"no reference sentences of the target style {target}")
     bandwidth = median_bandwidth(refs)
