@@ -78,6 +78,21 @@ class TextModel:
         return torch.stack(codes) if codes else torch.empty(0, self.model.latent_dim)
 
     @torch.inference_mode()
+    def label_probabilities(self, sentences: Sequence[str]) -> torch.Tensor:
+        """The model's own classifier's label probabilities ``(N, K)`` in input order (columns in
+        ``label_names`` order), for models that have one (M2's q(y|x)).
+
+        >>> model.label_probabilities(["the food was great ."])   # doctest: +SKIP
+        tensor([[0.03, 0.97]])
+        """
+        if not self.model.has_classifier:
+            raise TextvaeError(f"model {self.path} (a {self.config.model.type} model) has no label classifier of its own")
+        out = torch.zeros(len(sentences), self.model.num_labels)
+        for indices, batch in self.batches(sentences):
+            out[indices] = self.model.label_logits(batch.src, batch.lengths).float().softmax(-1).cpu()
+        return out
+
+    @torch.inference_mode()
     def sentence_nll(self, sentences: Sequence[str]) -> torch.Tensor:
         """Per-token NLL (nats) of each sentence, end of sentence included, under a language model
         (a model trained with ``latent: none``, e.g. ``recipes/yelp_lm.yaml``); in input order."""

@@ -534,7 +534,7 @@ def cmd_evaluate_semisupervised(args) -> int:
     import textvae
     from textvae.io import atomic_write_text
     from textvae.data.corpus import load_corpus
-    from textvae.evaluation.semisupervised import few_label_accuracy
+    from textvae.evaluation.semisupervised import few_label_accuracy, own_classifier_accuracy
 
     sizes = args.labels
     plot = output_file(args.plot, args.force) if args.plot else None
@@ -561,10 +561,14 @@ def cmd_evaluate_semisupervised(args) -> int:
         test = model.encode(corpus.texts("test")).float().cpu().numpy()
         results[path] = few_label_accuracy(codes, labels, test, corpus.labels("test"), sizes, args.draws,
                                            args.classifier, args.seed)
-    header = "| model | " + " | ".join(f"{n} labels" for n in sizes) + " |"
-    print(header + "\n|---|" + "---:|" * len(sizes))
+        if model.model.has_classifier:  # its own q(y|x), trained with the labels it kept
+            results[path]["own"] = own_classifier_accuracy(model, corpus.texts("test"), corpus.labels("test"))
+    header = "| model | " + " | ".join(f"{n} labels" for n in sizes) + " | own classifier |"
+    print(header + "\n|---|" + "---:|" * (len(sizes) + 1))
     for path, by_size in results.items():
-        print(f"| {path} | " + " | ".join(f"{by_size[n]['mean']:.1f} ± {by_size[n]['std']:.1f}" for n in sizes) + " |")
+        own = by_size.get("own")
+        print(f"| {path} | " + " | ".join(f"{by_size[n]['mean']:.1f} ± {by_size[n]['std']:.1f}" for n in sizes)
+              + (f" | {own['accuracy']:.1f} ({own['labels']} labels) |" if own else " | - |"))
     record = {"data": corpus.source, "classifier": args.classifier, "draws": args.draws, "seed": args.seed,
               "labels": sizes, "results": {p: {str(n): v for n, v in r.items()} for p, r in results.items()}}
     if output is not None:
@@ -578,7 +582,9 @@ def cmd_evaluate_semisupervised(args) -> int:
 
     for model, path in zip(models, args.model):
         record_evaluation(model.path, "semisupervised", "test",
-                          {f"acc_{n}": results[path][n]["mean"] for n in sizes}, classifier=args.classifier,
+                          {**{f"acc_{n}": results[path][n]["mean"] for n in sizes},
+                           **({"own_classifier_acc": results[path]["own"]["accuracy"]} if "own" in results[path] else {})},
+                          classifier=args.classifier,
                           draws=args.draws)
     return 0
 
@@ -722,13 +728,13 @@ def _report(args, options: dict, out: Path, tmp: Path) -> int:
                                        [[f"z{d}"] + row for d, row in zip(view["dims"], view["changed"])],
                                        images=[factor_heatmap(view, tmp / "factors.png")]))
     elif args.interpolate:
-        data = latent_ops.prior_interpolate(model, args.n, args.interpolate, **options)
+        data = latent_ops.prior_interpolate(model, args.n, args.interpolate, style=args.style, **options)
         sections = [Section(f"Path {i} between two draws of the prior's noise", ["t", "sentence"],
                             [[k / args.interpolate, text] for k, text in enumerate(d["sentences"])],
                             text=f"{d['distinct']} distinct sentences, neighbour BLEU {d['neighbour_bleu']:.1f}")
                     for i, d in enumerate(data, 1)]
     else:
-        data = latent_ops.prior_samples(model, args.n, **options)
+        data = latent_ops.prior_samples(model, args.n, style=args.style, **options)
         prior = "the generator's prior" if model.config.model.type == "arae" else "the prior N(0, I)"
         sections = [Section(f"{len(data)} samples from {prior}", ["#", "sentence"],
                             [[i, s] for i, s in enumerate(data, 1)])]
@@ -1003,6 +1009,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interpolate", type=number(int, 0), default=0, metavar="STEPS",
                    help="decode STEPS + 1 points on the line between two draws of the prior's noise, for each of "
                         "-n paths (ARAE: the generator's noise space)")
+    p.add_argument("--style", help="set the codes' style part to this style first (M2: its label; split-latent "
+                                   "models: the style's mean style vector)")
     return parser
 
 

@@ -70,3 +70,11 @@ def few_label_accuracy(train_codes: Callable[[List[int]], np.ndarray], train_lab
         out[n] = {"mean": statistics.mean(scores), "std": statistics.pstdev(scores), "min": min(scores),
                   "max": max(scores), "draws": draws}
     return out
+
+
+def own_classifier_accuracy(model, texts: Sequence[str], labels: Sequence[int]) -> Dict[str, object]:
+    """Test accuracy (%) of a model's own label classifier (M2's q(y|x)) and how many training
+    labels it was trained with."""
+    predicted = model.label_probabilities(list(texts)).argmax(-1).tolist()
+    accuracy = 100 * sum(p == y for p, y in zip(predicted, labels)) / max(1, len(labels))
+    return {"accuracy": accuracy, "labels": model.model.training_labels()}

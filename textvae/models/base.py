@@ -52,6 +52,7 @@ class Model(nn.Module):
     config_class: ClassVar[type] = ModelConfig
     can_transfer: ClassVar[bool] = False  # implements transfer_plan / rerank_scorers
     uses_strength: ClassVar[bool] = False  # transfer moves a style code part of the way (--strength)
+    has_classifier: ClassVar[bool] = False  # implements label_logits: its own q(y|x) (e.g. M2)
     min_styles: ClassVar[int] = 0  # the fewest styles (labels) the training corpus may have
     # Parts of a test recipe for the contract test (tests/test_contract.py): overrides on top of the
     # tiny synthetic recipe; "{gpt}", "{bert}", "{mt_forward}", "{mt_backward}" name tiny local models.
@@ -190,6 +191,15 @@ class Model(nn.Module):
         """Greedy reconstruction from the posterior mean, ``(B, max_len)`` token ids (models with a code)."""
         raise TextvaeError(f"a {self.type_name} model has no latent code to reconstruct from")
 
+    def label_logits(self, src: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The model's own label classifier, logits ``(B, K)`` (models with ``has_classifier``)."""
+        raise TextvaeError(f"a {self.type_name} model has no label classifier of its own")
+
+    def training_labels(self) -> Optional[int]:
+        """How many training labels the model was trained with, where it keeps count (a
+        semi-supervised model hides the others); None otherwise."""
+        return None
+
     def input_limit(self) -> Optional[int]:
         """The longest input (tokens) the networks take, or None."""
         return None
@@ -205,6 +215,11 @@ class Model(nn.Module):
     def codes_from_noise(self, noise: torch.Tensor) -> torch.Tensor:
         """Codes ``(n, latent_dim)`` for prior noise (the identity for an N(0, I) prior)."""
         return noise
+
+    def with_style(self, codes: torch.Tensor, target: int) -> torch.Tensor:
+        """``codes`` with their style part set to style ``target`` (label-conditioned generation,
+        ``report samples --style``), for models whose code has a style part."""
+        raise TextvaeError(f"a {self.type_name} model's code has no style part to set")
 
     def prior_codes(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """``n`` codes from the prior, ``(n, latent_dim)`` (models with ``has_prior``)."""

@@ -7,7 +7,7 @@ files at once. Codes are posterior means; decoding takes the usual decoding opti
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
@@ -146,17 +146,28 @@ def factor_view(traversals: Sequence[Dict], read_factors) -> Dict:
     return {"dims": dims, "factors": names, "changed": matrix}
 
 
-def prior_samples(model, n: int = 50, **options) -> List[str]:
+def styled(model, codes: torch.Tensor, style: Optional[str]) -> torch.Tensor:
+    """``codes`` with their style part set to ``style`` (None: unchanged)."""
+    if style is None:
+        return codes
+    if style not in model.label_names:
+        raise TextvaeError(f"unknown style '{style}'; this model knows: {', '.join(model.label_names)}")
+    return model.model.with_style(codes, model.label_names.index(style))
+
+
+def prior_samples(model, n: int = 50, style: Optional[str] = None, **options) -> List[str]:
     """Sentences decoded from codes drawn from the model's prior (N(0, I) unless the model says
-    otherwise), drawn with the decoding ``seed`` (default 0)."""
+    otherwise), drawn with the decoding ``seed`` (default 0); with ``style``, the codes' style part
+    is set to it first (M2's label, a split model's style vector)."""
     require_latent(model)
     if n < 1:
         raise TextvaeError(f"-n must be at least 1, got {n}")
     generator = torch.Generator().manual_seed(options.get("seed") or 0)
-    return model.decode(model.model.prior_codes(n, generator).cpu(), **options)
+    return model.decode(styled(model, model.model.prior_codes(n, generator), style).cpu(), **options)
 
 
-def prior_interpolate(model, n: int = 5, steps: int = 8, method: str = "linear", **options) -> List[Dict]:
+def prior_interpolate(model, n: int = 5, steps: int = 8, method: str = "linear", style: Optional[str] = None,
+                      **options) -> List[Dict]:
     """``n`` paths between two draws of the prior's noise, ``steps`` + 1 points each, mapped to codes
     by the model (ARAE's generator; the identity for N(0, I)) and decoded, as in the ARAE paper's
     interpolations in noise space (Zhao et al. 2018, section 6)."""
@@ -169,6 +180,6 @@ def prior_interpolate(model, n: int = 5, steps: int = 8, method: str = "linear",
     results = []
     for i in bar_over(range(n), "interpolate", "path"):
         points = torch.stack([mix(noise[2 * i], noise[2 * i + 1], k / steps) for k in range(steps + 1)])
-        decoded = model.decode(model.model.codes_from_noise(points).cpu(), **options)
+        decoded = model.decode(styled(model, model.model.codes_from_noise(points), style).cpu(), **options)
         results.append({"sentences": decoded, **smoothness(decoded)})
     return results

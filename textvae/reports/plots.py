@@ -197,8 +197,12 @@ def few_label_plot(results: Dict[str, Dict[int, Dict[str, float]]], sizes: Seque
 
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
     for name, by_size in results.items():
-        ax.errorbar(list(sizes), [by_size[n]["mean"] for n in sizes], yerr=[by_size[n]["std"] for n in sizes],
-                    marker="o", capsize=3, label=str(name))
+        line = ax.errorbar(list(sizes), [by_size[n]["mean"] for n in sizes], yerr=[by_size[n]["std"] for n in sizes],
+                           marker="o", capsize=3, label=str(name))
+        own = by_size.get("own")
+        if own and own.get("labels"):  # a model's own classifier (M2), at the labels it was trained with
+            ax.plot([own["labels"]], [own["accuracy"]], marker="*", markersize=12, linestyle="none",
+                    color=line[0].get_color(), label=f"{name}: own classifier")
     ax.set_xscale("log")
     ax.set_xlabel("labelled training sentences")
     ax.set_ylabel("test accuracy (%)")

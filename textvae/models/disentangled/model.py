@@ -153,6 +153,11 @@ class DisentangledVAE(Seq2SeqAutoencoder):
         s = s + strength * (self.style_means[target].to(s.dtype) - s)
         return torch.cat([s, c], -1)
 
+    def with_style(self, codes: torch.Tensor, target: int) -> torch.Tensor:
+        """``codes`` with ``s`` set to the target style's mean style vector."""
+        targets = torch.full((codes.size(0),), target, dtype=torch.long, device=codes.device)
+        return self.transfer_codes(codes, targets, 1.0)
+
     def transfer_plan(self, batch: Batch, target: int, strength: float) -> DecodePlan:
         """Decode the sentences' codes with ``s`` moved to the target style's mean."""
         targets = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
