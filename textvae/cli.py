@@ -528,6 +528,45 @@ def cmd_evaluate_disentanglement(args) -> int:
     return 0
 
 
+def cmd_evaluate_syntax(args) -> int:
+    import re
+
+    import textvae
+    from textvae.data.corpus import load_corpus
+    from textvae.data.tags import load_lexicon, tag_sentence
+    from textvae.evaluation.syntax import syntactic_saliency
+    from textvae.io import atomic_write_text
+    from textvae.modeldir import record_evaluation, resolve_model_dir
+
+    default = resolve_model_dir(args.model) / f"eval_syntax_{args.split}.json"
+    output = output_file(args.output or default, args.force)
+    model = textvae.load(args.model, device=args.device)
+    if not model.model.latent_dim:
+        raise TextvaeError(f"model {args.model} has no latent code to measure (e.g. a language model)")
+    data = args.data or model.config.data.path
+    spec = args.pos_tags or getattr(model.config.model, "pos_tags", None)
+    if spec is None:
+        if not (re.fullmatch(r"factors(:\d+)?", str(data)) or (Path(data) / "factors.json").is_file()):
+            raise TextvaeError(f"{data} is not the factor corpus; give --pos-tags FILE, a word<TAB>TAG lexicon "
+                               "from your tagger, to read the sentences' templates")
+        spec = "factors"
+    lexicon = load_lexicon(spec)
+    texts = load_corpus(data, splits=(args.split,)).texts(args.split)[:args.max_sentences]
+    templates = [tag_sentence(text.split(), lexicon) for text in texts]
+    codes = model.encode(texts).float().cpu().numpy()
+    result = syntactic_saliency(codes, templates, seed=args.seed)
+    result.update(model=str(model.path), split=args.split, pos_tags=spec, seed=args.seed)
+    atomic_write_text(output, json.dumps(result, indent=2) + "\n")
+    shown = ("kmeans_purity", "kmeans_ari", "ward_purity", "ward_ari", "neighbour_agreement")
+    record_evaluation(model.path, "syntax", args.split, {k: result[k] for k in shown}, sentences=len(texts))
+    print(f"{result['templates']} templates over {result['sentences']} sentences (chance: purity "
+          f"{result['chance_purity']:.3f}, neighbour agreement {result['chance_neighbour_agreement']:.3f})")
+    print("| " + " | ".join(shown) + " |\n|" + "---:|" * len(shown))
+    print("| " + " | ".join(f"{result[k]:.3f}" for k in shown) + " |")
+    print(f"saved to {output}")
+    return 0
+
+
 def cmd_evaluate_semisupervised(args) -> int:
     import numpy as np
 
@@ -953,6 +992,20 @@ def build_parser() -> argparse.ArgumentParser:
     dis.add_argument("--force", action="store_true")
     dis.add_argument("--device", default=None)
     dis.set_defaults(func=cmd_evaluate_disentanglement)
+
+    syn = verbs["evaluate"].add_parser("syntax", help="syntactic saliency: do the codes cluster by the sentences' "
+                                       "part-of-speech templates (Brunner et al. 2018)")
+    syn.add_argument("--model", required=True, help="model directory or run directory")
+    syn.add_argument("--data", help="corpus (default: the one the model was trained on)")
+    syn.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    syn.add_argument("--pos-tags", help="'factors' or a word<TAB>TAG lexicon (default: the model's, or the factor "
+                                        "corpus' grammar on the factor corpus)")
+    syn.add_argument("--max-sentences", type=number(int, 20), default=5000)
+    syn.add_argument("--seed", type=seed_int, default=0)
+    syn.add_argument("--output", help="JSON file (default: eval_syntax_SPLIT.json in the model directory)")
+    syn.add_argument("--force", action="store_true")
+    syn.add_argument("--device", default=None)
+    syn.set_defaults(func=cmd_evaluate_syntax)
 
     semi = verbs["evaluate"].add_parser("semisupervised", help="test accuracy of a classifier on the codes of N "
                                         "labelled training sentences (the BN-VAE paper's few-label protocol)")
