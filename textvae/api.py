@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 
@@ -212,16 +212,12 @@ class TextModel:
         return transfer_sentences(self.model, self.tokenizer, self.label_names, sentences, to, self.batches,
                                   **settings, **options)
 
-    def manipulate(self, sentences: Union[str, Sequence[str]], to: str, steps: int = 50, step_size: float = 0.1,
-                    stay: float = 0.01, reference: Optional[str] = None, per_style: int = 500, **options):
-        """Transfer by moving each sentence's code towards ``to``'s reference codes and away from its own
-        style's, then decoding (:mod:`textvae.transfer.latent_manipulation`): any model with a code, no
-        style head needed. ``reference``: the corpus whose training sentences give the reference codes
-        (default: the one the model was trained on); ``options``: decoding options."""
+    def _manipulation_paths(self, sentences: Sequence[str], to: str, steps: int, step_size: float, stay: float,
+                            reference: Optional[str], per_style: int) -> List[torch.Tensor]:
+        """The codes after each step of :func:`~textvae.transfer.latent_manipulation.move_codes`
+        towards ``to``, with the reference codes encoded once per ``(reference, per_style)``."""
         from textvae.transfer.latent_manipulation import move_codes, reference_codes
 
-        if isinstance(sentences, str):
-            return self.manipulate([sentences], to, steps, step_size, stay, reference, per_style, **options)[0]
         if not self.model.latent_dim:
             raise TextvaeError(f"model {self.path} has no latent code to move (e.g. a language model)")
         if to not in self.label_names:
@@ -236,13 +232,48 @@ class TextModel:
                                    f"{self.label_names}")
             self._references = {"key": key, "codes": reference_codes(self, corpus.texts("train"),
                                                                      corpus.labels("train"), per_style)}
+        if not sentences:
+            return []
+        return move_codes(self.encode(list(sentences)), self.label_names.index(to), self._references["codes"],
+                          steps, step_size, stay)
+
+    def manipulate(self, sentences: Union[str, Sequence[str]], to: str, steps: int = 50, step_size: float = 0.1,
+                   stay: float = 0.01, reference: Optional[str] = None, per_style: int = 500, **options):
+        """Transfer by moving each sentence's code towards ``to``'s reference codes and away from its own
+        style's, then decoding (:mod:`textvae.transfer.latent_manipulation`): any model with a code, no
+        style head needed. ``reference``: the corpus whose training sentences give the reference codes
+        (default: the one the model was trained on); ``options``: decoding options."""
+        if isinstance(sentences, str):
+            return self.manipulate([sentences], to, steps, step_size, stay, reference, per_style, **options)[0]
+        sentences = list(sentences)
+        path = self._manipulation_paths(sentences, to, steps, step_size, stay, reference, per_style)
+        if not sentences:
+            return []
+        lengths = [len(ids) for ids in self._token_ids(sentences, warn=False)]
+        return self.decode(path[-1], lengths, **options)
+
+    def manipulation_trajectory(self, sentences: Sequence[str], to: str, steps: int = 50, every: int = 5,
+                                step_size: float = 0.1, stay: float = 0.01, reference: Optional[str] = None,
+                                per_style: int = 500, **options) -> List[List[Dict]]:
+        """The path of :meth:`manipulate` for each sentence: every ``every`` steps (and the last), the
+        step, the distance moved (in units of the reference codes' spread, the kernel bandwidth) and
+        the decoded sentence, as ``{"step", "distance", "sentence"}`` dicts."""
+        from textvae.transfer.latent_manipulation import median_bandwidth
+
         sentences = list(sentences)
         if not sentences:
             return []
-        path = move_codes(self.encode(sentences), self.label_names.index(to), self._references["codes"], steps,
-                          step_size, stay)
+        path = self._manipulation_paths(sentences, to, steps, step_size, stay, reference, per_style)
+        scale = median_bandwidth(self._references["codes"])
         lengths = [len(ids) for ids in self._token_ids(sentences, warn=False)]
-        return self.decode(path[-1], lengths, **options)
+        shown = sorted(set(range(0, steps + 1, max(1, every))) | {steps})
+        decoded = self.decode(torch.cat([path[k] for k in shown]), lengths * len(shown), **options)
+        out: List[List[Dict]] = [[] for _ in sentences]
+        for n, k in enumerate(shown):
+            distance = ((path[k] - path[0]).norm(dim=1) / scale).tolist()
+            for i in range(len(sentences)):
+                out[i].append({"step": k, "distance": distance[i], "sentence": decoded[n * len(sentences) + i]})
+        return out
 
 
 def load(path: Union[str, Path], device: Union[str, torch.device, None] = None) -> TextModel:

@@ -450,15 +450,17 @@ def cmd_distill(args) -> int:
 
 def _transfer_by_manipulation(args, model, options: dict, output) -> int:
     """``transfer --method traverse``: move each code towards the target style's reference codes."""
-    if not args.to:
-        raise TextvaeError("textvae transfer --method traverse: --to STYLE is required")
-    if args.interactive:
-        raise TextvaeError("--method traverse has no interactive session yet; transfer a file or standard input")
     if not model.model.latent_dim:
         raise TextvaeError(f"model {args.model} has no latent code to move (e.g. a language model)")
+    traverse = {"steps": args.steps, "step_size": args.step_size, "stay": args.stay, "reference": args.reference_data}
+    if args.interactive:
+        from textvae.transfer.interactive import run_interactive
+
+        return run_interactive(model, options, stdin=sys.stdin, stdout=sys.stdout, traverse=traverse)
+    if not args.to:
+        raise TextvaeError("textvae transfer --method traverse: --to STYLE is required")
     lines = read_sentences(args.input)
-    results = map_nonblank(lambda x: model.manipulate(x, args.to, steps=args.steps, step_size=args.step_size,
-                                                      stay=args.stay, reference=args.reference_data, **options),
+    results = map_nonblank(lambda x: model.manipulate(x, args.to, **traverse, **options),
                            lines, "transfer")
     write_sentences(nbest_lines(results), output)
     return 0
@@ -749,6 +751,9 @@ def _report(args, options: dict, out: Path, tmp: Path) -> int:
         data = latent_ops.arithmetic(model, inputs, **options)
         sections = [Section("z(s1) - z(s2) + z(s3)", ["s1", "s2", "s3", "decoded"],
                             [[d["s1"], d["s2"], d["s3"], d["result"]] for d in data])]
+    elif args.verb == "traverse" and args.between:
+        data = _trajectory_report(args, model, inputs, options, tmp)
+        sections = data.pop("sections")
     elif args.verb == "traverse":
         sentences = inputs
         dims = [int(d) for d in args.dims.split(",")] if args.dims else list(range(min(8, model.model.latent_dim)))
@@ -780,6 +785,33 @@ def _report(args, options: dict, out: Path, tmp: Path) -> int:
     write_report(out, f"textvae {args.verb} report", meta, sections, data)
     print(f"wrote {out / 'report.html'} (and report.md, report.json)")
     return 0
+
+
+def _trajectory_report(args, model, sentences, options: dict, tmp: Path) -> dict:
+    """``report traverse --between SRC TGT``: latent-manipulation paths, judged along the way."""
+    from textvae.data.corpus import load_corpus
+    from textvae.evaluation.judge import cached_judge
+    from textvae.reports import latent_ops
+    from textvae.reports.page import Section
+    from textvae.reports.plots import trajectory_plot
+
+    source, target = args.between
+    latent_ops.check_style(model, source, target)  # before the judge is trained
+    judge, _ = cached_judge(load_corpus(model.config.data.path))
+    data = latent_ops.manipulation_trajectories(model, sentences, source, target, judge, args.steps, args.every,
+                                                step_size=args.step_size, stay=args.stay, **options)
+    flipped = [d["flipped_at"] for d in data if d["flipped_at"] is not None]
+    summary = Section("Summary", ["sentences", "steps", "judged target at the end", "mean distance of the flip",
+                                  "mean BLEU to the source at the end"],
+                      [[len(data), args.steps,
+                        f"{sum(d['points'][-1]['target_probability'] > 0.5 for d in data)} / {len(data)}",
+                        f"{sum(flipped) / len(flipped):.2f}" if flipped else "-",
+                        sum(d["points"][-1]["bleu"] for d in data) / len(data)]],
+                      images=[trajectory_plot(data, target, tmp / "trajectory.png")])
+    sections = [summary] + [Section(d["source"], ["step", "distance", f"P({target})", "BLEU", "sentence"],
+                                    [[p["step"], p["distance"], p["target_probability"], p["bleu"], p["sentence"]]
+                                     for p in d["points"]]) for d in data]
+    return {"trajectories": data, "sections": sections}
 
 
 def _report_inputs(args):
@@ -1057,6 +1089,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--points", type=number(int, 2), default=7)
     p.add_argument("--factors", action="store_true",
                    help="add the factor view (sentences of the factor corpus: textvae data synthetic --factors)")
+    p.add_argument("--between", nargs=2, metavar=("SOURCE", "TARGET"),
+                   help="instead: the latent-manipulation trajectory of each sentence (of style SOURCE) towards "
+                        "TARGET, with the corpus judge's P(TARGET) and BLEU to the source along the path")
+    p.add_argument("--steps", type=number(int, 1), default=50, help="--between: gradient steps")
+    p.add_argument("--every", type=count, default=5, help="--between: decode every this many steps")
+    p.add_argument("--step-size", type=number(float, 0, above=True), default=0.1, help="--between: step size")
+    p.add_argument("--stay", type=number(float, 0), default=0.01, help="--between: stay-close weight")
     p = add_report("samples", "sentences decoded from the prior")
     p.add_argument("-n", type=count, default=50, help="samples (with --interpolate: paths)")
     p.add_argument("--interpolate", type=number(int, 0), default=0, metavar="STEPS",

@@ -146,12 +146,18 @@ def factor_view(traversals: Sequence[Dict], read_factors) -> Dict:
     return {"dims": dims, "factors": names, "changed": matrix}
 
 
+def check_style(model, *styles: str) -> None:
+    """Refuse a style the model does not know."""
+    for style in styles:
+        if style not in model.label_names:
+            raise TextvaeError(f"unknown style '{style}'; this model knows: {', '.join(model.label_names)}")
+
+
 def styled(model, codes: torch.Tensor, style: Optional[str]) -> torch.Tensor:
     """``codes`` with their style part set to ``style`` (None: unchanged)."""
     if style is None:
         return codes
-    if style not in model.label_names:
-        raise TextvaeError(f"unknown style '{style}'; this model knows: {', '.join(model.label_names)}")
+    check_style(model, style)
     return model.model.with_style(codes, model.label_names.index(style))
 
 
@@ -182,4 +188,29 @@ def prior_interpolate(model, n: int = 5, steps: int = 8, method: str = "linear",
         points = torch.stack([mix(noise[2 * i], noise[2 * i + 1], k / steps) for k in range(steps + 1)])
         decoded = model.decode(styled(model, model.model.codes_from_noise(points), style).cpu(), **options)
         results.append({"sentences": decoded, **smoothness(decoded)})
+    return results
+
+
+def manipulation_trajectories(model, sentences: Sequence[str], source: str, target: str, judge, steps: int = 50,
+                              every: int = 5, **options) -> List[Dict]:
+    """For each sentence (of style ``source``), the points of its latent-manipulation path towards
+    ``target`` (:meth:`textvae.api.TextModel.manipulation_trajectory`) with the judge's probability
+    of ``target`` and the sentence BLEU to the source at each, and the first distance at which the
+    judge reads the target style (None if never): the paper's trajectory analysis."""
+    import sacrebleu
+
+    check_style(model, source, target)
+    manipulation = {k: options.pop(k) for k in ("step_size", "stay", "reference") if k in options}
+    paths = model.manipulation_trajectory(sentences, target, steps, every, **manipulation, **options)
+    column = judge.label_names.index(target)
+    flat = [p["sentence"] for path in paths for p in path]
+    probabilities = [float(row[column]) for row in judge.predict_proba(flat)] if flat else []
+    results, n = [], 0
+    for sentence, path in zip(sentences, paths):
+        for point in path:
+            point["target_probability"] = probabilities[n]
+            point["bleu"] = sacrebleu.sentence_bleu(point["sentence"], [sentence]).score
+            n += 1
+        flipped = next((p["distance"] for p in path if p["target_probability"] > 0.5), None)
+        results.append({"source": sentence, "from": source, "to": target, "points": path, "flipped_at": flipped})
     return results

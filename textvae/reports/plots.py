@@ -128,6 +128,37 @@ def interpolation_plot(results: Sequence[dict], path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def trajectory_plot(results: Sequence[dict], target: str, path: Path) -> Path:
+    """The trajectory analysis of latent manipulation (Larsson et al. 2017): the judge's
+    probability of the target style and the BLEU to the source against the distance moved, one
+    faint line per sentence and the mean over sentences at each step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    bleu_axis = ax.twinx()
+    for axis, key, colour, name in ((ax, "target_probability", "tab:blue", f"P({target})"),
+                                    (bleu_axis, "bleu", "tab:orange", "BLEU to the source / 100")):
+        for r in results:
+            axis.plot([p["distance"] for p in r["points"]], [p[key] / (100 if key == "bleu" else 1) for p in r["points"]],
+                      color=colour, alpha=0.12, linewidth=0.8)
+        distance = np.array([[p["distance"] for p in r["points"]] for r in results]).mean(0)
+        values = np.array([[p[key] for p in r["points"]] for r in results]).mean(0) / (100 if key == "bleu" else 1)
+        axis.plot(distance, values, color=colour, linewidth=2.2, marker="o", label=name)
+        axis.set_ylim(0, 1)
+    ax.set_xlabel("distance moved (reference spread)")
+    ax.set_ylabel(f"judge P({target})")
+    bleu_axis.set_ylabel("BLEU to the source / 100")
+    ax.grid(alpha=0.3)
+    lines = ax.get_legend_handles_labels()
+    more = bleu_axis.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="center right", fontsize=8)
+    ax.set_title(f"Moving {len(results)} codes towards {target}")
+    return save_figure(fig, path)
+
+
 def tradeoff_plot(curves: Dict[str, Sequence[dict]], path: Path, x: str = "self_bleu", y: str = "accuracy",
                   annotate: str = "strength", title: str = "") -> Path:
     """Transfer accuracy against content preservation, one line per system: each point is one

@@ -20,6 +20,8 @@ HELP = """commands:
   :lm W         ... and by W x each candidate's per-token log-probability under --lm (now {rerank_lm})
   :beam N       beam search with N beams        :greedy      greedy decoding
   :sample P     top-p sampling with threshold P
+  :steps N      --method traverse: gradient steps on the code (now {steps})
+  :step X       --method traverse: step size (now {step_size})
   :help         this text                       :quit        leave (or end of input)"""
 
 
@@ -58,10 +60,20 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
         if name == "quit":
             return None
         if name == "help":
-            return HELP.format(**state)
+            return HELP.format(**state, steps=state.get("traverse", {}).get("steps", "-"),
+                               step_size=state.get("traverse", {}).get("step_size", "-"))
         if name == "strength":
             state["strength"] = float(value)
             return f"strength {state['strength']:g}"
+        if name in ("steps", "step"):
+            if "traverse" not in state:
+                return f":{name} is for --method traverse sessions"
+            key = "steps" if name == "steps" else "step_size"
+            number = int(value) if name == "steps" else float(value)
+            if not (number >= 0 if name == "steps" else number > 0) or number != number:
+                return f"{line}: expected {'0 or more' if name == 'steps' else 'a positive number'}"
+            state["traverse"][key] = number
+            return f"{key.replace('_', ' ')} {number:g}"
         if name in WEIGHTS:
             key, what = WEIGHTS[name]
             state[key] = float(value)
@@ -81,13 +93,19 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
 
 
 def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float = 0.0, rerank_cycle: float = 0.0,
-                    rerank_lm: float = 0.0, lm=None, stdin: TextIO = None, stdout: TextIO = None) -> int:
+                    rerank_lm: float = 0.0, lm=None, stdin: TextIO = None, stdout: TextIO = None,
+                    traverse: Optional[Dict] = None) -> int:
+    """The session (see the module docstring). ``traverse``: the latent-manipulation settings
+    (``steps``, ``step_size``, ``stay``, ``reference``) of ``--method traverse``, which then moves
+    the code towards each style instead of the model's own transfer."""
     from textvae.decoding import DecodeOptions
     from textvae.errors import TextvaeError
 
     tty = stdin.isatty()
     judge = cached_judge_for(model)
     state = {"strength": strength, "rerank": rerank, "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm, "lm": lm}
+    if traverse is not None:
+        state["traverse"] = dict(traverse)
     width = max(len(name) for name in model.label_names + ["reconstruction"])
     if tty:
         stdout.write(f"textvae: {model.path} ({', '.join(model.label_names)}); :help for commands\n")
@@ -112,7 +130,10 @@ def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float =
             DecodeOptions(**options)
             rows = [("reconstruction", model.reconstruct([line], **options)[0])] if model.model.latent_dim else []
             for name in model.label_names:
-                rows.append((name, model.transfer([line], to=name, **state, **options)[0]))
+                if "traverse" in state:
+                    rows.append((name, model.manipulate([line], name, **state["traverse"], **options)[0]))
+                else:
+                    rows.append((name, model.transfer([line], to=name, **state, **options)[0]))
         except TextvaeError as exc:
             stdout.write(f"{exc}\n")
             continue
