@@ -27,11 +27,18 @@ def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-only", action="store_true", help="score an existing run; no training")
     parser.add_argument("--tuned", action="store_true",
                         help="transfer the test split with the model's tuned defaults (`textvae tune --model RUN`)")
+    parser.add_argument("--method", choices=["model", "traverse"], default="model",
+                        help="traverse: move the codes towards the target style (any model with a code)")
+    parser.add_argument("--steps", type=int, default=50, help="--method traverse: gradient steps")
+    parser.add_argument("--step-size", type=float, default=0.1, help="--method traverse: step size")
     parser.add_argument("overrides", nargs="*")
 
 
 def transfer_options(args) -> Tuple[Dict, str, str]:
     """``(model.transfer keywords, a readable setting, a file-name tag)`` from the arguments."""
+    if args.method == "traverse":
+        return ({"steps": args.steps, "step_size": args.step_size},
+                f"traverse (steps {args.steps}, step size {args.step_size:g})", f"traverse{args.steps}-{args.step_size:g}")
     if args.tuned:  # the model's own defaults, as `textvae tune` wrote them
         return {}, "the model's tuned defaults", "tuned"
     # every setting explicit, so that a model's tuned defaults never leak into a row

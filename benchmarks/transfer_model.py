@@ -3,7 +3,8 @@
 the dev training curve (judge accuracy and self-BLEU against time).
 
     python benchmarks/transfer_model.py yelp_ibt_transformer [--data DIR] [--out benchmarks/runs]
-        [--threads 2] [--resume] [--beam 0] [--rerank 0] [--rerank-cycle 0] [--eval-only] [key=value ...]
+        [--threads 2] [--resume] [--beam 0] [--rerank 0] [--rerank-cycle 0] [--eval-only]
+        [--method traverse --steps 50 --step-size 0.1] [key=value ...]
 
 ``--beam``, ``--rerank`` and ``--rerank-cycle`` set how the test split is transferred (tune them on dev with
 ``textvae tune --model RUN --no-write``, or ``--tuned`` for what it saved); ``--eval-only`` scores an existing run without training.
@@ -46,7 +47,7 @@ def main() -> None:
     corpus = load_corpus(config.data.path)
     evaluator = TransferEvaluator(corpus, train_lm=train)
     options, setting, tag = transfer_options(args)
-    scores = score_model(model, evaluator, "test", save_to=out, **options)
+    scores = score_model(model, evaluator, "test", save_to=out, method=args.method, **options)
     training_curve(out / "metrics.jsonl", out / "curve.png")
     overall = scores["directions"]["overall"]
     record_evaluation(model.path, "transfer", "test", {k: overall[k] for k in ("accuracy", "self_bleu", "similarity", "ppl")},

@@ -334,9 +334,14 @@ def format_scores(result: Dict[str, object], fmt: str = "md") -> str:
 
 
 def score_model(model, evaluator: TransferEvaluator, split: str = "test", save_to: Optional[Path] = None,
-                **options) -> Dict[str, object]:
+                method: str = "model", **options) -> Dict[str, object]:
     """Transfer every sentence of ``split`` to another style with a trained model (``textvae.load``)
-    and score the transfers; with ``save_to``, the transfers go to ``save_to/transfer.SPLIT.A``."""
+    and score the transfers; with ``save_to``, the transfers go to ``save_to/transfer.SPLIT.A``.
+    ``method``: ``model`` (its own transfer) or ``traverse`` (moving its codes, ``model.manipulate``;
+    ``options`` then hold ``steps``, ``step_size``, ... and decoding options)."""
+    if method not in ("model", "traverse"):
+        raise TextvaeError(f"unknown transfer method {method!r}; choose model or traverse")
+    transfer = model.transfer if method == "model" else model.manipulate
     corpus, k = evaluator.corpus, len(evaluator.label_names)
     texts, labels = corpus.texts(split), corpus.labels(split)
     directions = []
@@ -345,7 +350,7 @@ def score_model(model, evaluator: TransferEvaluator, split: str = "test", save_t
         sources = [t for t, y in zip(texts, labels) if y == a]
         if not sources:
             continue
-        outputs = model.transfer(sources, to=evaluator.label_names[b], **options)
+        outputs = transfer(sources, to=evaluator.label_names[b], **options)
         if save_to is not None:
             atomic_write_text(Path(save_to) / f"transfer.{split}.{a}", "".join(o + "\n" for o in outputs))
         directions.append(Direction(a, b, sources, outputs))
