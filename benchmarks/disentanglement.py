@@ -22,7 +22,8 @@ from textvae.errors import run_script
 from textvae.evaluation.disentanglement import all_metrics
 from textvae.evaluation.vae import vae_diagnostics
 from textvae.io import atomic_write_text
-from textvae.training import train
+
+from transfer_common import add_run_arguments, train_or_reuse
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 SHOWN = ("mig", "dci_disentanglement", "dci_completeness", "dci_informativeness", "factor_vae_score", "sap")
@@ -32,20 +33,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recipe")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", default="benchmarks/runs")
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--eval-only", action="store_true")
+    add_run_arguments(parser)
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     torch.set_num_threads(args.threads)
     config = load_recipe(RECIPES / f"{args.recipe}.yaml",
                          [f"seed={args.seed}", f"train.threads={args.threads}"] + args.overrides)
     out = Path(args.out) / f"{args.recipe}-seed{args.seed}"
-    if args.eval_only:
-        result = json.loads((out / "result.json").read_text())
-    else:
-        result = train(config, out, resume=args.resume, force=not args.resume)
+    result, _ = train_or_reuse(config, out, args)
     model = textvae.load(out, device="cpu")
     texts, values, names = read_factors(config.data.path, "test")
     scores = all_metrics(model.encode(texts).float().numpy(), np.array(values), names, seed=args.seed)

@@ -20,7 +20,8 @@ from textvae.data.tags import load_lexicon, tag_sentence
 from textvae.errors import run_script
 from textvae.evaluation.syntax import syntactic_saliency
 from textvae.io import atomic_write_text
-from textvae.training import train
+
+from transfer_common import add_run_arguments, train_or_reuse
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "factors_multitask.yaml"
 VARIANTS = {"ae": (0, 0), "ae_pos": (1, 0), "ae_translation": (0, 1), "ae_pos_translation": (1, 1)}
@@ -31,20 +32,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variant", choices=sorted(VARIANTS))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", default="benchmarks/runs")
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--eval-only", action="store_true")
+    add_run_arguments(parser)
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     pos, translation = VARIANTS[args.variant]
     config = load_recipe(RECIPE, [f"seed={args.seed}", f"train.threads={args.threads}", f"model.decoders.pos={pos}",
                                   f"model.decoders.translation={translation}"] + args.overrides)
     out = Path(args.out) / f"syntax_{args.variant}-seed{args.seed}"
-    if args.eval_only:
-        result = json.loads((out / "result.json").read_text())
-    else:
-        result = train(config, out, resume=args.resume, force=not args.resume)
+    result, _ = train_or_reuse(config, out, args)
     model = textvae.load(out, device="cpu")
     texts = load_corpus(config.data.path, splits=("test",)).texts("test")
     lexicon = load_lexicon("factors")

@@ -1,5 +1,6 @@
-"""What the style-transfer benchmarks share: the test-time transfer options on the command line,
-and training a row (or reusing it with ``--eval-only``)."""
+"""What the benchmarks share: the options of a run (output folder, threads, resume, eval-only), the
+style-transfer benchmarks' test-time transfer options, and training a row (or reusing it with
+``--eval-only``)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,23 @@ from textvae.io import atomic_write_text
 from textvae.training import train
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, threads: int = 1) -> None:
+    """``--out``, ``--threads``, ``--resume`` and ``--eval-only`` (used by :func:`train_or_reuse`)."""
+    parser.add_argument("--out", default="benchmarks/runs")
+    parser.add_argument("--threads", type=int, default=threads)
+    parser.add_argument("--resume", action="store_true", help="continue a run that was stopped")
+    parser.add_argument("--eval-only", action="store_true", help="score an existing run; no training")
+
+
 def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default=None, help="corpus directory (default: the recipe's)")
-    parser.add_argument("--out", default="benchmarks/runs")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--resume", action="store_true", help="continue a run that was stopped")
+    add_run_arguments(parser, threads=2)
     parser.add_argument("--strength", type=float, default=1.0, help="style strength of the test transfers")
     parser.add_argument("--beam", type=int, default=0, help="beam size of the test transfers (0: greedy)")
     parser.add_argument("--rerank", type=float, default=0.0, help="classifier reranking weight (with --beam)")
     parser.add_argument("--rerank-cycle", type=float, default=0.0, help="cycle (rebuild) reranking weight (with --beam)")
     parser.add_argument("--rerank-lm", type=float, default=0.0, help="language-model reranking weight (with --lm)")
     parser.add_argument("--lm", help="a textvae language model directory for --rerank-lm")
-    parser.add_argument("--eval-only", action="store_true", help="score an existing run; no training")
     parser.add_argument("--tuned", action="store_true",
                         help="transfer the test split with the model's tuned defaults (`textvae tune --model RUN`)")
     parser.add_argument("--method", choices=["model", "traverse"], default="model",
