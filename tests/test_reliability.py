@@ -134,3 +134,14 @@ def test_data_stats_says_a_one_label_corpus_cannot_train_style_models(tmp_path, 
     assert "one label ('positive')" in capsys.readouterr().out
     assert main(["data", "stats", "synthetic:200"]) == 0
     assert "note:" not in capsys.readouterr().out
+
+
+def test_strength_on_a_model_without_a_style_code_is_a_one_line_warning(tiny_ibt_run, caplog):
+    import logging
+
+    model = textvae.load(tiny_ibt_run, device="cpu")
+    with caplog.at_level(logging.WARNING, logger="textvae"):
+        plain = model.transfer(["the food was good ."], to="negative")
+        assert not caplog.records
+        assert model.transfer(["the food was good ."], to="negative", strength=2.0) == plain
+    assert len(caplog.records) == 1 and "has no effect" in caplog.records[0].getMessage()

@@ -168,6 +168,9 @@ class TextModel:
         with the language model loaded when LM reranking is on (see :mod:`textvae.transfer.defaults`)."""
         from textvae.transfer.defaults import resolve
 
+        if strength is not None and strength != 1.0 and not self.model.uses_strength:
+            log.warning("strength %g has no effect on a %s model (it moves a split-latent model's style code); "
+                        "ignored", strength, self.config.model.type)
         settings = resolve(self.transfer_defaults, {"strength": strength, "rerank": rerank,
                                                     "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm,
                                                     "lm": lm, **decoding})
