@@ -1,6 +1,6 @@
 """Training throughput of the classic Sentence-VAE setting, textvae vs. a naive implementation.
 
-    python benchmarks/train_throughput.py [--data ../shared/data/yelp] [--batch 32] [--steps 60]
+    python benchmarks/train_throughput.py [--data ../shared/data/yelp] [--batch 32] [--steps 60] [--compile]
 
 Setting (Bowman et al. 2016 as in the popular PyTorch ports): embedding 300, GRU 256 encoder and
 decoder, latent 16, batch 32, word vocabulary, on Yelp training sentences. Both sides train the
@@ -103,18 +103,22 @@ def time_naive(ids, vocab, batch, steps, width, bf16):
     return done / (time.perf_counter() - started)
 
 
-def time_textvae(ids, vocab, batch, steps, bf16):
+def time_textvae(ids, vocab, batch, steps, bf16, compile_step=False):
+    """Sentences per second of textvae's trainer (``compile_step``: with train.compile=on; its
+    first 10 steps, where it compiles, are not timed)."""
     config = load_recipe(None, SETTING)
     torch.manual_seed(0)
     model = build_model(config.model, vocab)
-    train_cfg = TrainConfig(max_tokens=10**6, max_sentences=batch, max_steps=steps, amp="bf16" if bf16 else "off")
+    train_cfg = TrainConfig(max_tokens=10**6, max_sentences=batch, max_steps=steps, amp="bf16" if bf16 else "off",
+                            compile="on" if compile_step else "off")
     schedule = BatchSchedule([len(s) for s in ids], train_cfg.max_tokens, batch, seed=0)
     trainer = Trainer(model, train_cfg, schedule, lambda idx: collate([ids[i] for i in idx]),
                       Path(tempfile.mkdtemp()), save=lambda *a: None)
     batches = schedule.epoch(0)
+    warmup = 10 if compile_step else 3
     started, done = None, 0
-    for i, indices in enumerate(batches[:steps + 3]):
-        if i == 3:
+    for i, indices in enumerate(batches[:steps + warmup]):
+        if i == warmup:
             started, done = time.perf_counter(), 0
         trainer.train_step([indices])
         done += len(indices)
@@ -155,6 +159,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--bf16", action="store_true", help="time bf16 autocast even where the CPU emulates it")
+    parser.add_argument("--compile", action="store_true", help="also time textvae with train.compile=on")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -164,19 +169,22 @@ def main() -> None:
     width = max(len(s) for s in tokenizer.encode(texts))
     precisions = [False, True] if cpu_has_native_bf16() or args.bf16 else [False]
     results = {bf16: (time_textvae(ids, len(tokenizer), args.batch, args.steps, bf16),
-                      time_naive(ids, len(tokenizer), args.batch, args.steps, width, bf16)) for bf16 in precisions}
+                      time_naive(ids, len(tokenizer), args.batch, args.steps, width, bf16),
+                      time_textvae(ids, len(tokenizer), args.batch, args.steps, bf16, True) if args.compile else None)
+               for bf16 in precisions}
     print(f"machine: {platform.machine()} ({cpu_name()}), torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"vocabulary {len(tokenizer)}, batch {args.batch}, {args.steps} timed steps each")
     mean_length = sum(len(s) for s in ids) / len(ids)
     flops = flops_per_sentence(mean_length, len(tokenizer))
     print(f"machine limit: measured matmul GFLOP/s for the output layer's shape / {flops / 1e6:.0f} MFLOP of "
           f"matmuls per training sentence (mean length {mean_length:.1f})")
-    print("| precision | textvae sent/s | naive sent/s | ratio | machine limit sent/s | share of limit |\n"
-          "|---|---:|---:|---:|---:|---:|")
-    for bf16, (ours, naive) in results.items():
+    print("| precision | textvae sent/s | naive sent/s | ratio | machine limit sent/s | share of limit | compiled sent/s "
+          "| compiled / eager |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+    for bf16, (ours, naive, compiled) in results.items():
         name = "bf16 autocast (train.amp=auto here)" if bf16 and cpu_has_native_bf16() else "bf16 autocast" if bf16 else "fp32"
         limit = matmul_gflops(len(tokenizer), torch.bfloat16 if bf16 else torch.float32) * 1e9 / flops
-        print(f"| {name} | {ours:.0f} | {naive:.0f} | {ours / naive:.2f}x | {limit:.0f} | {ours / limit:.0%} |")
+        tail = f" {compiled:.0f} | {compiled / ours:.2f}x |" if compiled else " - | - |"
+        print(f"| {name} | {ours:.0f} | {naive:.0f} | {ours / naive:.2f}x | {limit:.0f} | {ours / limit:.0%} |" + tail)
 
 if __name__ == "__main__":
     run_script(main)

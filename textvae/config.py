@@ -355,6 +355,9 @@ class TrainConfig:
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16/fp16 on CUDA, bf16 on CPUs with native bf16
     device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
+    # torch.compile of the model's training forward: on, off, or auto (off until benchmarks/
+    # train_throughput.py --compile measures a gain on this kind of device; see docs/benchmarks.md)
+    compile: Literal["auto", "on", "off"] = "auto"
     threads: Optional[int] = None  # torch CPU threads; None leaves torch's default
     # start from a trained model's weights (a model or run directory, or hf://OWNER/NAME) and its
     # tokenizer; init_parts names the parts copied (parameter-name prefixes such as encoder,

@@ -32,7 +32,7 @@ from textvae.models.base import TrainingData
 from textvae.runtime import keep_freed_memory
 from textvae.training.checkpoint import load_trainer_state
 from textvae.training.distributed import any_rank, barrier, cleanup, init_distributed, pick_device
-from textvae.training.trainer import Trainer
+from textvae.training.trainer import Trainer, use_compile
 
 log = logging.getLogger("textvae")
 
@@ -145,6 +145,7 @@ def train(config: Config, out: Path, resume: bool = False, force: bool = False) 
         failure: Optional[TextvaeError] = None
         try:
             check_out_dir(out, resume, force, config)
+            use_compile(config.train.compile, device)  # train.compile=on where it cannot run: refused here
             if resume and not has_checkpoint(out):  # stopped before its first checkpoint: start it again
                 log.warning("--resume: %s has no checkpoint yet; training it from step 0", out)
                 resume, force = False, True

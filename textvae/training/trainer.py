@@ -13,6 +13,7 @@ one backward per step, which DistributedDataParallel needs. A group may also ask
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import random
 import sys
@@ -31,6 +32,8 @@ from textvae.errors import TextvaeError
 from textvae.training.distributed import DistInfo, any_rank, barrier
 from textvae.training.logging import MetricLogger
 
+log = logging.getLogger("textvae")
+
 MakeBatch = Callable[[List[int]], Batch]
 Evaluate = Callable[[nn.Module], Dict[str, float]]
 SaveFn = Callable[[Path, Optional[Dict[str, Any]]], None]
@@ -46,6 +49,29 @@ def build_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.
         return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):
         return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay)
+
+
+def compile_unavailable(device: torch.device) -> Optional[str]:
+    """Why ``torch.compile`` cannot run here (None: it can): dynamo unsupported on this Python, or
+    no C++ compiler for the CPU backend."""
+    import shutil
+
+    if not torch._dynamo.is_dynamo_supported():
+        return "torch.compile is not supported on this Python and torch"
+    if device.type == "cpu" and not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")):
+        return "torch.compile's CPU backend needs a C++ compiler (g++ or clang++) on PATH"
+    return None
+
+
+def use_compile(mode: str, device: torch.device) -> bool:
+    """``train.compile``: ``on`` (refused in one line where it cannot run), ``off``, or ``auto``,
+    which is off: no device kind has a measured gain yet (benchmarks/train_throughput.py --compile)."""
+    if mode == "on":
+        reason = compile_unavailable(device)
+        if reason:
+            raise TextvaeError(f"train.compile=on: {reason}; use train.compile=off")
+        return True
+    return False
 
 
 def cpu_has_native_bf16() -> bool:
@@ -138,6 +164,10 @@ class Trainer:
         if self.dist.enabled:
             self.wrapped = nn.parallel.DistributedDataParallel(
                 model, device_ids=[device.index] if device.type == "cuda" else None)
+        self._eager = self.wrapped
+        self.compiled = use_compile(config.compile, device)
+        if self.compiled:  # dynamic shapes: batches differ in length and size
+            self.wrapped = torch.compile(self.wrapped, dynamic=True)
         self.state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "elapsed": 0.0,
                       "sentences": 0, "best": None, "best_step": None, "bad_evals": 0, "stopped": None,
                       "last_eval": {}, "last_eval_step": None}
@@ -188,7 +218,7 @@ class Trainer:
             sync = i == len(micro_batches) - 1 or not self.dist.enabled
             with (contextlib.nullcontext() if sync else self.wrapped.no_sync()):
                 with self._autocast():
-                    out = self.wrapped(batch)
+                    out = self._forward(batch)
                 loss = sum(out[g["loss"]] for g in self.groups) / len(micro_batches)
                 self.scaler.scale(loss).backward()
             for key, value in out.items():  # summed on the device: no sync per step
@@ -206,6 +236,19 @@ class Trainer:
             for _ in range(group.get("extra_steps", 0)):
                 self._extra_step(group, optimizer)
         return totals
+
+    def _forward(self, batch: Batch) -> Dict[str, torch.Tensor]:
+        """The model's forward, compiled with ``train.compile``; a compiler failure (it compiles
+        at the first call) is a one-line warning, and training goes on eagerly."""
+        if not self.compiled:
+            return self.wrapped(batch)
+        try:
+            return self.wrapped(batch)
+        except Exception as exc:  # noqa: BLE001  (any compiler error; an error of the model recurs eagerly)
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            log.warning("train.compile: torch.compile failed (%s); training without it", reason)
+            self.compiled, self.wrapped = False, self._eager
+            return self.wrapped(batch)
 
     def _extra_step(self, group: Dict[str, Any], optimizer: torch.optim.Optimizer) -> None:
         """One more update of one group alone, on the loss its ``extra_loss()`` returns (e.g. a
