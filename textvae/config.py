@@ -402,8 +402,8 @@ class TransferConfig:
         for key in ("length_penalty", "rerank", "rerank_cycle", "rerank_lm"):
             if getattr(self, key) is not None and getattr(self, key) < 0:
                 yield key, f"must not be negative, got {getattr(self, key)}"
-        if self.strength is not None and self.strength <= 0:
-            yield "strength", f"must be positive (1: all the way to the target style), got {self.strength}"
+        if self.strength is not None and self.strength < 0:
+            yield "strength", f"must not be negative (0: the source's own style, 1: the target's), got {self.strength}"
         if self.beam_size is not None and self.beam_size < 1:
             yield "beam_size", f"must be at least 1 (or null), got {self.beam_size}"
         if self.rerank_lm and not self.lm:
