@@ -112,6 +112,6 @@ def test_the_interactive_session_moves_codes_with_method_traverse(tmp_path):
     assert run_interactive(model, {"strategy": "greedy"}, stdin=stdin, stdout=stdout, traverse=traverse) == 0
     lines = stdout.getvalue().splitlines()
     expected = model.manipulate(["the food was bad ."], "positive", steps=5)[0]
-    assert f"positive: {expected}" in [line.strip() for line in lines[:3]]
+    assert any(line.strip().startswith(f"positive: {expected}") for line in lines[:3])  # (and the judge, if cached)
     assert "steps 3" in lines and any("expected a positive number" in line for line in lines)
     assert model.manipulate(["the food was bad ."], "positive", steps=3)[0] in lines[-1]

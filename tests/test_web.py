@@ -98,7 +98,7 @@ def test_serve_command_bad_input(tmp_path, capsys):
     assert main(["serve", "--model", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["serve", "--model", str(tmp_path), "--port", "70000"]) == 2
-    assert "--port must be between" in capsys.readouterr().err
+    assert "--port: expected an integer at least 0 and at most 65535" in capsys.readouterr().err
 
 
 def _browser():
