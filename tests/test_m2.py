@@ -115,3 +115,4 @@ def test_one_run_gives_a_classifier_label_conditioned_samples_and_transfer(train
     assert shares["positive"] - shares["negative"] >= 0.3, shares
     assert main(["evaluate", "semisupervised", "--model", str(trained), "--labels", "10,100", "--draws", "1"]) == 0
     assert "(200 labels)" in capsys.readouterr().out
+    assert main(["evaluate", "vae", "--model", str(trained), "--max-sentences", "40", "--samples", "2"]) == 0

@@ -150,8 +150,12 @@ def vae_diagnostics(model: nn.Module, tokenizer: Tokenizer, texts: Sequence[str]
 
 
 def _prior_samples(model, tokenizer, n: int, dim: int, device) -> List[str]:
-    z = torch.randn(n, dim, device=device)
-    return tokenizer.decode(model.generate(z, max_len=40).tolist()) if n else []
+    """Decodes of ``n`` codes from the model's prior (its own where it has one: ARAE's generator,
+    M2's label and z), else N(0, I) of the code's size."""
+    if not n:
+        return []
+    z = model.prior_codes(n).to(device) if model.has_prior else torch.randn(n, dim, device=device)
+    return tokenizer.decode(model.generate(z, max_len=40).tolist())
 
 
 def _homotopy(model, tokenizer, pair: Sequence[str], steps: int, device) -> List[str]:
