@@ -48,7 +48,8 @@ def main() -> None:
     evaluator = TransferEvaluator(corpus, train_lm=train)
     options, setting, tag = transfer_options(args)
     scores = score_model(model, evaluator, "test", save_to=out, method=args.method, **options)
-    training_curve(out / "metrics.jsonl", out / "curve.png")
+    if model.model.can_transfer:  # the dev transfer curve (models without their own transfer have none)
+        training_curve(out / "metrics.jsonl", out / "curve.png")
     overall = scores["directions"]["overall"]
     record_evaluation(model.path, "transfer", "test", {k: overall[k] for k in ("accuracy", "self_bleu", "similarity", "ppl")},
                       setting=setting, corpus=corpus.source)
