@@ -16,7 +16,10 @@ class CrossAlignedConfig(ModelConfig):
     soft decoding, annealed from 1 towards 0.001 as the paper describes (the released code holds
     0.1). ``adversarial`` (the paper's rho) weighs the generator's loss of fooling the two
     discriminators; as in the released code it applies only while both discriminators' losses are
-    below ``adversarial_gate`` (0: always)."""
+    below ``adversarial_gate`` (0: always). ``adversarial_warmup``: steps of reconstruction alone
+    before that (no soft transfers, the discriminators idle; the temperature's schedule counts from
+    its end), so that the content code carries the sentence before the generator is pushed to hide
+    its style; 0 as in the paper and the released code."""
 
     type: str = "cross_aligned"
     embedding_dim: int = 100
@@ -26,6 +29,7 @@ class CrossAlignedConfig(ModelConfig):
     noise: NoiseConfig = field(default_factory=lambda: NoiseConfig(shuffle_window=3.0))
     adversarial: float = 1.0
     adversarial_gate: float = 1.2
+    adversarial_warmup: int = 0
     temperature: ScheduleConfig = field(default_factory=lambda: ScheduleConfig(
         type="exponential", start=1.0, value=0.001, steps=20000))
     filter_sizes: List[int] = field(default_factory=lambda: [1, 2, 3, 4, 5])
@@ -34,6 +38,7 @@ class CrossAlignedConfig(ModelConfig):
 
     def check(self):
         yield from at_least(self, 1, "embedding_dim", "style_dim", "content_dim", "filters")
+        yield from at_least(self, 0, "adversarial_warmup")
         if not 0 <= self.dropout < 1:
             yield "dropout", f"must be in [0, 1), got {self.dropout}"
         if not (self.adversarial >= 0 and self.adversarial_gate >= 0):  # also refuses NaN

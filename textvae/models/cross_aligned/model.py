@@ -130,8 +130,13 @@ class CrossAlignedAutoencoder(Model):
         return torch.cat([self.generator_styles(styles).to(z.dtype), z], -1)
 
     def temperature(self) -> float:
-        return schedule_value(self.config.temperature, self.step_count) if self.training \
-            else self.config.temperature.value
+        """The soft decoding's temperature; its schedule counts from the end of the warm-up."""
+        return schedule_value(self.config.temperature, max(0, self.step_count - self.config.adversarial_warmup)) \
+            if self.training else self.config.temperature.value
+
+    def warming_up(self) -> bool:
+        """Training and still within ``adversarial_warmup``: reconstruction alone."""
+        return self.training and self.step_count < self.config.adversarial_warmup
 
     @staticmethod
     def discriminator_pairs(labels: torch.Tensor, targets: torch.Tensor, style: int):
@@ -144,7 +149,7 @@ class CrossAlignedAutoencoder(Model):
     def loss_terms(self) -> List[LossTerm]:
         return [LossTerm("rec", lambda context: context["rec"]),
                 LossTerm("adversarial", self._adversarial, weight=self.config.adversarial, when="weighted_or_eval",
-                         adversary=self.adversary)]
+                         warmup=self.config.adversarial_warmup, adversary=self.adversary)]
 
     def context(self, batch: Batch) -> Context:
         """Reconstruction (the teacher sequence), soft transfers (the student sequence) and the
@@ -155,15 +160,18 @@ class CrossAlignedAutoencoder(Model):
         z = self.content(src, lengths, labels)
         teach, logits = self.decoder.teacher_forced(batch.tgt_in, self.start_state(z, labels))
         rec = sentence_nll(logits, batch.tgt_out)
+        ntokens = (batch.tgt_out != PAD_ID).sum()
+        rec_term = (rec.mean(), {"rec": rec.mean().detach(), "nll_token": (rec.sum() / ntokens).detach()})
+        if self.warming_up():  # no transfers yet: the discriminators have nothing to compare
+            return {"batch": batch, "rec": rec_term, "disc_loss": torch.zeros((), device=z.device),
+                    "adversarial_on": False, "metrics": {"adversarial_on": torch.tensor(0.0)}}
         targets = self.other_styles(labels)
         soft = soft_decode(self.decoder.step_embedded, self.embedding.weight,
                            self.decoder.initial_state(self.start_state(z, targets)), len(batch),
                            teach.size(1) - 1, temperature=self.temperature(), gumbel=True,
                            hidden=lambda state: state["h"][-1])
         student = torch.cat([self.start_state(z, targets)[:, None], soft["hidden"]], 1)
-        ntokens = (batch.tgt_out != PAD_ID).sum()
-        context = {"batch": batch, "teach": teach, "student": student, "targets": targets,
-                   "rec": (rec.mean(), {"rec": rec.mean().detach(), "nll_token": (rec.sum() / ntokens).detach()})}
+        context = {"batch": batch, "teach": teach, "student": student, "targets": targets, "rec": rec_term}
         disc_loss, losses = torch.zeros((), device=z.device), []
         for style, discriminator in enumerate(self.discriminators):
             real, fake = self.discriminator_pairs(labels, targets, style)
