@@ -56,6 +56,28 @@ def test_cross_aligned_teacher_and_student_sequences_line_up():
     assert any(p.grad is not None for p in model.discriminators.parameters())
 
 
+def test_cross_aligned_warmup_reconstructs_alone_then_starts_the_discriminators():
+    """Within ``adversarial_warmup`` a training step decodes no transfers (no student states, no
+    discriminator loss, no adversarial term) and the temperature waits; after it, both run."""
+    config = load_recipe(_recipe("cross_aligned"), TINY["cross_aligned"] + ["model.adversarial_warmup=3", "model.adversarial_gate=0"])
+    torch.manual_seed(0)
+    model = build_model(config.model, 30, num_labels=2).train()
+    batch = collate([[5, 6, 7], [8, 9], [10, 11, 12, 13]], [0, 1, 1])
+    adversarial = next(term for term in model.loss_terms() if term.name == "adversarial")
+    model.set_step(2)
+    context = model.context(batch)
+    assert "student" not in context and float(context["disc_loss"]) == 0 and not context["adversarial_on"]
+    assert adversarial.weight_at(2) == 0 and model.temperature() == config.model.temperature.start
+    model.set_step(3)
+    context = model.context(batch)
+    assert context["student"].shape == context["teach"].shape and context["disc_loss"].item() > 0
+    assert adversarial.weight_at(3) == config.model.adversarial > 0
+    assert context["adversarial_on"]
+    model.eval()
+    model.set_step(0)
+    assert "student" in model.context(batch)  # dev metrics always see the transfers
+
+
 def test_arae_gradient_penalty_is_taken_on_interpolates():
     """For a linear critic the gradient at every interpolate is its weight: the penalty is
     (|w| - 1)^2, whatever the points."""
