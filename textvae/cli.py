@@ -546,7 +546,7 @@ def cmd_evaluate_syntax(args) -> int:
     if not model.model.latent_dim:
         raise TextvaeError(f"model {args.model} has no latent code to measure (e.g. a language model)")
     data = args.data or model.config.data.path
-    spec = args.pos_tags or getattr(model.config.model, "pos_tags", None)
+    spec = args.pos_tags or model.model.pos_tags
     if spec is None:
         if not (re.fullmatch(r"factors(:\d+)?", str(data)) or (Path(data) / "factors.json").is_file()):
             raise TextvaeError(f"{data} is not the factor corpus; give --pos-tags FILE, a word<TAB>TAG lexicon "

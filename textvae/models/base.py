@@ -64,6 +64,12 @@ class Model(nn.Module):
     is_language_model = False
     has_prior = False  # decoding codes drawn from N(0, I) gives sentences (report samples, interpolation)
 
+    @property
+    def pos_tags(self) -> Optional[str]:
+        """Where the model's own part-of-speech tags come from (``factors`` or a word<TAB>TAG
+        lexicon), for models trained with them; None for the others."""
+        return None
+
     def __init__(self, config: ModelConfig, vocab_size: int, label_names: Sequence[str], tokenizer=None):
         super().__init__()
         self.config = config

@@ -15,7 +15,7 @@ sentence, so both extra tasks need a word-level tokenizer (one token per word).
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import torch
 from torch import nn
@@ -89,6 +89,10 @@ class MultitaskAutoencoder(Seq2SeqAutoencoder):
         device = self.token_tags.device
         self.token_tags.copy_(torch.tensor(tags, device=device))
         self.token_is_word.copy_(torch.tensor([piece.isalpha() for piece in pieces], device=device))
+
+    @property
+    def pos_tags(self) -> Optional[str]:
+        return self.config.pos_tags if self.config.decoders.pos > 0 else None
 
     # ------------------------------------------------------------ the extra tasks
 
