@@ -65,7 +65,8 @@ def compile_unavailable(device: torch.device) -> Optional[str]:
 
 def use_compile(mode: str, device: torch.device) -> bool:
     """``train.compile``: ``on`` (refused in one line where it cannot run), ``off``, or ``auto``,
-    which is off: no device kind has a measured gain yet (benchmarks/train_throughput.py --compile)."""
+    which is off: no device kind has a measured gain yet (benchmarks/train_throughput.py --compile:
+    0.93x eager on a 2-core AVX2 CPU in fp32, docs/benchmarks.md)."""
     if mode == "on":
         reason = compile_unavailable(device)
         if reason:
