@@ -59,27 +59,36 @@ def build(kind: str, device: torch.device):
     return model.decoder
 
 
-def next_token_entropy(decoder, device) -> float:
-    z = torch.randn(64, LATENT, generator=torch.Generator().manual_seed(1)).to(device)
-    with torch.inference_mode():
-        logits, _ = decoder.step(decoder.initial_state(z), torch.full((64,), 2, device=device))
-        log_p = logits.float().log_softmax(-1)
-        return float(-(log_p.exp() * log_p).sum(-1).mean())
+def entropy(logits: torch.Tensor) -> float:
+    """Mean entropy (nats) of the next-token distributions ``logits`` give."""
+    log_p = logits.float().log_softmax(-1)
+    return float(-(log_p.exp() * log_p).sum(-1).mean())
 
 
-def calibrate(decoder, device, target: float = ENTROPY) -> None:
-    """Scale the random output layer so next-token distributions are as peaked as a trained
-    model's (entropy ``target`` nats): random weights give nearly uniform ones, which no trained
-    decoder has and which would make top-p keep thousands of tokens."""
-    base = decoder.out.weight.detach().clone()
+def scale_to_entropy(weight: torch.Tensor, first_logits, target: float = ENTROPY) -> None:
+    """Scale an output layer's ``weight`` until ``first_logits()`` (a first step's logits) has entropy
+    ``target``: random weights give nearly uniform distributions, which no trained decoder has and
+    which would make top-p keep thousands of tokens."""
+    base = weight.detach().clone()
     low, high = 1.0, 64.0
     for _ in range(20):
         mid = (low * high) ** 0.5
         with torch.no_grad():
-            decoder.out.weight.copy_(base * mid)
-        low, high = (mid, high) if next_token_entropy(decoder, device) > target else (low, mid)
+            weight.copy_(base * mid)
+        low, high = (mid, high) if entropy(first_logits()) > target else (low, mid)
     with torch.no_grad():
-        decoder.out.weight.copy_(base * (low * high) ** 0.5)
+        weight.copy_(base * (low * high) ** 0.5)
+
+
+def calibrate(decoder, device) -> None:
+    """A latent-conditioned decoder's output layer scaled to the Yelp LM's entropy."""
+    z = torch.randn(64, LATENT, generator=torch.Generator().manual_seed(1)).to(device)
+
+    def first_logits():
+        with torch.inference_mode():
+            return decoder.step(decoder.initial_state(z), torch.full((64,), 2, device=device))[0]
+
+    scale_to_entropy(decoder.out.weight, first_logits)
 
 
 def flops_per_token(kind: str, length: int) -> float:

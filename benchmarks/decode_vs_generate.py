@@ -36,30 +36,11 @@ from textvae.errors import run_script
 from textvae.models import build_model
 from textvae.runtime import keep_freed_memory
 
-from decode import ENTROPY, sync, timed
+from decode import scale_to_entropy, sync, timed
 from train_throughput import cpu_name
 
 VOCAB = 9518
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "yelp_ibt_transformer.yaml"
-
-
-def entropy(logits: torch.Tensor) -> float:
-    log_p = logits.float().log_softmax(-1)
-    return float(-(log_p.exp() * log_p).sum(-1).mean())
-
-
-def calibrate(weight: torch.Tensor, first_logits, target: float = ENTROPY) -> None:
-    """Scale an output layer's ``weight`` until ``first_logits()`` (the first step's logits) has
-    entropy ``target``: random weights give near-uniform distributions that no trained model has."""
-    base = weight.detach().clone()
-    low, high = 1.0, 64.0
-    for _ in range(20):
-        mid = (low * high) ** 0.5
-        with torch.no_grad():
-            weight.copy_(base * mid)
-        low, high = (mid, high) if entropy(first_logits()) > target else (low, mid)
-    with torch.no_grad():
-        weight.copy_(base * (low * high) ** 0.5)
 
 
 def build_textvae(device, src, lengths):
@@ -77,7 +58,7 @@ def build_textvae(device, src, lengths):
             logits, _ = model.decoder.step(model.decoder.initial_state(context), torch.full_like(styles, BOS_ID))
             return logits
 
-    calibrate(model.decoder.out.weight, first_logits)
+    scale_to_entropy(model.decoder.out.weight, first_logits)
     return model
 
 
@@ -99,7 +80,7 @@ def build_bart(device, src):
         with torch.inference_mode():
             return model(input_ids=src, decoder_input_ids=start).logits[:, -1]
 
-    calibrate(model.lm_head.weight, first_logits)
+    scale_to_entropy(model.lm_head.weight, first_logits)
     return model
 
 
