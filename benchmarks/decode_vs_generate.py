@@ -1,7 +1,7 @@
 """Transformer decoding against Hugging Face ``generate`` on an encoder-decoder of the same size (issue 28).
 
     python benchmarks/decode_vs_generate.py [--batches 1,32,256] [--max-len 20] [--src-len 10]
-        [--device cpu|cuda] [--threads N] [--out FILE]
+        [--device cpu|cuda] [--threads N] [--bf16] [--compile] [--out FILE]
 
 Both sides are 3 + 3 layer Transformers of width 256 (4 heads, feed-forward 1024) over a word
 vocabulary of 9,518: textvae's ``yelp_ibt_transformer`` architecture (``style_seq2seq``) and a
@@ -15,6 +15,10 @@ Strategies: greedy, beam 5 (length penalty 1) and top-p 0.9 (top-k off), batch 1
 ``generate`` runs as users run it: its default dynamic key-value cache, eager; on a GPU also with
 its static cache, with which it compiles its forward with ``torch.compile`` by itself
 (``cache_implementation="static"``, the configuration its docs recommend for speed), and textvae with its CUDA fast path (bf16 + CUDA graphs).
+
+``--bf16`` runs both sides under bf16 autocast (textvae's ``amp="bf16"``, ``generate`` inside
+``torch.autocast``), for CPUs with native bf16. ``--compile`` adds a column for textvae with
+``compile=True`` (``torch.compile`` of the decoder step; its compiling call is untimed).
 
 Targets (issue 28): CPU greedy and beam >= 2x ``generate`` at batch 32 and 256; GPU >= 5x
 ``generate`` eager and >= 1.5x ``generate`` with static cache and compile.
@@ -94,8 +98,8 @@ def generation_config(strategy: str, max_len: int, **extra):
                             bos_token_id=BOS_ID, decoder_start_token_id=BOS_ID, **settings, **extra)
 
 
-def textvae_options(strategy: str, batch: int, fast: bool) -> DecodeOptions:
-    base = dict(batch_size=batch, amp="bf16" if fast else "none", cuda_graphs=fast)
+def textvae_options(strategy: str, batch: int, fast: bool, bf16: bool = False, compile: bool = False) -> DecodeOptions:
+    base = dict(batch_size=batch, amp="bf16" if fast or bf16 else "none", cuda_graphs=fast, compile=compile)
     return {"greedy": DecodeOptions(**base),
             "beam 5": DecodeOptions(strategy="beam", beam_size=5, **base),
             "top-p 0.9": DecodeOptions(strategy="sample", top_p=0.9, **base)}[strategy]
@@ -108,6 +112,8 @@ def main() -> None:
     parser.add_argument("--src-len", type=int, default=10)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--bf16", action="store_true", help="both sides under bf16 autocast")
+    parser.add_argument("--compile", action="store_true", help="also time textvae with compile=True")
     parser.add_argument("--out", default=None, help="JSON file for the results")
     args = parser.parse_args()
     keep_freed_memory()
@@ -118,12 +124,15 @@ def main() -> None:
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     print(f"{name} ({platform.machine()}), torch {torch.__version__}, transformers {transformers.__version__}, "
-          f"{torch.get_num_threads()} threads; {args.max_len} tokens a sentence, sources of {args.src_len}", flush=True)
+          f"{torch.get_num_threads()} threads; {args.max_len} tokens a sentence, sources of {args.src_len}; "
+          f"{'bf16 autocast on both sides' if args.bf16 else 'fp32'}", flush=True)
     generator = torch.Generator().manual_seed(0)
     rows = []
     print("| batch | strategy | textvae sent/s | generate sent/s | ratio |" +
+          (" textvae compiled | compiled / generate |" if args.compile else "") +
           (" textvae fast path | generate static + compile | fast / compiled |" if device.type == "cuda" else ""))
-    print("|---:|---|---:|---:|---:|" + ("---:|---:|---:|" if device.type == "cuda" else ""))
+    print("|---:|---|---:|---:|---:|" + ("---:|---:|" if args.compile else "") +
+          ("---:|---:|---:|" if device.type == "cuda" else ""))
     for batch in [int(b) for b in args.batches.split(",")]:
         src = torch.randint(4, VOCAB, (batch, args.src_len), generator=generator).to(device)
         lengths = torch.full((batch,), args.src_len, device=device)
@@ -138,11 +147,12 @@ def main() -> None:
             return ids
 
         def run_generate(config, **extra):
-            with torch.inference_mode():
+            with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
                 return bart.generate(input_ids=src, attention_mask=mask, generation_config=config, **extra)
 
         for strategy in ("greedy", "beam 5", "top-p 0.9"):
-            options, config = textvae_options(strategy, batch, fast=False), generation_config(strategy, args.max_len)
+            options = textvae_options(strategy, batch, fast=False, bf16=args.bf16)
+            config = generation_config(strategy, args.max_len)
             ours_ids, theirs = run_ours(options), run_generate(config)
             assert all(len(seq[0]) == args.max_len for seq in ours_ids), "textvae: not every sentence is max_len long"
             assert theirs.shape[1] == args.max_len + 1, f"generate wrote {theirs.shape[1] - 1} tokens, not {args.max_len}"
@@ -150,6 +160,12 @@ def main() -> None:
             plain = batch / timed(lambda: run_generate(config), device)
             row = {"batch": batch, "strategy": strategy, "textvae": ours, "generate": plain}
             line = f"| {batch} | {strategy} | {ours:.0f} | {plain:.0f} | {ours / plain:.2f}x |"
+            if args.compile:
+                compiled_options = textvae_options(strategy, batch, fast=False, bf16=args.bf16, compile=True)
+                run_ours(compiled_options)  # compiles (untimed)
+                ours_compiled = batch / timed(lambda: run_ours(compiled_options), device)
+                row["textvae_compiled"] = ours_compiled
+                line += f" {ours_compiled:.0f} | {ours_compiled / plain:.2f}x |"
             if device.type == "cuda":
                 fast_options = textvae_options(strategy, batch, fast=True)
                 # a static cache makes generate compile the forward on GPUs by itself (its first call, untimed)
@@ -162,7 +178,7 @@ def main() -> None:
             print(line, flush=True)
         sync(device)
     if args.out:
-        Path(args.out).write_text(json.dumps({"device": name, "threads": torch.get_num_threads(),
+        Path(args.out).write_text(json.dumps({"device": name, "threads": torch.get_num_threads(), "bf16": args.bf16,
                                               "max_len": args.max_len, "rows": rows}, indent=2) + "\n")
 
 

@@ -1,5 +1,6 @@
-"""train.compile (issue 28): torch.compile of the training forward, equal to eager; a failing
-compile falls back to eager with one warning; ``on`` where it cannot run is one line."""
+"""train.compile and decoding's --compile (issue 28): torch.compile of the training forward and
+of the decoder step, equal to eager; a failing compile falls back to eager with one warning;
+asking for it where it cannot run is one line."""
 
 import logging
 import os
@@ -56,3 +57,53 @@ def test_compile_on_without_a_backend_is_one_line(tmp_path, monkeypatch, capsys)
     err = capsys.readouterr().err.strip()
     assert err == "textvae: error: train.compile=on: no C++ compiler here; use train.compile=off"
     assert not (tmp_path / "run").exists()
+
+
+# --compile on decoding commands: torch.compile of the decoder step
+
+
+def _tiny_decoder(tiny_config, kind, rows):
+    """A tiny autoencoder's decoder and ``rows`` random codes for it."""
+    config = tiny_config("model.latent.type=deterministic", f"model.decoder.type={kind}")
+    torch.manual_seed(0)
+    return build_model(config.model, 50, num_labels=2).eval().decoder, torch.randn(rows, config.model.latent.dim)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["gru", "transformer"])
+def test_compiled_decoding_gives_the_eager_tokens(tiny_config, kind):
+    from textvae.decoding import DecodeOptions, decode
+
+    decoder, z = _tiny_decoder(tiny_config, kind, 7)
+    for strategy in ("greedy", "beam"):
+        eager, _ = decode(decoder, z, DecodeOptions(strategy=strategy, beam_size=3), max_len=12)
+        compiled, _ = decode(decoder, z, DecodeOptions(strategy=strategy, beam_size=3, compile=True), max_len=12)
+        assert compiled == eager
+
+
+def test_a_failing_decoding_compile_warns_once_and_decodes_eagerly(tiny_config, monkeypatch, caplog):
+    from textvae.decoding import DecodeOptions, decode
+
+    decoder, z = _tiny_decoder(tiny_config, "gru", 5)
+    eager, _ = decode(decoder, z, DecodeOptions(), max_len=10)
+
+    def broken(fn, **kwargs):
+        def call(*args, **kw):
+            raise RuntimeError("backend exploded\nmore detail")
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken)
+    with caplog.at_level(logging.WARNING, logger="textvae"):
+        for _ in range(2):
+            assert decode(decoder, z, DecodeOptions(compile=True), max_len=10)[0] == eager
+    warnings = [r.getMessage() for r in caplog.records if "compile" in r.getMessage()]
+    assert warnings == ["decoding: torch.compile failed (backend exploded); decoding without it"]
+
+
+def test_decoding_compile_without_a_backend_is_one_line_before_loading(tmp_path, monkeypatch, capsys):
+    from textvae import runtime
+
+    monkeypatch.setattr(runtime, "compile_unavailable", lambda device: "no C++ compiler here")
+    assert main(["reconstruct", "--model", str(tmp_path / "no-such-model"), "--input", os.devnull, "--compile"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "textvae: error: --compile: no C++ compiler here; decode without --compile"

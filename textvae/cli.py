@@ -199,10 +199,12 @@ def add_decode_options(p) -> None:
                    help="autocast on CUDA (auto: bf16 where supported)")
     g.add_argument("--no-cuda-graphs", dest="cuda_graphs", action="store_false")
     g.add_argument("--no-pin-memory", dest="pin_memory", action="store_false")
+    g.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the decoder step (a minute of compiling; pays off on large inputs)")
 
 
 DECODE_KEYS = ("strategy", "beam_size", "length_penalty", "n_best", "temperature", "top_k", "top_p", "seed",
-               "max_len", "batch_size", "cache", "amp", "cuda_graphs", "pin_memory")
+               "max_len", "batch_size", "cache", "amp", "cuda_graphs", "pin_memory", "compile")
 
 
 def decode_options(args) -> dict:
@@ -210,6 +212,12 @@ def decode_options(args) -> dict:
 
     options = {key: getattr(args, key) for key in DECODE_KEYS if getattr(args, key) is not None}
     DecodeOptions(**options)  # bad values stop here, before the model is loaded
+    if options.get("compile"):
+        from textvae.runtime import compile_unavailable
+
+        reason = compile_unavailable(getattr(args, "device", None) or "cpu")
+        if reason:
+            raise TextvaeError(f"--compile: {reason}; decode without --compile")
     return options
 
 

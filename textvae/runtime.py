@@ -45,3 +45,18 @@ def keep_freed_memory() -> bool:
     _done = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
     log.debug("malloc keeps freed memory: %s", _done)
     return _done
+
+
+def compile_unavailable(device) -> "str | None":
+    """Why ``torch.compile`` cannot run on ``device`` (None: it can): dynamo unsupported on this
+    Python, or no C++ compiler for the CPU backend. Training (``train.compile``) and decoding
+    (``--compile``) refuse in one line with this reason."""
+    import shutil
+
+    import torch
+
+    if not torch._dynamo.is_dynamo_supported():
+        return "torch.compile is not supported on this Python and torch"
+    if torch.device(device).type == "cpu" and not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")):
+        return "torch.compile's CPU backend needs a C++ compiler (g++ or clang++) on PATH"
+    return None

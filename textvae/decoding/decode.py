@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import weakref
 from dataclasses import dataclass, fields
 from typing import Iterator, List, Literal, Optional, Tuple
 
@@ -10,6 +12,9 @@ import torch
 from textvae.decoding import cuda
 from textvae.decoding.search import beam_search, greedy, sample, sample_tokens
 from textvae.errors import TextvaeError
+from textvae.runtime import compile_unavailable
+
+log = logging.getLogger("textvae")
 
 
 @dataclass
@@ -18,8 +23,13 @@ class DecodeOptions:
     ``n_best``) or ``sample`` (``temperature``, ``top_k``, ``top_p``, ``seed``).
 
     ``cache=False`` re-reads the whole prefix every step (the naive way; same tokens).
-    CUDA only: ``amp`` autocast (``auto`` = bf16 where supported), ``cuda_graphs`` (greedy and
-    sampling at a fixed batch shape, captured once), ``pin_memory`` for host copies.
+    ``amp`` autocast: ``auto`` = bf16 where supported on CUDA, off on CPU (``bf16`` there runs
+    1.5x faster on CPUs with native bf16, docs/benchmarks.md, with slightly different tokens).
+    ``compile``: ``torch.compile`` of the decoder step (dynamic shapes, compiled at the first
+    batch; a compiler failure is a warning and decoding goes on eagerly); on CPU it saved about
+    8% a step after a minute of compiling (docs/benchmarks.md), so it pays off on large inputs only.
+    CUDA only: ``cuda_graphs`` (greedy and sampling at a fixed batch shape, captured once; it
+    takes precedence over ``compile``), ``pin_memory`` for host copies.
     """
 
     strategy: Literal["greedy", "beam", "sample"] = "greedy"
@@ -36,6 +46,7 @@ class DecodeOptions:
     amp: Literal["auto", "bf16", "fp16", "none"] = "auto"
     cuda_graphs: bool = True
     pin_memory: bool = True
+    compile: bool = False
 
     def __post_init__(self):
         problems = []
@@ -113,6 +124,12 @@ def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
     scores: List[torch.Tensor] = []
     fast = (device.type == "cuda" and options.cuda_graphs and options.strategy != "beam" and options.cache
             and cuda.graphable(decoder))
+    step = decoder.step
+    if options.compile and not fast:
+        reason = compile_unavailable(device)
+        if reason:
+            raise TextvaeError(f"decoding with compile: {reason}; decode without it")
+        step = compiled_step(decoder)
     with cuda.autocast(device, options.amp, graphs=fast):
         for part in _chunks(_rows(z), options.batch_size):
             codes = _take(z, part)
@@ -120,22 +137,54 @@ def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
                 ids = _decode_static(decoder, codes, options, max_len, part.start)[:, None]
             elif options.strategy == "beam":
                 state = decoder.initial_state(codes, cache=options.cache)
-                ids, s = beam_search(decoder.step, decoder.select, state, _rows(codes), max_len,
+                ids, s = beam_search(step, decoder.select, state, _rows(codes), max_len,
                                      options.beam_size, options.length_penalty, options.n_best, device=device)
                 scores.append(s.float().cpu())
             else:
                 state = decoder.initial_state(codes, cache=options.cache)
                 if options.strategy == "greedy":
-                    ids = greedy(decoder.step, decoder.select, state, _rows(codes), max_len, device=device)
+                    ids = greedy(step, decoder.select, state, _rows(codes), max_len, device=device)
                 else:
                     seed = None if options.seed is None else options.seed + part.start
-                    ids = sample(decoder.step, decoder.select, state, _rows(codes), max_len, device=device,
+                    ids = sample(step, decoder.select, state, _rows(codes), max_len, device=device,
                                  temperature=options.temperature, top_k=options.top_k, top_p=options.top_p,
                                  seed=seed)
                 ids = ids[:, None]
             host = cuda.to_host(ids, options.pin_memory).tolist()
             results.extend([_strip(seq) for seq in row] for row in host)
     return results, (torch.cat(scores) if scores else None)
+
+
+class CompiledStep:
+    """``decoder.step`` through ``torch.compile`` (dynamic shapes: batch size and cache length
+    change from step to step). The first call compiles; if the compiler fails, one warning, and
+    this decoder's steps run eagerly from then on."""
+
+    def __init__(self, decoder):
+        self.eager = decoder.step
+        self.compiled = torch.compile(decoder.step, dynamic=True)
+        self.failed = False
+
+    def __call__(self, state, last_tokens):
+        if self.failed:
+            return self.eager(state, last_tokens)
+        try:
+            return self.compiled(state, last_tokens)
+        except Exception as exc:  # noqa: BLE001  (any compiler error; an error of the model recurs eagerly)
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            log.warning("decoding: torch.compile failed (%s); decoding without it", reason)
+            self.failed = True
+            return self.eager(state, last_tokens)
+
+
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # decoder -> its CompiledStep
+
+
+def compiled_step(decoder) -> CompiledStep:
+    """One compiled step per decoder, kept as long as the decoder lives."""
+    if decoder not in _COMPILED:
+        _COMPILED[decoder] = CompiledStep(decoder)
+    return _COMPILED[decoder]
 
 
 def _decode_static(decoder, codes: torch.Tensor, options: DecodeOptions, max_len: int, offset: int) -> torch.Tensor:

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from textvae.config import TrainConfig
 from textvae.data.batching import Batch, BatchSchedule
 from textvae.errors import TextvaeError
+from textvae.runtime import compile_unavailable
 from textvae.training.distributed import DistInfo, any_rank, barrier
 from textvae.training.logging import MetricLogger
 
@@ -51,22 +52,12 @@ def build_optimizer(name: str, params, lr: float, weight_decay: float) -> torch.
         return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay)
 
 
-def compile_unavailable(device: torch.device) -> Optional[str]:
-    """Why ``torch.compile`` cannot run here (None: it can): dynamo unsupported on this Python, or
-    no C++ compiler for the CPU backend."""
-    import shutil
-
-    if not torch._dynamo.is_dynamo_supported():
-        return "torch.compile is not supported on this Python and torch"
-    if device.type == "cpu" and not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")):
-        return "torch.compile's CPU backend needs a C++ compiler (g++ or clang++) on PATH"
-    return None
-
-
 def use_compile(mode: str, device: torch.device) -> bool:
     """``train.compile``: ``on`` (refused in one line where it cannot run), ``off``, or ``auto``,
-    which is off: no device kind has a measured gain yet (benchmarks/train_throughput.py --compile:
-    0.93x eager on a 2-core AVX2 CPU in fp32, docs/benchmarks.md)."""
+    which is off: no default precision of any device kind measured a gain (benchmarks/
+    train_throughput.py --compile, docs/benchmarks.md: 0.93x eager on a 2-core AVX2 CPU in fp32;
+    1.00x in bf16 autocast, the default there, on an AVX512-BF16 CPU, where only ``train.amp=off``
+    gained, 1.26x)."""
     if mode == "on":
         reason = compile_unavailable(device)
         if reason:
