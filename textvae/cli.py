@@ -543,13 +543,16 @@ def cmd_evaluate_syntax(args) -> int:
 
     import textvae
     from textvae.data.corpus import load_corpus
-    from textvae.data.tags import load_lexicon, tag_sentence
+    from textvae.data.tags import check_tag_spec, load_tagger
     from textvae.evaluation.syntax import syntactic_saliency
     from textvae.io import atomic_write_text
     from textvae.modeldir import record_evaluation, resolve_model_dir
 
     default = resolve_model_dir(args.model) / f"eval_syntax_{args.split}.json"
     output = output_file(args.output or default, args.force)
+    problem = check_tag_spec(args.pos_tags) if args.pos_tags else None
+    if problem:
+        raise TextvaeError(f"--pos-tags: {problem}")
     model = textvae.load(args.model, device=args.device)
     if not model.model.latent_dim:
         raise TextvaeError(f"model {args.model} has no latent code to measure (e.g. a language model)")
@@ -557,12 +560,13 @@ def cmd_evaluate_syntax(args) -> int:
     spec = args.pos_tags or model.model.pos_tags
     if spec is None:
         if not (re.fullmatch(r"factors(:\d+)?", str(data)) or (Path(data) / "factors.json").is_file()):
-            raise TextvaeError(f"{data} is not the factor corpus; give --pos-tags FILE, a word<TAB>TAG lexicon "
-                               "from your tagger, to read the sentences' templates")
+            raise TextvaeError(f"{data} is not the factor corpus; give --pos-tags spacy:PATH (a local spaCy "
+                               "pipeline) or a word<TAB>TAG lexicon FILE from your tagger, to read the "
+                               "sentences' templates")
         spec = "factors"
-    lexicon = load_lexicon(spec)
+    tagger = load_tagger(spec)
     texts = load_corpus(data, splits=(args.split,)).texts(args.split)[:args.max_sentences]
-    templates = [tag_sentence(text.split(), lexicon) for text in texts]
+    templates = tagger.tag([text.split() for text in texts])
     codes = model.encode(texts).float().cpu().numpy()
     result = syntactic_saliency(codes, templates, seed=args.seed)
     result.update(model=str(model.path), split=args.split, pos_tags=spec, seed=args.seed)
@@ -1038,8 +1042,9 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--model", required=True, help="model directory or run directory")
     syn.add_argument("--data", help="corpus (default: the one the model was trained on)")
     syn.add_argument("--split", default="test", choices=["train", "dev", "test"])
-    syn.add_argument("--pos-tags", help="'factors' or a word<TAB>TAG lexicon (default: the model's, or the factor "
-                                        "corpus' grammar on the factor corpus)")
+    syn.add_argument("--pos-tags", help="'factors', spacy:PATH (a local spaCy pipeline, tags in context) or a "
+                                        "word<TAB>TAG lexicon (default: the model's, or the factor corpus' grammar "
+                                        "on the factor corpus)")
     syn.add_argument("--max-sentences", type=number(int, 20), default=5000)
     syn.add_argument("--seed", type=seed_int, default=0)
     syn.add_argument("--output", help="JSON file (default: eval_syntax_SPLIT.json in the model directory)")

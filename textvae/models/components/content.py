@@ -1,5 +1,5 @@
 """Content words: what style transfer should keep (not stopwords, not the style words mined from
-the labelled training split), as token ids of a model's vocabulary."""
+the labelled training split; or, with a tagger, the nouns), as token ids of a model's vocabulary."""
 
 from __future__ import annotations
 
@@ -16,3 +16,19 @@ def content_token_ids(data, limit: Optional[int] = None) -> List[int]:
     counts = Counter(t for ids in data.ids for t in ids)
     chosen = [t for t, _ in counts.most_common() if t >= 4 and data.tokenizer.decode([t]).strip() not in excluded]
     return chosen[:limit] if limit is not None else chosen
+
+
+NOUN_TAGS = ("NOUN", "PROPN")
+
+
+def noun_token_ids(data, tagger_spec: str) -> List[int]:
+    """The tokens that are whole words tagged as nouns (``NOUN``/``PROPN``, each word's most
+    frequent tag over the training split under the tagger ``tagger_spec``; see
+    :func:`textvae.data.tags.load_tagger`), most frequent first."""
+    from textvae.data.tags import load_tagger
+
+    lexicon = load_tagger(tagger_spec).lexicon(data.texts)
+    nouns = {word for word, tag in lexicon.items() if tag in NOUN_TAGS}
+    counts = Counter(t for ids in data.ids for t in ids)
+    return [t for t, _ in counts.most_common()
+            if t >= 4 and data.tokenizer.id_to_piece(t).lstrip("\u2581") in nouns]

@@ -11,9 +11,12 @@ content words should appear in the transfer (content preservation: minus the log
 probability each one gets at any position of the transfer, zero when every one is written).
 
 What differs from the paper and why: the paper preserves nouns from a part-of-speech tagger; this
-port uses the corpus' content words (neither stopwords nor mined style words; for the synthetic
-corpus these are its nouns and a few others), so it needs no tagger; tagger-based nouns are not
-implemented. The back-transfer and classifier terms share one soft decode of the whole batch.
+port does so with ``model.content_tagger`` (a local spaCy pipeline, ``spacy:PATH``, or a word
+lexicon; each word's most frequent tag over the training split, not the tag in each sentence,
+so that the term is a lookup of token ids), and without a tagger (the default, since none can be
+downloaded here) it preserves the corpus' content words (neither stopwords nor mined style
+words; for the synthetic corpus these are its nouns and a few others). The back-transfer and
+classifier terms share one soft decode of the whole batch.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import torch
 
 from textvae.decoding.search import soft_decode
 from textvae.models.base import TrainingData
-from textvae.models.components.content import content_token_ids
+from textvae.models.components.content import content_token_ids, noun_token_ids
 from textvae.models.melnyk.config import MelnykConfig
 from textvae.models.registry import register_model
 from textvae.models.style_seq2seq.model import StyleSeq2Seq
@@ -58,10 +61,13 @@ class MelnykModel(StyleSeq2Seq):
         self.register_buffer("is_content", torch.zeros(vocab_size, dtype=torch.bool))  # set by prepare()
 
     def prepare(self, data: TrainingData) -> None:
-        """The content words the preservation term asks for (and the distillation pairs)."""
+        """The content words the preservation term asks for (and the distillation pairs): the nouns
+        under ``content_tagger``, else the corpus' content words."""
         super().prepare(data)
+        tagger = self.config.content_tagger
+        ids = noun_token_ids(data, tagger) if tagger else content_token_ids(data)
         mask = torch.zeros_like(self.is_content)
-        mask[torch.tensor(content_token_ids(data), dtype=torch.long, device=mask.device)] = True
+        mask[torch.tensor(ids, dtype=torch.long, device=mask.device)] = True
         self.is_content.copy_(mask)
 
     def loss_terms(self) -> List[LossTerm]:

@@ -29,8 +29,9 @@ class DecodersConfig:
 @dataclass
 class MultitaskConfig(SentenceModelConfig):
     """The sentence model's sections (the reconstruction decoder is ``decoder``) plus ``decoders``
-    and, for the POS decoder, ``pos_tags``: ``factors`` (the factor corpus' grammar) or a
-    ``word<TAB>TAG`` lexicon file written with the user's tagger (Universal POS tags)."""
+    and, for the POS decoder, ``pos_tags``: ``factors`` (the factor corpus' grammar),
+    ``spacy:PATH`` (a local spaCy pipeline, run over the training sentences) or a ``word<TAB>TAG``
+    lexicon file written with the user's tagger (Universal POS tags); see textvae.data.tags."""
 
     type: str = "multitask"
     decoders: DecodersConfig = field(default_factory=DecodersConfig)
@@ -41,5 +42,11 @@ class MultitaskConfig(SentenceModelConfig):
         if self.latent.type == "none":
             yield "latent.type", "a multitask autoencoder needs a code (deterministic or gaussian)"
         if self.decoders.pos > 0 and not self.pos_tags:
-            yield "pos_tags", ("the POS decoder needs tags: 'factors' on the factor corpus, or a word<TAB>TAG "
-                               "lexicon file from your tagger (spaCy, NLTK, ...)")
+            yield "pos_tags", ("the POS decoder needs tags: 'factors' on the factor corpus, spacy:PATH (a local "
+                               "spaCy pipeline), or a word<TAB>TAG lexicon file from your tagger")
+        elif self.decoders.pos > 0:
+            from textvae.data.tags import check_tag_spec
+
+            problem = check_tag_spec(self.pos_tags)
+            if problem:
+                yield "pos_tags", problem

@@ -9,8 +9,10 @@ translation. The paper finds that the extra decoders make the code's geometry mo
 What differs from the paper: the translation task is the synthetic pivot language of textvae's
 back-translation pipeline (respelt words, neighbouring words swapped; exact, no MT model needed)
 instead of English -> French with a parallel corpus; POS tags come from a word -> tag lexicon (the
-factor corpus' grammar, or a file from the user's tagger) instead of a tagger run on every
-sentence, so both extra tasks need a word-level tokenizer (one token per word).
+factor corpus' grammar, a file from the user's tagger, or a local spaCy pipeline's most frequent
+tag for each word over the training sentences) instead of a tagger run on every sentence, so
+that a batch's tags are a lookup of its token ids; both extra tasks need a word-level tokenizer
+(one token per word).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import torch
 from torch import nn
 
 from textvae.data.batching import Batch
-from textvae.data.tags import TAG_IDS, load_lexicon
+from textvae.data.tags import TAG_IDS, load_tagger
 from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from textvae.decoding import greedy
 from textvae.errors import TextvaeError
@@ -82,7 +84,7 @@ class MultitaskAutoencoder(Seq2SeqAutoencoder):
             raise TextvaeError("the POS and translation decoders need one token per word: use tokenizer.type word")
         tokenizer = data.tokenizer
         pieces = [tokenizer.id_to_piece(i).lstrip("\u2581") for i in range(len(tokenizer))]
-        lexicon = load_lexicon(config.pos_tags) if config.decoders.pos > 0 else {}
+        lexicon = load_tagger(config.pos_tags).lexicon(data.texts) if config.decoders.pos > 0 else {}
         tags = [TAG_IDS.get(lexicon.get(piece, "X"), TAG_IDS["X"]) for piece in pieces]
         for special in (PAD_ID, UNK_ID, BOS_ID, EOS_ID):
             tags[special] = special  # the tag ids keep the token ids' specials
