@@ -2,7 +2,7 @@
 otherwise run, the training loop of the popular PyTorch port (timbmg/Sentence-VAE) re-implemented.
 
     python benchmarks/train_throughput.py [--data ../shared/data/yelp] [--batch 32] [--steps 60]
-        [--threads N] [--compile] [--bf16]
+        [--threads N] [--compile] [--bf16] [--device cpu|cuda]
 
 Setting (Bowman et al. 2016 as in the port's defaults): embedding 300, GRU 256 encoder and decoder,
 latent 16, batch 32, embedding dropout 0.5 on the decoder's input, word vocabulary, on 20,000 Yelp
@@ -17,7 +17,9 @@ training sentences. Both sides train the same model on the same sentences in thi
   KL with the port's logistic annealing, the default Adam (lr 1e-3). Not re-implemented: its
   DataLoader worker processes (2 cores here) and its TensorBoard logging.
 
-Both run in fp32, and again under bf16 autocast where the CPU has native bf16 (or with --bf16).
+Both run in fp32, and again under bf16 autocast where the CPU has native bf16 (or with --bf16;
+on a GPU always). ``--device cuda`` times both on a GPU (synchronised before each clock reading;
+textvae's trainer then also uses its fused CUDA optimizer, and ``--compile`` the compiled step).
 
 Targets: issue 3, textvae >= 500 sentences/s on 2 CPU cores; issue 28, >= 3x the anchor at equal
 precision and >= 50% of the bf16 matmul limit on CPUs with native bf16 (fp32 elsewhere: >= 2x).
@@ -74,7 +76,7 @@ class SentenceVAEPort(nn.Module):
         _, hidden = self.encoder_rnn(packed)
         hidden = hidden.squeeze(0)
         mean, logv = self.hidden2mean(hidden), self.hidden2logv(hidden)
-        z = torch.randn(batch_size, 16) * torch.exp(0.5 * logv) + mean
+        z = torch.randn(batch_size, 16, device=mean.device) * torch.exp(0.5 * logv) + mean
         hidden = self.latent2hidden(z).unsqueeze(0)
         decoder_input = self.embedding_dropout(self.embedding(input_sequence))
         packed = nn.utils.rnn.pack_padded_sequence(decoder_input, sorted_lengths.tolist(), batch_first=True)
@@ -107,10 +109,15 @@ def port_loss(logp, target, length, mean, logv, step):
     return (nll + kl_weight * kl) / logp.size(0)
 
 
-def time_anchor(ids, vocab, batch, steps, bf16):
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_anchor(ids, vocab, batch, steps, bf16, device=torch.device("cpu")):
     """Sentences per second of the port's loop (its first 3 steps are not timed)."""
     torch.manual_seed(0)
-    model = SentenceVAEPort(vocab)
+    model = SentenceVAEPort(vocab).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     data = port_dataset(ids)
     order = list(range(len(data)))
@@ -118,50 +125,58 @@ def time_anchor(ids, vocab, batch, steps, bf16):
     started, done = None, 0
     for step in range(steps + 3):
         if step == 3:
+            sync(device)
             started, done = time.perf_counter(), 0
         chunk = [data[i] for i in order[step * batch:(step + 1) * batch]]
-        inputs, targets = torch.tensor([r[0] for r in chunk]), torch.tensor([r[1] for r in chunk])
-        length = torch.tensor([r[2] for r in chunk])
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        inputs = torch.tensor([r[0] for r in chunk], device=device)
+        targets = torch.tensor([r[1] for r in chunk], device=device)
+        length = torch.tensor([r[2] for r in chunk])  # on the host, as pack_padded_sequence wants
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logp, mean, logv = model(inputs, length)
             loss = port_loss(logp.float(), targets, length, mean.float(), logv.float(), step)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         done += len(chunk)
+    sync(device)
     return done / (time.perf_counter() - started)
 
 
-def time_textvae(ids, vocab, batch, steps, bf16, compile_step=False):
+def time_textvae(ids, vocab, batch, steps, bf16, compile_step=False, device=torch.device("cpu")):
     """Sentences per second of textvae's trainer (``compile_step``: with train.compile=on; its
     first 10 steps, where it compiles, are not timed)."""
     config = load_recipe(None, SETTING)
     torch.manual_seed(0)
-    model = build_model(config.model, vocab)
+    model = build_model(config.model, vocab).to(device)
     train_cfg = TrainConfig(max_tokens=10**6, max_sentences=batch, max_steps=steps, amp="bf16" if bf16 else "off",
                             compile="on" if compile_step else "off")
     schedule = BatchSchedule([len(s) for s in ids], train_cfg.max_tokens, batch, seed=0)
     trainer = Trainer(model, train_cfg, schedule, lambda idx: collate([ids[i] for i in idx]),
-                      Path(tempfile.mkdtemp()), save=lambda *a: None)
+                      Path(tempfile.mkdtemp()), save=lambda *a: None, device=device)
     batches = schedule.epoch(0)
     warmup = 10 if compile_step else 3
     started, done = None, 0
     for i, indices in enumerate(batches[:steps + warmup]):
         if i == warmup:
+            sync(device)
             started, done = time.perf_counter(), 0
         trainer.train_step([indices])
         done += len(indices)
+    sync(device)
     return done / (time.perf_counter() - started)
 
 
-def matmul_gflops(vocab: int, dtype: torch.dtype, rows: int = 384, repeats: int = 30) -> float:
+def matmul_gflops(vocab: int, dtype: torch.dtype, rows: int = 384, repeats: int = 30,
+                  device=torch.device("cpu")) -> float:
     """Measured matmul throughput for the output layer's shape (the dominant cost)."""
-    a, b = torch.randn(rows, 256, dtype=dtype), torch.randn(256, vocab, dtype=dtype)
+    a, b = torch.randn(rows, 256, dtype=dtype, device=device), torch.randn(256, vocab, dtype=dtype, device=device)
     for _ in range(3):
         a @ b
+    sync(device)
     started = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    sync(device)
     return 2 * rows * 256 * vocab * repeats / (time.perf_counter() - started) / 1e9
 
 
@@ -190,18 +205,24 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--bf16", action="store_true", help="time bf16 autocast even where the CPU emulates it")
     parser.add_argument("--compile", action="store_true", help="also time textvae with train.compile=on")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
+    device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     texts = load_corpus(args.data, splits=("train",)).texts("train")
     tokenizer = train_tokenizer(texts, TokenizerConfig(type="word", vocab_size=12000))
     ids = tokenizer.encode(texts[:20000])
-    precisions = [False, True] if cpu_has_native_bf16() or args.bf16 else [False]
-    results = {bf16: (time_textvae(ids, len(tokenizer), args.batch, args.steps, bf16),
-                      time_anchor(ids, len(tokenizer), args.batch, args.steps, bf16),
-                      time_textvae(ids, len(tokenizer), args.batch, args.steps, bf16, True) if args.compile else None)
+    native = cpu_has_native_bf16() if device.type == "cpu" else torch.cuda.is_bf16_supported()
+    precisions = [False, True] if native or args.bf16 else [False]
+    n, v = args.batch, len(tokenizer)
+    results = {bf16: (time_textvae(ids, v, n, args.steps, bf16, device=device),
+                      time_anchor(ids, v, n, args.steps, bf16, device),
+                      time_textvae(ids, v, n, args.steps, bf16, True, device) if args.compile else None)
                for bf16 in precisions}
-    print(f"machine: {platform.machine()} ({cpu_name()}), torch {torch.__version__}, {torch.get_num_threads()} threads; "
+    where = (f"{torch.cuda.get_device_name(device)}" if device.type == "cuda"
+             else f"{platform.machine()} ({cpu_name()}), {torch.get_num_threads()} threads")
+    print(f"machine: {where}, torch {torch.__version__}; "
           f"vocabulary {len(tokenizer)}, batch {args.batch}, {args.steps} timed steps each")
     mean_length = sum(len(s) for s in ids) / len(ids)
     flops = flops_per_sentence(mean_length, len(tokenizer))
@@ -210,8 +231,8 @@ def main() -> None:
     print("| precision | textvae sent/s | anchor sent/s | ratio | machine limit sent/s | share of limit "
           "| compiled sent/s | compiled / anchor | share of limit |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for bf16, (ours, anchor, compiled) in results.items():
-        name = "bf16 autocast (train.amp=auto here)" if bf16 and cpu_has_native_bf16() else "bf16 autocast" if bf16 else "fp32"
-        limit = matmul_gflops(len(tokenizer), torch.bfloat16 if bf16 else torch.float32) * 1e9 / flops
+        name = "bf16 autocast (train.amp=auto here)" if bf16 and native else "bf16 autocast" if bf16 else "fp32"
+        limit = matmul_gflops(len(tokenizer), torch.bfloat16 if bf16 else torch.float32, device=device) * 1e9 / flops
         tail = f" {compiled:.0f} | {compiled / anchor:.2f}x | {compiled / limit:.0%} |" if compiled else " - | - | - |"
         print(f"| {name} | {ours:.0f} | {anchor:.0f} | {ours / anchor:.2f}x | {limit:.0f} | {ours / limit:.0%} |" + tail)
 
