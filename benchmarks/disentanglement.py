@@ -1,6 +1,7 @@
 """Disentanglement benchmark (issue 24): train a factors_* recipe with a seed (within its budget,
 resumable), then score the codes of the factor corpus' test split: MIG, DCI (D/C/I), FactorVAE
-score, SAP, reconstruction BLEU and KL. Prints one Markdown row; writes row.json next to the run.
+score, SAP, reconstruction BLEU and KL. Prints one Markdown row; writes row.json next to the run
+(``--split dev``, for tuning: row-dev.json).
 
     python benchmarks/disentanglement.py factors_tcvae [--seed 0] [--threads 1] [--out benchmarks/runs]
         [--resume] [--eval-only] [key=value ...]
@@ -33,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recipe")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", default="test", choices=["dev", "test"], help="dev for tuning")
     add_run_arguments(parser)
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
@@ -42,12 +44,14 @@ def main() -> None:
     out = Path(args.out) / f"{args.recipe}-seed{args.seed}"
     result, _ = train_or_reuse(config, out, args)
     model = textvae.load(out, device="cpu")
-    texts, values, names = read_factors(config.data.path, "test")
+    texts, values, names = read_factors(config.data.path, args.split)
     scores = all_metrics(model.encode(texts).float().numpy(), np.array(values), names, seed=args.seed)
     vae = vae_diagnostics(model.model, model.tokenizer, texts, torch.device("cpu"), iw_samples=1, seed=args.seed)
-    row = {"recipe": args.recipe, "seed": args.seed, "steps": result["step"], "minutes": result["elapsed"] / 60,
+    row = {"recipe": args.recipe, "seed": args.seed, "split": args.split, "overrides": args.overrides,
+           "steps": result["step"], "minutes": result["elapsed"] / 60,
            "scores": scores, "recon_bleu": vae.get("recon_bleu"), "kl": vae.get("kl", 0.0)}
-    atomic_write_text(out / "row.json", json.dumps(row, indent=2) + "\n")
+    name = "row.json" if args.split == "test" else f"row-{args.split}.json"
+    atomic_write_text(out / name, json.dumps(row, indent=2) + "\n")
     print("| " + " | ".join([args.recipe, str(args.seed), str(result["step"])]
                             + [f"{scores[k]:.3f}" for k in SHOWN]
                             + [f"{row['recon_bleu']:.1f}", f"{row['kl']:.2f}"]) + " |")
