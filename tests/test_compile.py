@@ -35,13 +35,15 @@ def test_compiled_and_eager_forward_give_the_same_loss_and_gradients(tiny_config
                                                                            if p.grad is not None]))
 
 
-def test_a_failing_compile_warns_once_and_trains_eagerly(tmp_path, monkeypatch, caplog):
-    def broken(module, **kwargs):
-        def call(*args, **kw):
-            raise RuntimeError("backend exploded\nmore detail")
-        return call
+def broken_compile(fn, **kwargs):
+    """A torch.compile whose compiled function fails at its first call, as a broken backend does."""
+    def call(*args, **kw):
+        raise RuntimeError("backend exploded\nmore detail")
+    return call
 
-    monkeypatch.setattr(torch, "compile", broken)
+
+def test_a_failing_compile_warns_once_and_trains_eagerly(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(torch, "compile", broken_compile)
     with caplog.at_level(logging.WARNING, logger="textvae"):
         assert main(["train", RECIPE, "--out", str(tmp_path / "run"), *TINY,
                      "train.max_steps=3", "train.compile=on"]) == 0
@@ -87,12 +89,7 @@ def test_a_failing_decoding_compile_warns_once_and_decodes_eagerly(tiny_config, 
     decoder, z = _tiny_decoder(tiny_config, "gru", 5)
     eager, _ = decode(decoder, z, DecodeOptions(), max_len=10)
 
-    def broken(fn, **kwargs):
-        def call(*args, **kw):
-            raise RuntimeError("backend exploded\nmore detail")
-        return call
-
-    monkeypatch.setattr(torch, "compile", broken)
+    monkeypatch.setattr(torch, "compile", broken_compile)
     with caplog.at_level(logging.WARNING, logger="textvae"):
         for _ in range(2):
             assert decode(decoder, z, DecodeOptions(compile=True), max_len=10)[0] == eager
