@@ -47,6 +47,8 @@ from textvae.errors import run_script
 from textvae.models import build_model
 from textvae.training.trainer import Trainer, cpu_has_native_bf16
 
+from decode import sync
+
 SETTING = ["model.embedding_dim=300", "model.dropout=0.5", "model.encoder.hidden_size=256",
            "model.encoder.bidirectional=false", "model.decoder.hidden_size=256", "model.decoder.latent_concat=false",
            "model.latent.type=gaussian", "model.latent.dim=16"]
@@ -107,11 +109,6 @@ def port_loss(logp, target, length, mean, logv, step):
     kl = -0.5 * torch.sum(1 + logv - mean.pow(2) - logv.exp())
     kl_weight = float(1 / (1 + math.exp(-0.0025 * (step - 2500))))
     return (nll + kl_weight * kl) / logp.size(0)
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def time_anchor(ids, vocab, batch, steps, bf16, device=torch.device("cpu")):

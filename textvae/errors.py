@@ -9,6 +9,12 @@ class TextvaeError(Exception):
     """
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception's first message line (its type name when it has none), at most ``limit``
+    characters: for one-line warnings and errors about failures in other libraries."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
+
+
 def run_script(main) -> None:
     """Run a script's ``main()`` as the CLI runs a command: a :class:`TextvaeError` becomes one
     line on stderr and exit status 2 (used by the scripts under ``benchmarks/``)."""

@@ -16,11 +16,12 @@ A model whose tags live in its vocabulary (one tag per token id) takes the tagge
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from textvae.errors import TextvaeError
+from textvae.errors import TextvaeError, first_line
 
 UPOS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
         "SCONJ", "SYM", "VERB", "X")
@@ -70,13 +71,14 @@ def tag_sentence(words: Sequence[str], lexicon: Dict[str, str]) -> tuple:
 LEXICON_SENTENCES = 50_000  # Tagger.lexicon reads at most this many sentences (evenly spaced)
 
 
-class Tagger:
+class Tagger(ABC):
     """Tags whitespace-split sentences with Universal POS tags."""
 
     spec: str
 
+    @abstractmethod
     def tag(self, sentences: Sequence[Sequence[str]]) -> List[tuple]:
-        raise NotImplementedError
+        """One tuple of tags per sentence, one tag per word."""
 
     def lexicon(self, texts: Sequence[str], limit: int = LEXICON_SENTENCES) -> Dict[str, str]:
         """Each word of ``texts`` (at most ``limit`` sentences, evenly spaced) with the tag it gets
@@ -117,8 +119,7 @@ class SpacyTagger(Tagger):
         try:
             self.nlp = spacy.load(name)
         except (OSError, ValueError, KeyError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise TextvaeError(f"{spec}: the spaCy pipeline does not load ({first[:200]})") from None
+            raise TextvaeError(f"{spec}: the spaCy pipeline does not load ({first_line(exc)})") from None
         self.spec = spec
         probe = self.tag([["the", "food", "was", "good", "."]])[0]
         if all(tag == "X" for tag in probe):

@@ -11,7 +11,7 @@ import torch
 
 from textvae.decoding import cuda
 from textvae.decoding.search import beam_search, greedy, sample, sample_tokens
-from textvae.errors import TextvaeError
+from textvae.errors import TextvaeError, first_line
 from textvae.runtime import compile_unavailable
 
 log = logging.getLogger("textvae")
@@ -171,7 +171,7 @@ class CompiledStep:
         try:
             return self.compiled(state, last_tokens)
         except Exception as exc:  # noqa: BLE001  (any compiler error; an error of the model recurs eagerly)
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            reason = first_line(exc)
             log.warning("decoding: torch.compile failed (%s); decoding without it", reason)
             self.failed = True
             return self.eager(state, last_tokens)

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from textvae.config import TrainConfig
 from textvae.data.batching import Batch, BatchSchedule
-from textvae.errors import TextvaeError
+from textvae.errors import TextvaeError, first_line
 from textvae.runtime import compile_unavailable
 from textvae.training.distributed import DistInfo, any_rank, barrier
 from textvae.training.logging import MetricLogger
@@ -237,7 +237,7 @@ class Trainer:
         try:
             return self.wrapped(batch)
         except Exception as exc:  # noqa: BLE001  (any compiler error; an error of the model recurs eagerly)
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            reason = first_line(exc)
             log.warning("train.compile: torch.compile failed (%s); training without it", reason)
             self.compiled, self.wrapped = False, self._eager
             return self.wrapped(batch)
