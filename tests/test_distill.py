@@ -10,7 +10,7 @@ from textvae.cli import main
 from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
 from textvae.training import train
-from textvae.transfer.distill import distill_pairs
+from textvae.transfer.distill import balanced_sample, distill_pairs
 
 from tests.conftest import IBT_RECIPE as RECIPE, IBT_TINY
 
@@ -30,10 +30,15 @@ def test_pairs_are_the_models_transfers_and_a_killed_run_resumes_without_gaps(ba
     out = tmp_path / "pairs"
     assert main(["distill", "--model", str(base), "--out", str(out), "--sentences", "50", "--chunk", "16"]) == 0
     pairs = _lines(out / "pairs.jsonl")
-    assert [p["index"] for p in pairs] == list(range(50))
+    corpus = load_corpus("synthetic:800")
+    everything, every_label = corpus.texts("train"), corpus.labels("train")
+    chosen = balanced_sample(every_label, 50, seed=0)
+    # 50 of the split, 25 of each style, in split order, each pair naming its sentence's index
+    assert [p["index"] for p in pairs] == chosen == sorted(set(chosen))
+    assert sorted(every_label[i] for i in chosen) == [0] * 25 + [1] * 25
+    assert [p["source"] for p in pairs] == [everything[i] for i in chosen]
     model = textvae.load(base, device="cpu")
-    texts = load_corpus("synthetic:800").texts("train")[:50]
-    assert [p["source"] for p in pairs] == texts
+    texts = everything[:50]
     first = pairs[0]
     assert first["output"] == model.transfer([first["source"]], to=model.label_names[first["target"]])[0]
     assert first["target"] != first["label"]
@@ -56,7 +61,10 @@ def test_pairs_are_the_models_transfers_and_a_killed_run_resumes_without_gaps(ba
     assert 1 <= len(list((killed / "chunks").glob("*.jsonl"))) < 4 and not (killed / "pairs.jsonl").exists()
     model.transfer = original
     distill_pairs(model, texts, labels, killed, settings, "x", chunk=16, resume=True)
-    assert _lines(killed / "pairs.jsonl") == pairs
+    resumed = _lines(killed / "pairs.jsonl")
+    assert [p["index"] for p in resumed] == list(range(50))
+    distill_pairs(model, texts, labels, tmp_path / "whole", settings, "x", chunk=16)  # never killed
+    assert resumed == _lines(tmp_path / "whole" / "pairs.jsonl")
     with pytest.raises(Exception, match="started with other chunk"):
         distill_pairs(model, texts, labels, killed, settings, "x", chunk=8, resume=True)
 

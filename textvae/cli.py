@@ -434,7 +434,7 @@ def cmd_serve(args) -> int:
 def cmd_distill(args) -> int:
     import textvae
     from textvae.data.corpus import load_corpus
-    from textvae.transfer.distill import check_out, distill_pairs, pairs_summary
+    from textvae.transfer.distill import balanced_sample, check_out, distill_pairs, pairs_summary
 
     out = Path(args.out)
     check_out(out, args.resume, args.force)  # before any model is loaded
@@ -446,12 +446,11 @@ def cmd_distill(args) -> int:
     corpus = load_corpus(args.data or data.path, text_column=data.text_column, label_column=data.label_column,
                          label_names=data.label_names, max_tokens=data.max_tokens)
     texts, labels = corpus.texts("train"), corpus.labels("train")
-    if args.sentences:
-        texts, labels = texts[:args.sentences], labels[:args.sentences]
-    log.info("distilling %d training sentences with %s", len(texts),
+    indices = balanced_sample(labels, args.sentences, args.draw_seed) if args.sentences else None
+    log.info("distilling %d training sentences with %s", len(indices or texts),
              ", ".join(f"{k} {v}" for k, v in settings.items() if k != "lm"))
     distill_pairs(model, texts, labels, out, {**settings, **options}, corpus.fingerprint, args.chunk,
-                  resume=args.resume, force=args.force)
+                  resume=args.resume, force=args.force, indices=indices)
     print(f"{pairs_summary(out)}; train on them with model.distill.pairs={out} train.init_from={args.model}")
     return 0
 
@@ -966,7 +965,9 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--model", required=True, help="model directory or run directory")
     distill.add_argument("--out", required=True, help="pairs directory to write")
     distill.add_argument("--data", help="corpus (default: the one the model was trained on)")
-    distill.add_argument("--sentences", type=count, help="only the first N training sentences")
+    distill.add_argument("--sentences", type=count,
+                         help="only N training sentences, drawn evenly from the styles (seeded by --draw-seed)")
+    distill.add_argument("--draw-seed", type=int, default=0, help="which sentences --sentences draws (default 0)")
     distill.add_argument("--chunk", type=count, default=2000, help="sentences per resumable chunk")
     distill.add_argument("--resume", action="store_true", help="finish a pairs directory that was stopped")
     distill.add_argument("--force", action="store_true", help="make an existing pairs directory again")

@@ -6,10 +6,11 @@ e.g. Jin et al. 2019, "IMaT"). The file layout is :mod:`textvae.data.pairs`'."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Sequence
 
 from textvae.data.pairs import CHUNKS, MANIFEST, PAIRS
 from textvae.errors import TextvaeError
@@ -24,17 +25,38 @@ def check_out(out: Path, resume: bool, force: bool) -> None:
         raise TextvaeError(f"--resume: {out} is not a textvae pairs directory (no {MANIFEST})")
 
 
+def balanced_sample(labels: Sequence[int], count: int, seed: int = 0) -> List[int]:
+    """``count`` indices into ``labels`` drawn evenly from the styles (seeded; at most a style's
+    sentences each), in split order, so that a subset of a split sorted by style still holds every style."""
+    import random
+
+    styles = sorted(set(labels))
+    by_style = {s: [i for i, label in enumerate(labels) if label == s] for s in styles}
+    rng = random.Random(seed)
+    chosen: List[int] = []
+    for k, s in enumerate(styles):
+        want = count // len(styles) + (1 if k < count % len(styles) else 0)
+        pool = by_style[s]
+        chosen += pool if want >= len(pool) else rng.sample(pool, want)
+    return sorted(chosen)
+
+
 def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: str, chunk: int = 2000,
-                  resume: bool = False, force: bool = False) -> Path:
-    """Transfer ``texts`` (the training split, with ``labels``) each to the next style with the loaded
-    ``model`` and its transfer ``settings`` (``TextModel.transfer_settings``), ``chunk`` sentences a
-    file; with ``resume``, the chunks already written are kept. Returns the pairs file."""
+                  resume: bool = False, force: bool = False, indices: Optional[Sequence[int]] = None) -> Path:
+    """Transfer ``texts`` (the training split, with ``labels``; only the positions ``indices`` when
+    given, e.g. from :func:`balanced_sample`) each to the next style with the loaded ``model`` and its
+    transfer ``settings`` (``TextModel.transfer_settings``), ``chunk`` sentences a file; with
+    ``resume``, the chunks already written are kept. Every pair keeps its sentence's index in the
+    split. Returns the pairs file."""
     from textvae.progress import bar
 
     out = Path(out)
+    chosen = list(range(len(texts))) if indices is None else list(indices)
     manifest = {"model": str(model.path), "settings": {k: v for k, v in settings.items() if k != "lm"},
                 "lm": getattr(settings.get("lm"), "path", None) and str(settings["lm"].path),
-                "corpus_fingerprint": fingerprint, "sentences": len(texts), "chunk": chunk}
+                "corpus_fingerprint": fingerprint, "sentences": len(chosen), "chunk": chunk}
+    if indices is not None:
+        manifest["indices_digest"] = hashlib.sha1(",".join(map(str, chosen)).encode()).hexdigest()[:16]
     if out.exists() and force and not resume:
         shutil.rmtree(out)
     if (out / MANIFEST).is_file():
@@ -47,11 +69,11 @@ def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: 
         atomic_write_text(out / MANIFEST, json.dumps({**manifest, "date": datetime.date.today().isoformat()},
                                                      indent=1) + "\n")
     names = model.label_names
-    starts = range(0, len(texts), chunk)
-    with bar(len(texts), "distill") as shown:
+    starts = range(0, len(chosen), chunk)
+    with bar(len(chosen), "distill") as shown:
         for start in starts:
             file = out / CHUNKS / f"{start:08d}.jsonl"
-            rows = range(start, min(start + chunk, len(texts)))
+            rows = chosen[start:start + chunk]
             if not file.is_file():
                 outputs: list = [None] * len(rows)
                 for target in range(len(names)):
