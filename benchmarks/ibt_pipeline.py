@@ -1,0 +1,107 @@
+"""The issue-23 pipeline for one corpus and seed: the back-translation base model, the reranking
+LM, direct-reward fine-tuning, distilled reranking (pairs, then training on them), and the test
+rows of every stage, greedy and reranked. Every stage is skipped when its run is already there, so
+a stopped pipeline is continued by running the same command again.
+
+    python benchmarks/ibt_pipeline.py [--corpus yelp|amazon] [--seed 0] [--out benchmarks/runs]
+        [--threads 1] [--stages base,lm,reward,pairs,distill,rows] [--pairs-sentences 4000]
+        [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--data DIR] [key=value ...]
+
+Runs land in OUT/CORPUS-seedS/ (CORPUS_ibt_transformer, CORPUS_lm, CORPUS_ibt_reward, pairs_round1,
+CORPUS_ibt_distill); each test row is printed and written next to its run by
+benchmarks/transfer_model.py. The budget per stage is the recipe's (base 90 minutes, reward 30,
+distillation 15) plus the time the pairs take, which the printed summary states. ``key=value``
+overrides go to every training stage (``model.*`` ones not to the LM; e.g. ``train.max_steps=30`` for
+a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STAGES = ("base", "lm", "reward", "pairs", "distill", "rows")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default="yelp", choices=("yelp", "amazon"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="benchmarks/runs")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated, of {', '.join(STAGES)}")
+    parser.add_argument("--pairs-sentences", type=int, default=4000, help="training sentences distilled (balanced)")
+    parser.add_argument("--beam", type=int, default=20)
+    parser.add_argument("--rerank", type=float, default=4.0)
+    parser.add_argument("--rerank-cycle", type=float, default=4.0)
+    parser.add_argument("--rerank-lm", type=float, default=5.0)
+    parser.add_argument("--data", help="corpus directory (default: the recipes')")
+    parser.add_argument("overrides", nargs="*", help="key=value for every training stage")
+    args = parser.parse_args()
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        print(f"ibt_pipeline: unknown stage(s) {', '.join(unknown)}; the stages are {', '.join(STAGES)}", file=sys.stderr)
+        return 2
+    out = Path(args.out) / f"{args.corpus}-seed{args.seed}"
+    c = args.corpus
+    base, lm, reward, distill = (out / f"{c}_ibt_transformer", out / f"{c}_lm", out / f"{c}_ibt_reward",
+                                 out / f"{c}_ibt_distill")
+    pairs = out / "pairs_round1"
+    common = ["--threads", str(args.threads), "--out", str(out)]
+    seed = [f"seed={args.seed}"] + ([f"data.path={args.data}"] if args.data else []) + args.overrides
+    rerank = ["--beam", str(args.beam), "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
+              "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)]
+    minutes = {}
+
+    def step(name, command, done: Path):
+        if name not in stages:
+            return
+        if done.exists():
+            print(f"[{name}] already there: {done}", flush=True)
+            return
+        print(f"[{name}] {' '.join(command)}", flush=True)
+        started = time.time()
+        subprocess.run(command, check=True)
+        minutes[name] = (time.time() - started) / 60
+
+    model_row = [sys.executable, str(HERE / "transfer_model.py")]
+    step("base", model_row + [f"{c}_ibt_transformer"] + common + seed, base / "result.json")
+    step("lm", [sys.executable, "-m", "textvae", "train", str(HERE.parent / "recipes" / f"{c}_lm.yaml"), "--out",
+                str(lm), f"train.threads={args.threads}"] + [o for o in seed if not o.startswith("model.")],
+         lm / "result.json")
+    step("reward", model_row + [f"{c}_ibt_reward"] + common + seed
+         + [f"train.init_from={base}", f"model.reward.lm={lm}"], reward / "result.json")
+    step("pairs", [sys.executable, "-m", "textvae", "distill", "--model", str(reward), "--out", str(pairs), "--resume",
+                   "--sentences", str(args.pairs_sentences), "--draw-seed", str(args.seed), "--beam", str(args.beam),
+                   "--strategy", "beam", "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
+                   "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)], pairs / "pairs.jsonl")
+    step("distill", model_row + [f"{c}_ibt_distill"] + common + seed
+         + [f"train.init_from={reward}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"],
+         distill / "result.json")
+    if "rows" in stages:  # the reranked rows (the greedy ones came with training)
+        tag = (f"strength1-beam{args.beam}-rerank{args.rerank:g}-rerankcycle{args.rerank_cycle:g}"
+               f"-reranklm{args.rerank_lm:g}")
+        for run in (base, reward, distill):
+            step("rows", model_row + [run.name, "--eval-only"] + common + rerank, run / f"row-{tag}.json")
+            stages.append("rows")  # every run's row, each skipped when there
+    summary = {"stages_minutes_this_call": minutes}
+    for run in (base, reward, distill):
+        for row in sorted(run.glob("row-*.json")):
+            r = json.loads(row.read_text())
+            o = r["overall"]
+            summary[f"{run.name} {r['transfer']}"] = {"steps": r["steps"], "train_minutes": round(r["minutes"], 1),
+                                                      "accuracy": round(100 * o["accuracy"], 1),
+                                                      "self_bleu": round(o["self_bleu"], 1),
+                                                      "ngram_ppl_ratio": round(o["ngram_ppl"] / o["source_ngram_ppl"], 2)}
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
