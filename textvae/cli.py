@@ -967,7 +967,7 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--data", help="corpus (default: the one the model was trained on)")
     distill.add_argument("--sentences", type=count,
                          help="only N training sentences, drawn evenly from the styles (seeded by --draw-seed)")
-    distill.add_argument("--draw-seed", type=int, default=0, help="which sentences --sentences draws (default 0)")
+    distill.add_argument("--draw-seed", type=seed_int, default=0, help="which sentences --sentences draws (default 0)")
     distill.add_argument("--chunk", type=count, default=2000, help="sentences per resumable chunk")
     distill.add_argument("--resume", action="store_true", help="finish a pairs directory that was stopped")
     distill.add_argument("--force", action="store_true", help="make an existing pairs directory again")
