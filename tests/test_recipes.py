@@ -7,7 +7,6 @@ import os
 import pytest
 
 from textvae.cli import main
-
 from textvae.config import load_recipe
 from textvae.data.synthetic_mt import write_synthetic_mt
 from textvae.training import train
@@ -46,9 +45,10 @@ def _quick_run(recipe, out, pivot_models):
     if config.model.type == "bst":  # the recipes name local translation models; use tiny ones
         extra = [f"model.pivot.forward={pivot_models / 'en-pivot'}", f"model.pivot.backward={pivot_models / 'pivot-en'}"]
     reward = getattr(config.model, "reward", None)
-    if reward is not None and reward.lm:  # a reward LM: a quick LM of that recipe
-        lm = out.parent / f"{out.name}-lm"
-        train(load_recipe(named(reward.lm), QUICK), lm)
+    if reward is not None and reward.lm:  # a reward LM: a quick LM of that recipe, one for the whole chain
+        lm = out.parent / f"lm-{os.path.basename(reward.lm.rstrip('/'))}"
+        if not lm.exists():
+            train(load_recipe(named(reward.lm), QUICK), lm)
         extra.append(f"model.reward.lm={lm}")
     if config.train.init_from:  # a warm-started recipe: first a quick run of the recipe it starts from
         source = out.parent / f"{out.name}-source"
