@@ -90,15 +90,19 @@ class DistillConfig:
     """Distilled reranking (``model.distill``): train on pseudo-parallel pairs that ``textvae distill``
     made from this model's reranked transfers of the training split (``pairs``: the pairs
     directory); the term is the NLL of each pair's transfer given its source and target style,
-    ``weight`` x, on the batch's sentences that have a pair. Start from the model with
-    ``train.init_from``."""
+    ``weight`` x, on ``batch`` pairs drawn from all of them at every training step (a few thousand
+    pairs among hundreds of thousands of training sentences would otherwise meet a training
+    batch about once per epoch). Start from the model with ``train.init_from``."""
 
     pairs: Optional[str] = None
     weight: float = 1.0
+    batch: int = 32
 
     def check(self):
         if not (math.isfinite(self.weight) and self.weight >= 0):
             yield "weight", f"must be zero or positive, got {self.weight}"
+        if self.batch < 1:
+            yield "batch", f"must be at least 1 (pairs per training step), got {self.batch}"
 
 
 @dataclass

@@ -117,7 +117,7 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         self.styles = nn.Embedding(self.num_labels, self.decoder.style_size)
         self.add_classifier(vocab_size)
         self._tokenizer = tokenizer  # the fluency reward reads transfers as text
-        self._pseudo: Dict[int, Tuple[int, List[int]]] = {}  # training index -> (target, transfer ids)
+        self._pairs: List[Tuple[List[int], int, List[int]]] = []  # (source ids, target style, transfer ids)
 
     def prepare(self, data: TrainingData) -> None:
         """Read the distillation pairs (``model.distill.pairs``), checked against the training split."""
@@ -131,7 +131,8 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
                                    "split's sentence; make the pairs from the corpus the model trains on")
         limit = self.input_limit()
         outputs = [ids[:limit] if limit else ids for ids in data.tokenizer.encode([pair["output"] for pair in pairs])]
-        self._pseudo = {pair["index"]: (int(pair["target"]), ids or [UNK_ID]) for pair, ids in zip(pairs, outputs)}
+        self._pairs = [(list(data.ids[pair["index"]]), int(pair["target"]), ids or [UNK_ID])
+                       for pair, ids in zip(pairs, outputs)]
 
     @classmethod
     def external_models(cls, config) -> Dict[str, str]:
@@ -172,18 +173,18 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         return [LossTerm("distill", self._distill_term, weight=distill.weight)] if distill.pairs else []
 
     def _distill_term(self, context: Context):
-        """NLL of the pairs' transfers given their sources and target styles, on this batch's sentences
-        that have a pair (None when none has)."""
-        batch = context["batch"]
-        rows = [r for r, i in enumerate(batch.index.tolist()) if i in self._pseudo]
-        if not rows:
+        """NLL of ``distill.batch`` pairs' transfers given their sources and target styles, drawn from
+        all the pairs with the global RNG at every training step (reproducible on resume, as the
+        training batches are); absent in evaluation, where no dev sentence has a pair."""
+        if not self.training or not self._pairs:
             return None
-        pairs = [self._pseudo[batch.index[r].item()] for r in rows]
-        index = torch.tensor(rows, device=batch.src.device)
-        targets = torch.tensor([t for t, _ in pairs], device=batch.src.device)
-        wanted = collate([ids for _, ids in pairs]).to(batch.src.device)
-        nll = sentence_nll(self.decoder(wanted.tgt_in, self.decoder_context(batch.src[index], batch.lengths[index],
-                                                                            targets)), wanted.tgt_out)
+        device = context["batch"].src.device
+        drawn = [self._pairs[i] for i in torch.randint(len(self._pairs), (self.config.distill.batch,)).tolist()]
+        sources = collate([source for source, _, _ in drawn]).to(device)
+        targets = torch.tensor([target for _, target, _ in drawn], device=device)
+        wanted = collate([output for _, _, output in drawn]).to(device)
+        nll = sentence_nll(self.decoder(wanted.tgt_in, self.decoder_context(sources.src, sources.lengths, targets)),
+                           wanted.tgt_out)
         return nll.mean(), {"distill_nll": nll.mean().detach()}
 
     def reward_terms(self) -> List[LossTerm]:
