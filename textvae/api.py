@@ -30,6 +30,7 @@ class TextModel:
 
         self.transfer_defaults, self.transfer_defaults_source = model_defaults(self.path, self.config.transfer)
         self._default_lm = None
+        self._default_scorer = None
         self._references: dict = {}  # reference codes of latent manipulation, per (corpus, size)
 
     def __repr__(self) -> str:
@@ -162,10 +163,11 @@ class TextModel:
 
     def transfer_settings(self, strength: Optional[float] = None, rerank: Optional[float] = None,
                           rerank_cycle: Optional[float] = None, rerank_lm: Optional[float] = None, lm=None,
-                          **decoding) -> dict:
+                          scorer=None, **decoding) -> dict:
         """Every transfer setting for a call that gives these (None: not given): the caller's over the
         model's own defaults (tuned by ``textvae tune``, or the recipe's) over the built-in ones,
-        with the language model loaded when LM reranking is on (see :mod:`textvae.transfer.defaults`)."""
+        with the language model loaded when LM reranking is on and the style scorer when style
+        reranking asks one (see :mod:`textvae.transfer.defaults`)."""
         from textvae.transfer.defaults import resolve
 
         if strength is not None and strength != 1.0 and not self.model.uses_strength:
@@ -173,7 +175,7 @@ class TextModel:
                         "ignored", strength, self.config.model.type)
         settings = resolve(self.transfer_defaults, {"strength": strength, "rerank": rerank,
                                                     "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm,
-                                                    "lm": lm, **decoding})
+                                                    "lm": lm, "scorer": scorer, **decoding})
         if settings["rerank_lm"] and not isinstance(settings["lm"], TextModel):
             if lm is None and settings["lm"] is not None:  # the defaults' LM, loaded once
                 if self._default_lm is None:
@@ -186,17 +188,32 @@ class TextModel:
                 settings["lm"] = self._default_lm
             else:
                 settings["lm"] = load_language_model(settings["lm"], self.device)  # refused before any decoding
+        if settings["rerank"] and settings["scorer"] is not None and not isinstance(settings["scorer"], TextModel):
+            if scorer is None:  # the defaults' scorer, loaded once
+                if self._default_scorer is None:
+                    try:
+                        self._default_scorer = load_style_scorer(settings["scorer"], self.label_names, self.device)
+                    except TextvaeError as exc:
+                        raise TextvaeError(f"this model's transfer defaults rerank with the style scorer "
+                                           f"{settings['scorer']}, which does not load ({exc}); pass --scorer DIR "
+                                           "or --rerank 0") from None
+                settings["scorer"] = self._default_scorer
+            else:
+                settings["scorer"] = load_style_scorer(settings["scorer"], self.label_names, self.device)
+        elif isinstance(settings["scorer"], TextModel):
+            check_style_scorer(settings["scorer"], self.label_names)
         return settings
 
     def transfer(self, sentences: Union[str, Sequence[str]], to: str, strength: Optional[float] = None,
                  rerank: Optional[float] = None, rerank_cycle: Optional[float] = None,
-                 rerank_lm: Optional[float] = None, lm=None, **options) -> Union[str, List]:
+                 rerank_lm: Optional[float] = None, lm=None, scorer=None, **options) -> Union[str, List]:
         """Rewrite ``sentences`` in style ``to`` (needs a style-transfer model), in input order.
 
         ``strength``: how far a split-latent model moves the style code (1: to the target style's
         mean); ``rerank`` / ``rerank_cycle`` / ``rerank_lm`` > 0 choose among beam candidates by the
-        model's own style classifier, by how well they rebuild the source, and by the language model
-        ``lm`` (a loaded language model or its path); ``options``:
+        model's own style classifier (or the classifier ``scorer``, a loaded one or its path, e.g.
+        trained with recipes/yelp_classifier.yaml), by how well they rebuild the source, and by the
+        language model ``lm`` (a loaded language model or its path); ``options``:
         :class:`textvae.decoding.DecodeOptions` fields. What is not given comes from the model's
         transfer defaults (:attr:`transfer_defaults`, e.g. tuned by ``textvae tune``). A bare string is
         one sentence and gets one result back.
@@ -205,13 +222,13 @@ class TextModel:
         ['the food was delicious .']
         """
         if isinstance(sentences, str):
-            return self.transfer([sentences], to, strength, rerank, rerank_cycle, rerank_lm, lm, **options)[0]
+            return self.transfer([sentences], to, strength, rerank, rerank_cycle, rerank_lm, lm, scorer, **options)[0]
         self.check_transfer(to)
         from textvae.transfer import transfer_sentences
         from textvae.transfer.defaults import DECODING_KEYS
 
         decoding = {key: options.pop(key) for key in DECODING_KEYS if key in options}
-        settings = self.transfer_settings(strength, rerank, rerank_cycle, rerank_lm, lm, **decoding)
+        settings = self.transfer_settings(strength, rerank, rerank_cycle, rerank_lm, lm, scorer, **decoding)
         return transfer_sentences(self.model, self.tokenizer, self.label_names, sentences, to, self.batches,
                                   **settings, **options)
 
@@ -299,6 +316,25 @@ def load_language_model(lm, device: Union[str, torch.device, None] = None) -> Te
         lm = load(lm, device=device)
     lm.sentence_nll([])  # the one-line error for a model that is not a language model
     return lm
+
+
+def load_style_scorer(scorer, label_names: Sequence[str], device: Union[str, torch.device, None] = None
+                      ) -> TextModel:
+    """``scorer`` (a loaded model or its path) checked to be a classifier of the styles
+    ``label_names``, for style reranking by a classifier other than the transfer model's own."""
+    if not isinstance(scorer, TextModel):
+        scorer = load(scorer, device=device)
+    check_style_scorer(scorer, label_names)
+    return scorer
+
+
+def check_style_scorer(scorer: TextModel, label_names: Sequence[str]) -> None:
+    if not scorer.model.has_classifier:
+        raise TextvaeError(f"style scorer {scorer.path} is a {scorer.config.model.type} model, not a classifier; "
+                           "train one with recipes/yelp_classifier.yaml")
+    if list(scorer.label_names) != list(label_names):
+        raise TextvaeError(f"style scorer {scorer.path} knows the styles {list(scorer.label_names)}, the transfer "
+                           f"model {list(label_names)}; train it on the transfer model's corpus")
 
 
 def _device(name: Union[str, torch.device, None]) -> torch.device:

@@ -288,7 +288,7 @@ def cmd_transfer(args) -> int:
     if model.transfer_defaults:
         from textvae.transfer.defaults import BUILT_IN
 
-        changed = [f"{k} {v}" for k, v in settings.items() if k != "lm" and v != BUILT_IN[k]]
+        changed = [f"{k} {shown_setting(v)}" for k, v in settings.items() if v != BUILT_IN[k]]
         log.info("transfer settings: %s (the model's defaults, %s; options override them)",
                  ", ".join(changed) or "the built-in ones", model.transfer_defaults_source)
     if args.interactive:
@@ -309,7 +309,8 @@ def add_transfer_settings(p) -> None:
     p.add_argument("--rerank", type=finite_float, default=None, metavar="WEIGHT",
                    help="with beam search: choose among the beam's candidates by their score plus WEIGHT x "
                         "the log-probability the model's own style classifier gives the target style "
-                        "(back-translation models; split-latent models with the multitask style head)")
+                        "(back-translation models; split-latent models with the multitask style head), or "
+                        "the classifier --scorer (any transfer model)")
     p.add_argument("--rerank-cycle", type=finite_float, default=None, metavar="WEIGHT",
                    help="with beam search: also subtract WEIGHT x the per-token NLL of rebuilding the source "
                         "from each candidate (content preservation; style_seq2seq and split-latent models)")
@@ -319,17 +320,33 @@ def add_transfer_settings(p) -> None:
     p.add_argument("--lm", metavar="DIR",
                    help="a textvae language model (trained with latent type none, e.g. recipes/yelp_lm.yaml) "
                         "for --rerank-lm")
+    add_scorer_argument(p)
+
+
+def add_scorer_argument(p) -> None:
+    p.add_argument("--scorer", metavar="DIR",
+                   help="a style classifier trained on its own (model type classifier, e.g. "
+                        "recipes/yelp_classifier.yaml) that --rerank asks instead of the model's own classifier, "
+                        "which the generator learnt to please during training")
+
+
+def shown_setting(value) -> object:
+    """A setting as the logs show it: a loaded model (the LM, the scorer) by its directory."""
+    return getattr(value, "path", value)
 
 
 def settings_from_args(args, model, options: dict) -> dict:
     """Every transfer setting from the options given over the model's defaults (the decoding
-    ones are taken out of ``options``); the LM is loaded here, before any input is read."""
-    from textvae.api import load_language_model
+    ones are taken out of ``options``); the LM and the scorer are loaded here, before any input is
+    read."""
+    from textvae.api import load_language_model, load_style_scorer
     from textvae.transfer.defaults import DECODING_KEYS
 
     lm = load_language_model(args.lm, device=args.device) if args.lm else None
+    scorer = load_style_scorer(args.scorer, model.label_names, device=args.device) if args.scorer else None
     decoding = {key: options.pop(key) for key in DECODING_KEYS if key in options}
-    return model.transfer_settings(args.strength, args.rerank, args.rerank_cycle, args.rerank_lm, lm, **decoding)
+    return model.transfer_settings(args.strength, args.rerank, args.rerank_cycle, args.rerank_lm, lm, scorer,
+                                   **decoding)
 
 
 def number_list(kind: type, low: Optional[float] = None, above: bool = False) -> Callable[[str], list]:
@@ -347,7 +364,7 @@ def number_list(kind: type, low: Optional[float] = None, above: bool = False) ->
 
 def cmd_tune(args) -> int:
     import textvae
-    from textvae.api import load_language_model
+    from textvae.api import load_language_model, load_style_scorer
     from textvae.data.corpus import load_corpus
     from textvae.evaluation.transfer_dev import DevSample
     from textvae.io import atomic_write_text
@@ -358,11 +375,12 @@ def cmd_tune(args) -> int:
     model = textvae.load(args.model, device=args.device)
     model.check_transfer()
     lm = load_language_model(args.lm, device=args.device) if args.lm else None
-    grid = default_grid(model.model, model.label_names, lm)
+    scorer = load_style_scorer(args.scorer, model.label_names, device=args.device) if args.scorer else None
+    grid = default_grid(model.model, model.label_names, lm, scorer)
     for key in ("strengths", "beams", "rerank", "cycle", "lm_weight"):
         if getattr(args, key) is not None:
             setattr(grid, key, getattr(args, key))
-    check_grid(grid, model, lm)  # before the fluency LM and the judge are built
+    check_grid(grid, model, lm, scorer)  # before the fluency LM and the judge are built
     corpus = load_corpus(args.data or model.config.data.path)
     if args.split not in corpus.datasets:
         raise TextvaeError(f"corpus {corpus.source} has no {args.split} split")
@@ -386,9 +404,10 @@ def cmd_tune(args) -> int:
             atomic_write_text(json_out, json.dumps(rows, indent=1) + "\n")
 
     log.info("tuning %d settings on %d %s sentences", grid.size(), len(sample.sources), args.split)
-    result = tune(model, sample, grid, rule, lm=lm, on_row=on_row)
+    result = tune(model, sample, grid, rule, lm=lm, scorer=scorer, on_row=on_row)
     print(format_table(result["rows"], result["choice"]), end="")
-    settings, record = tuned_record(result, args.split, str(Path(args.lm).resolve()) if args.lm else None, grid)
+    settings, record = tuned_record(result, args.split, str(Path(args.lm).resolve()) if args.lm else None, grid,
+                                    str(Path(args.scorer).resolve()) if args.scorer else None)
     print(f"\nrule: {result['rule']}" + ("" if result["met"] else " (no row met the accuracy bar)"))
     print("chosen: " + ", ".join(f"{k} {v}" for k, v in settings.items()))
     if args.no_write:
@@ -397,7 +416,7 @@ def cmd_tune(args) -> int:
     from textvae.modeldir import record_evaluation
 
     record_evaluation(model.path, "tune", args.split, {k: v for k, v in record["dev"].items()},
-                      chosen=", ".join(f"{k} {v}" for k, v in settings.items() if k != "lm"),
+                      chosen=", ".join(f"{k} {v}" for k, v in settings.items() if k not in ("lm", "scorer")),
                       sentences=record["sentences"], corpus=corpus.source)
     print(f"saved to {file}; textvae transfer uses these unless an option overrides them")
     return 0
@@ -407,13 +426,15 @@ def cmd_serve(args) -> int:
     import ipaddress
 
     import textvae
-    from textvae.api import load_language_model
+    from textvae.api import load_language_model, load_style_scorer
     from textvae.transfer.interactive import cached_judge_for
     from textvae.transfer.web import TransferService, make_server
 
     model = textvae.load(args.model, device=args.device)
     lm = load_language_model(args.lm, device=args.device) if args.lm else None
-    server = make_server(TransferService(model, lm=lm, judge=cached_judge_for(model)), args.host, args.port)
+    scorer = load_style_scorer(args.scorer, model.label_names, device=args.device) if args.scorer else None
+    server = make_server(TransferService(model, lm=lm, judge=cached_judge_for(model), scorer=scorer), args.host,
+                         args.port)
     host, port = server.server_address[:2]
     try:
         loopback = ipaddress.ip_address(host).is_loopback
@@ -448,7 +469,7 @@ def cmd_distill(args) -> int:
     texts, labels = corpus.texts("train"), corpus.labels("train")
     indices = balanced_sample(labels, args.sentences, args.draw_seed) if args.sentences else None
     log.info("distilling %d training sentences with %s", len(indices or texts),
-             ", ".join(f"{k} {v}" for k, v in settings.items() if k != "lm"))
+             ", ".join(f"{k} {shown_setting(v)}" for k, v in settings.items()))
     distill_pairs(model, texts, labels, out, {**settings, **options}, corpus.fingerprint, args.chunk,
                   resume=args.resume, force=args.force, indices=indices)
     print(f"{pairs_summary(out)}; train on them with model.distill.pairs={out} train.init_from={args.model}")
@@ -946,6 +967,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune_p.add_argument("--lm-weight", type=number_list(float, 0),
                         help="language-model reranking weights (default 0,2,5 with --lm)")
     tune_p.add_argument("--lm", metavar="DIR", help="a textvae language model for LM reranking")
+    add_scorer_argument(tune_p)
     tune_p.add_argument("--json", help="also write the rows to this JSON file (rewritten after every row)")
     tune_p.add_argument("--no-write", action="store_true", help="print the table only; keep the model's defaults")
     tune_p.add_argument("--force", action="store_true", help="overwrite an existing --json file")
@@ -958,6 +980,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     serve.add_argument("--port", type=number(int, 0, 65535), default=7860, help="port (0: any free one; default 7860)")
     serve.add_argument("--lm", metavar="DIR", help="a textvae language model for language-model reranking")
+    add_scorer_argument(serve)
     serve.add_argument("--device", default=None)
     serve.set_defaults(func=cmd_serve)
 

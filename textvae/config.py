@@ -393,6 +393,7 @@ class TransferConfig:
     rerank_cycle: Optional[float] = None  # beam: weight of rebuilding the source from the candidate
     rerank_lm: Optional[float] = None  # beam: weight of a language model's per-token log-probability
     lm: Optional[str] = None  # the language-model directory for rerank_lm
+    scorer: Optional[str] = None  # beam: a classifier directory that rerank asks instead of the model's own
 
     def check(self):
         for key in ("strength", "length_penalty", "rerank", "rerank_cycle", "rerank_lm"):
@@ -408,6 +409,8 @@ class TransferConfig:
             yield "beam_size", f"must be at least 1 (or null), got {self.beam_size}"
         if self.rerank_lm and not self.lm:
             yield "rerank_lm", "needs transfer.lm, the language-model directory"
+        if self.scorer and not self.rerank:
+            yield "scorer", "is only asked by style reranking; set transfer.rerank too"
 
     def settings(self) -> Dict[str, Any]:
         """The keys that are set."""

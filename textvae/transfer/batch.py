@@ -42,19 +42,19 @@ def _decoded(model, sentences: Sequence[str], target: int, batches: Batches, str
 @torch.inference_mode()
 def transfer_sentences(model, tokenizer, label_names: Sequence[str], sentences: Sequence[str], to: str,
                        batches: Batches, strength: float = 1.0, rerank: float = 0.0, rerank_cycle: float = 0.0,
-                       rerank_lm: float = 0.0, lm=None, **options) -> List:
+                       rerank_lm: float = 0.0, lm=None, scorer=None, **options) -> List:
     """``sentences`` rewritten in style ``to`` by ``model``, in input order.
 
     ``batches(sentences, max_sentences)`` yields ``(positions, batch)`` on the model's device;
     ``strength`` is how far a split-latent model moves the style code (1: to the target mean);
     ``rerank`` / ``rerank_cycle`` / ``rerank_lm`` > 0 rerank beam candidates by the model's style
-    classifier, by how well they rebuild the source, and by the language model ``lm`` (anything
-    with ``sentence_nll``); ``options`` are :class:`textvae.decoding.DecodeOptions` fields. With
+    classifier (or the classifier ``scorer``), by how well they rebuild the source, and by the
+    language model ``lm`` (anything with ``sentence_nll``); ``options`` are :class:`textvae.decoding.DecodeOptions` fields. With
     ``n_best > 1`` each item is a list of that many sentences, best first.
     """
     target = _prepare(model, label_names, to)
     opts = DecodeOptions.from_kwargs(**options)
-    reranker = make_reranker(model, tokenizer, target, rerank, rerank_cycle, rerank_lm, lm)
+    reranker = make_reranker(model, tokenizer, target, rerank, rerank_cycle, rerank_lm, lm, scorer)
     search = opts
     if reranker is not None:
         if opts.strategy != "beam" or opts.beam_size < 2:
@@ -74,7 +74,8 @@ def transfer_sentences(model, tokenizer, label_names: Sequence[str], sentences: 
 @torch.inference_mode()
 def transfer_candidates(model, tokenizer, label_names: Sequence[str], sentences: Sequence[str], to: str,
                         batches: Batches, beam_size: int, strength: float = 1.0, style: bool = False,
-                        cycle: bool = False, lm=None, **options) -> List[Tuple[List[str], torch.Tensor, Features]]:
+                        cycle: bool = False, lm=None, scorer=None,
+                        **options) -> List[Tuple[List[str], torch.Tensor, Features]]:
     """Every sentence's ``beam_size`` beam candidates in style ``to``, as ``(texts, beam scores (k,),
     features {name: (k,)})`` in input order, with the reranking features asked for (see
     :func:`textvae.transfer.rerank.candidate_scorer`): one decode serves every reranking weight
@@ -82,7 +83,7 @@ def transfer_candidates(model, tokenizer, label_names: Sequence[str], sentences:
     :func:`transfer_sentences` ranks by)."""
     target = _prepare(model, label_names, to)
     search = DecodeOptions.from_kwargs(**{**options, "strategy": "beam", "beam_size": beam_size, "n_best": beam_size})
-    score = candidate_scorer(model, tokenizer, target, style=style, cycle=cycle, lm=lm)
+    score = candidate_scorer(model, tokenizer, target, style=style, cycle=cycle, lm=lm, scorer=scorer)
     out: List = [None] * len(sentences)
     for positions, ids, scores, sources in _decoded(model, sentences, target, batches, strength, search):
         features = score(ids, sources)

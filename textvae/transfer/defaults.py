@@ -19,7 +19,8 @@ from textvae.io import atomic_write_text
 from textvae.modeldir import TRANSFER_DEFAULTS_FILE, write_card
 
 BUILT_IN: Dict[str, Any] = {"strength": 1.0, "strategy": "greedy", "beam_size": 5, "length_penalty": 1.0,
-                            "rerank": 0.0, "rerank_cycle": 0.0, "rerank_lm": 0.0, "lm": None}
+                            "rerank": 0.0, "rerank_cycle": 0.0, "rerank_lm": 0.0, "lm": None, "scorer": None}
+MODELS_KEYS = ("lm", "scorer")  # settings that name another model (a directory or a loaded model)
 RERANK_KEYS = ("rerank", "rerank_cycle", "rerank_lm")
 DECODING_KEYS = ("strategy", "beam_size", "length_penalty")
 
@@ -66,6 +67,8 @@ def resolve(defaults: Dict[str, Any], explicit: Dict[str, Any]) -> Dict[str, Any
                 settings[key] = 0.0
     if "lm" not in given and not settings["rerank_lm"]:
         settings["lm"] = None
+    if "scorer" not in given and not settings["rerank"]:
+        settings["scorer"] = None
     check_settings(settings)
     return settings
 
@@ -73,7 +76,7 @@ def resolve(defaults: Dict[str, Any], explicit: Dict[str, Any]) -> Dict[str, Any
 def check_settings(settings: Dict[str, Any]) -> None:
     """Refuse a non-finite or out-of-range setting (negative strength or weights, ...) with its name,
     by the recipe section's own rules (a missing LM is reported where the LM is looked up)."""
-    fields = TransferConfig(**{k: settings[k] for k in BUILT_IN if k != "lm"})
+    fields = TransferConfig(**{k: settings[k] for k in BUILT_IN if k not in MODELS_KEYS})
     for key, message in fields.check():
         if not message.startswith("needs"):
             raise TextvaeError(f"transfer setting {key} {message}")

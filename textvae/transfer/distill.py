@@ -52,9 +52,11 @@ def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: 
 
     out = Path(out)
     chosen = list(range(len(texts))) if indices is None else list(indices)
-    manifest = {"model": str(model.path), "settings": {k: v for k, v in settings.items() if k != "lm"},
+    manifest = {"model": str(model.path), "settings": {k: v for k, v in settings.items() if k not in ("lm", "scorer")},
                 "lm": getattr(settings.get("lm"), "path", None) and str(settings["lm"].path),
                 "corpus_fingerprint": fingerprint, "sentences": len(chosen), "chunk": chunk}
+    if settings.get("scorer") is not None:  # (absent otherwise: pairs made before scorers resume as they were)
+        manifest["scorer"] = str(settings["scorer"].path)
     if indices is not None:
         manifest["indices_digest"] = hashlib.sha1(",".join(map(str, chosen)).encode()).hexdigest()[:16]
     if out.exists() and force and not resume:

@@ -93,7 +93,7 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
 
 
 def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float = 0.0, rerank_cycle: float = 0.0,
-                    rerank_lm: float = 0.0, lm=None, stdin: TextIO = None, stdout: TextIO = None,
+                    rerank_lm: float = 0.0, lm=None, scorer=None, stdin: TextIO = None, stdout: TextIO = None,
                     traverse: Optional[Dict] = None) -> int:
     """The session (see the module docstring). ``traverse``: the latent-manipulation settings
     (``steps``, ``step_size``, ``stay``, ``reference``) of ``--method traverse``, which then moves
@@ -103,7 +103,8 @@ def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float =
 
     tty = stdin.isatty()
     judge = cached_judge_for(model)
-    state = {"strength": strength, "rerank": rerank, "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm, "lm": lm}
+    state = {"strength": strength, "rerank": rerank, "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm, "lm": lm,
+             "scorer": scorer}
     if traverse is not None:
         state["traverse"] = dict(traverse)
     width = max(len(name) for name in model.label_names + ["reconstruction"])

@@ -3,7 +3,10 @@ fluency, as in noisy-channel reranking (Yee et al. 2019) and the dual rewards of
 (2019), at decoding time.
 
 The model provides the first two (``Model.rerank_scorers``: its own style classifier, and how
-well a candidate rebuilds its source); fluency is a textvae language model.
+well a candidate rebuilds its source); fluency is a textvae language model. The style model may
+instead be a classifier trained on its own (a *scorer*, ``model.type: classifier``): a transfer
+model learns to please the classifier trained next to it, so reranking by that one prefers
+candidates that fool it, which a classifier the generator never saw does not reward.
 """
 
 from __future__ import annotations
@@ -40,17 +43,31 @@ FEATURES = ("style", "cycle", "lm")  # what a candidate is scored by, besides it
 Features = Dict[str, torch.Tensor]  # feature -> (N, k): style log-prob, per-token rebuild NLL, per-token LM NLL
 
 
+def scorer_log_prob(tokenizer, scorer, target: int) -> Callable[[List[List[int]]], torch.Tensor]:
+    """Log-probability of style ``target`` for token-id sequences in ``tokenizer``'s vocabulary under
+    the classifier ``scorer`` (a loaded textvae classifier; any tokenizer: the candidates go through
+    text)."""
+    def log_prob(ids: List[List[int]]) -> torch.Tensor:
+        probs = scorer.label_probabilities([tokenizer.decode(seq) for seq in ids])[:, target]
+        return probs.clamp_min(1e-6).log()
+
+    return log_prob
+
+
 def candidate_scorer(model, tokenizer, target: int, style: bool = False, cycle: bool = False,
-                     lm=None) -> Callable[[List[List[List[int]]], Batch], Features]:
+                     lm=None, scorer=None) -> Callable[[List[List[List[int]]], Batch], Features]:
     """``score(ids, sources)``: the features of every source's beam candidates ``ids`` (lists of
-    token ids): ``style``, the target style's log-probability under the model's own classifier;
+    token ids): ``style``, the target style's log-probability under the model's own classifier (or
+    under ``scorer``, a loaded classifier, when given);
     ``cycle``, the per-token NLL of rebuilding the source from the candidate; ``lm``, the
     candidate's per-token NLL under the language model ``lm`` (anything with ``sentence_nll``).
     Only the features asked for are computed; a model that cannot give one says why."""
-    style_log_prob, rebuild_nll = model.rerank_scorers(target, style=style, cycle=cycle) if style or cycle \
+    own_style = style and scorer is None
+    style_log_prob, rebuild_nll = model.rerank_scorers(target, style=own_style, cycle=cycle) if own_style or cycle \
         else (None, None)
-    style_log_prob, rebuild_nll = (style_log_prob if style else None), (rebuild_nll if cycle else None)
+    style_log_prob, rebuild_nll = (style_log_prob if own_style else None), (rebuild_nll if cycle else None)
     lm_score = lm_scorer(tokenizer, lm) if lm is not None else None
+    external_style = scorer_log_prob(tokenizer, scorer, target) if style and scorer is not None else None
 
     def score(ids: List[List[List[int]]], sources: Batch) -> Features:
         n, k = len(ids), len(ids[0])
@@ -59,6 +76,8 @@ def candidate_scorer(model, tokenizer, target: int, style: bool = False, cycle: 
         out: Features = {}
         if lm_score is not None:
             out["lm"] = lm_score(flat).to(device).float().view(n, k)
+        if external_style is not None:
+            out["style"] = external_style(flat).to(device).float().view(n, k)
         if style_log_prob is not None or rebuild_nll is not None:
             candidates = collate([seq or [UNK_ID] for seq in flat]).to(device)
             if style_log_prob is not None:
@@ -97,13 +116,13 @@ def reorder(ids: List[List[List[int]]], total: torch.Tensor) -> List[List[List[i
 
 
 def make_reranker(model, tokenizer, target: int, weight: float = 0.0, cycle_weight: float = 0.0,
-                  lm_weight: float = 0.0, lm=None) -> Optional[Rerank]:
+                  lm_weight: float = 0.0, lm=None, scorer=None) -> Optional[Rerank]:
     """``rerank(ids, scores, sources)`` for transfers of ``model`` into ``target``: every source's
     beam candidates reordered by :func:`reranked_scores` with these weights (None: all off)."""
     if not check_rerank_weights(weight, cycle_weight, lm_weight, lm):
         return None
     score = candidate_scorer(model, tokenizer, target, style=weight > 0, cycle=cycle_weight > 0,
-                             lm=lm if lm_weight > 0 else None)
+                             lm=lm if lm_weight > 0 else None, scorer=scorer)
 
     def rerank(ids: List[List[List[int]]], scores: torch.Tensor, sources: Batch) -> List[List[List[int]]]:
         return reorder(ids, reranked_scores(scores, score(ids, sources), weight, cycle_weight, lm_weight))

@@ -57,11 +57,14 @@ class TuneGrid:
             raise TextvaeError("tune: every grid axis needs at least one value")
 
 
-def reranking_available(model, label_names: Sequence[str]) -> Dict[str, Optional[str]]:
+def reranking_available(model, label_names: Sequence[str], scorer=None) -> Dict[str, Optional[str]]:
     """``{"style": reason or None, "cycle": reason or None}``: which of the model's own rerankers
-    it can give (None) and, where not, its one-line reason."""
-    out = {}
+    it can give (None) and, where not, its one-line reason; with a ``scorer`` (a classifier of its
+    own) style reranking is always available."""
+    out = {"style": None} if scorer is not None else {}
     for name in ("style", "cycle"):
+        if name in out:
+            continue
         try:
             model.rerank_scorers(0, style=name == "style", cycle=name == "cycle")
             out[name] = None
@@ -70,22 +73,23 @@ def reranking_available(model, label_names: Sequence[str]) -> Dict[str, Optional
     return out
 
 
-def check_grid(grid: TuneGrid, model, lm=None) -> None:
+def check_grid(grid: TuneGrid, model, lm=None, scorer=None) -> None:
     """Refuse, in one line, a grid this model cannot run: bad values, LM weights without an LM, or
     weights for a reranker the model does not have (its own reason)."""
     grid.check()
     if any(grid.lm_weight) and lm is None:
         raise TextvaeError("tune: language-model reranking (--lm-weight) needs a language model (--lm DIR)")
-    available = reranking_available(model.model, model.label_names)
+    available = reranking_available(model.model, model.label_names, scorer)
     for name, weights in (("style", grid.rerank), ("cycle", grid.cycle)):
         if any(weights) and available[name] is not None:
             raise TextvaeError(f"tune: {available[name]}")
 
 
-def default_grid(model, label_names: Sequence[str], lm=None) -> TuneGrid:
+def default_grid(model, label_names: Sequence[str], lm=None, scorer=None) -> TuneGrid:
     """What ``textvae tune`` searches when not told: strengths for split-latent models, greedy and
-    beam 5 / 10, and the rerankers the model has (and LM reranking when an LM is given)."""
-    available = reranking_available(model, label_names)
+    beam 5 / 10, and the rerankers the model has (and LM reranking when an LM is given, style
+    reranking when a scorer is)."""
+    available = reranking_available(model, label_names, scorer)
     return TuneGrid(strengths=(1.0, 1.3, 1.6, 2.0) if model.uses_strength else (1.0,), beams=(0, 5, 10),
                     rerank=(0.0, 1.0, 4.0) if available["style"] is None else (0.0,),
                     cycle=(0.0, 1.0, 4.0) if available["cycle"] is None else (0.0,),
@@ -115,7 +119,7 @@ class TuneRule:
         return max(fluent or rows, key=lambda r: (r["accuracy"], r["self_bleu"])), False
 
 
-def row_settings(row: Dict, lm_path: Optional[str]) -> Dict:
+def row_settings(row: Dict, lm_path: Optional[str], scorer_path: Optional[str] = None) -> Dict:
     """The transfer settings (``transfer`` keywords) of a table row."""
     settings = {"strength": row["strength"], "strategy": "beam" if row["beam"] > 1 else "greedy"}
     if row["beam"] > 1:
@@ -123,17 +127,20 @@ def row_settings(row: Dict, lm_path: Optional[str]) -> Dict:
                         rerank_lm=row["lm_weight"])
         if row["lm_weight"]:
             settings["lm"] = lm_path
+        if row["rerank"] and scorer_path:
+            settings["scorer"] = scorer_path
     return settings
 
 
 def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
-         on_row: Optional[Callable[[Dict], None]] = None) -> Dict:
+         on_row: Optional[Callable[[Dict], None]] = None, scorer=None) -> Dict:
     """Score every setting of ``grid`` for the loaded model ``model`` (a :class:`textvae.TextModel`)
-    on ``sample`` (a :class:`DevSample`); ``lm``: the loaded language model for LM reranking.
+    on ``sample`` (a :class:`DevSample`); ``lm``: the loaded language model for LM reranking;
+    ``scorer``: the loaded classifier that style reranking asks instead of the model's own.
     Returns ``{"rows", "choice", "met", "rule"}``; ``on_row(row)`` sees each row as it is scored."""
     from textvae.progress import bar as progress_bar
 
-    check_grid(grid, model, lm)
+    check_grid(grid, model, lm, scorer)
     fluency = sample.fluency_lm is not None
     # the beam's length penalty is the model's own (it is not searched)
     length_penalty = model.transfer_settings(rerank=0.0, rerank_cycle=0.0, rerank_lm=0.0)["length_penalty"]
@@ -162,7 +169,7 @@ def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
         candidates = sample.transfer(lambda sources, to: transfer_candidates(
             model.model, model.tokenizer, model.label_names, sources, to, model.batches, beam, strength=strength,
             style=any(grid.rerank), cycle=any(grid.cycle), lm=lm if any(grid.lm_weight) else None,
-            length_penalty=length_penalty))
+            scorer=scorer, length_penalty=length_penalty))
         seconds = time.time() - started
         scores = torch.stack([c[1] for c in candidates])
         features = {name: torch.stack([c[2][name] for c in candidates]) for name in candidates[0][2]}
@@ -190,10 +197,11 @@ def format_table(rows: List[Dict], choice: Optional[Dict] = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def tuned_record(result: Dict, split: str, lm_path: Optional[str], grid: TuneGrid) -> Tuple[Dict, Dict]:
+def tuned_record(result: Dict, split: str, lm_path: Optional[str], grid: TuneGrid,
+                 scorer_path: Optional[str] = None) -> Tuple[Dict, Dict]:
     """``(settings, record)`` for :func:`textvae.transfer.defaults.write_tuned`."""
     choice = result["choice"]
     dev = {k: choice[k] for k in ("accuracy", "self_bleu", "ppl_ratio") if k in choice}
     record = {"rule": result["rule"], "met_rule": result["met"], "split": split, "sentences": choice["sentences"],
               "dev": dev, "date": datetime.date.today().isoformat(), "grid": grid.__dict__, "rows": result["rows"]}
-    return row_settings(choice, lm_path), record
+    return row_settings(choice, lm_path, scorer_path), record

@@ -67,26 +67,28 @@ def _number(request: Dict, key: str, low: float, high: float, integer: bool = Fa
 
 class TransferService:
     """The page's requests answered from a loaded model (a :class:`textvae.TextModel`); ``lm``: a
-    language model for LM reranking; ``judge``: the corpus' cached judge for the confidence."""
+    language model for LM reranking; ``judge``: the corpus' cached judge for the confidence;
+    ``scorer``: a classifier that style reranking asks instead of the model's own."""
 
-    def __init__(self, model, lm=None, judge=None):
+    def __init__(self, model, lm=None, judge=None, scorer=None):
         from textvae.transfer.tune import reranking_available
 
-        self.model, self.lm, self.judge = model, lm, judge
+        self.model, self.lm, self.judge, self.scorer = model, lm, judge, scorer
         self.lock = threading.Lock()  # one decode at a time: the CPU threads are shared anyway
-        available = reranking_available(model.model, model.label_names) if model.model.can_transfer else {}
+        available = reranking_available(model.model, model.label_names, scorer) if model.model.can_transfer else {}
         self.rerankers = [name for name, reason in available.items() if reason is None]
         if lm is not None or model.transfer_defaults.get("rerank_lm"):
             self.rerankers.append("lm")
 
     def info(self) -> Dict[str, Any]:
         m = self.model
-        defaults = m.transfer_settings(rerank_lm=None if "lm" in self.rerankers else 0.0, lm=self.lm) \
+        defaults = m.transfer_settings(rerank_lm=None if "lm" in self.rerankers else 0.0, lm=self.lm,
+                                       scorer=self.scorer) \
             if m.model.can_transfer else {}
         return {"name": m.config.name, "type": m.config.model.type, "styles": m.label_names,
                 "can_transfer": m.model.can_transfer, "uses_strength": m.model.uses_strength,
                 "can_interpolate": bool(m.model.latent_dim), "rerankers": self.rerankers,
-                "defaults": {k: v for k, v in defaults.items() if k != "lm"},
+                "defaults": {k: v for k, v in defaults.items() if k not in ("lm", "scorer")},
                 "defaults_source": m.transfer_defaults_source, "judge": self.judge is not None,
                 "limits": {"sentences": MAX_SENTENCES, "chars": MAX_CHARS, "beam": MAX_BEAM, "steps": MAX_STEPS}}
 
@@ -124,7 +126,7 @@ class TransferService:
         with self.lock:
             try:
                 decoding = {k: options.pop(k) for k in ("strategy", "beam_size") if options[k] is not None}
-                settings = m.transfer_settings(**options, lm=self.lm, **decoding)
+                settings = m.transfer_settings(**options, lm=self.lm, scorer=self.scorer, **decoding)
                 shown = min(settings["beam_size"], SHOWN_BEST) if settings["strategy"] == "beam" else 1
                 results = m.transfer(sentences, to, **settings, n_best=shown)
             except TextvaeError as exc:
@@ -135,7 +137,7 @@ class TransferService:
             for row, p in zip(rows, judge_confidence(self.judge, [row["output"] for row in rows], to)):
                 row["confidence"] = p
         return {"to": to, "results": rows,
-                "settings": {k: v for k, v in settings.items() if k != "lm" and v is not None}}
+                "settings": {k: v for k, v in settings.items() if k not in ("lm", "scorer") and v is not None}}
 
     def interpolate(self, request: Dict[str, Any]) -> Dict[str, Any]:
         from textvae.reports.latent_ops import interpolate

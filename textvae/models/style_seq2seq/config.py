@@ -59,8 +59,9 @@ class RewardConfig:
     """Direct-reward fine-tuning (``model.reward``; off while ``weight`` is 0): policy gradient on
     transfers sampled from the model, with the greedy transfer's reward as the self-critical baseline
     (Rennie et al. 2017), as in DualRL (Luo et al. 2019) and DiRR (Liu, Neubig and Wieting 2021).
-    The reward is ``style`` x the target style's probability under the model's own classifier (never
-    the evaluation judge) + ``content`` x exp(-per-token NLL of rebuilding the source from the
+    The reward is ``style`` x the target style's probability under the model's own classifier, or
+    under ``scorer`` (a classifier trained on its own, e.g. with recipes/yelp_classifier.yaml,
+    which the generator did not learn to please in training; never the evaluation judge) + ``content`` x exp(-per-token NLL of rebuilding the source from the
     transfer) + ``fluency`` x exp(-per-token NLL under the language model ``lm``, e.g. one trained
     with recipes/yelp_lm.yaml on the training split). Start it from a trained model with
     ``train.init_from``."""
@@ -70,6 +71,7 @@ class RewardConfig:
     content: float = 1.0
     fluency: float = 0.0
     lm: Optional[str] = None  # a textvae language-model directory (for fluency)
+    scorer: Optional[str] = None  # a textvae classifier directory (for style; default: the model's own)
     temperature: float = 1.0  # of the sampled transfers
 
     def check(self):
@@ -120,8 +122,8 @@ class StyleSeq2SeqConfig(ModelConfig):
     distill: DistillConfig = field(default_factory=DistillConfig)
 
     def check(self):
-        if self.reward.on and self.reward.style > 0 and not (self.cycle.style_weight.value > 0
-                                                             or self.cycle.style_weight.start > 0):
+        if self.reward.on and self.reward.style > 0 and not self.reward.scorer and not (
+                self.cycle.style_weight.value > 0 or self.cycle.style_weight.start > 0):
             yield "reward.style", ("rewards the model's own style classifier, which this model does not have "
-                                   "(model.cycle.style_weight 0): fine-tune a model trained with one, or set "
-                                   "model.reward.style=0")
+                                   "(model.cycle.style_weight 0): fine-tune a model trained with one, name a "
+                                   "classifier in model.reward.scorer, or set model.reward.style=0")

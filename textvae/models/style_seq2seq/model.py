@@ -116,7 +116,8 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
                                                config.dropout)
         self.styles = nn.Embedding(self.num_labels, self.decoder.style_size)
         self.add_classifier(vocab_size)
-        self._tokenizer = tokenizer  # the fluency reward reads transfers as text
+        self._tokenizer = tokenizer  # the fluency and scorer rewards read transfers as text
+        self._label_names = list(label_names)
         self._pairs: List[Tuple[List[int], int, List[int]]] = []  # (source ids, target style, transfer ids)
 
     def prepare(self, data: TrainingData) -> None:
@@ -136,13 +137,23 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
 
     @classmethod
     def external_models(cls, config) -> Dict[str, str]:
-        reward = config.reward
-        return {"model.reward.lm": reward.lm} if reward.on and reward.fluency > 0 else {}
+        reward, out = config.reward, {}
+        if reward.on and reward.fluency > 0:
+            out["model.reward.lm"] = reward.lm
+        if reward.on and reward.style > 0 and reward.scorer:
+            out["model.reward.scorer"] = reward.scorer
+        return out
 
     def attach_external(self, name: str, bundle) -> None:
-        if not bundle.model.is_language_model:
+        if name == "model.reward.lm" and not bundle.model.is_language_model:
             raise TextvaeError(f"model.reward.lm: {bundle.path} is not a language model; train one with latent type "
                                "none (e.g. recipes/yelp_lm.yaml)")
+        if name == "model.reward.scorer" and not bundle.model.has_classifier:
+            raise TextvaeError(f"model.reward.scorer: {bundle.path} is a {bundle.config.model.type} model, not a "
+                               "classifier; train one with recipes/yelp_classifier.yaml")
+        if name == "model.reward.scorer" and list(bundle.label_names) != self._label_names:
+            raise TextvaeError(f"model.reward.scorer: {bundle.path} knows the styles {list(bundle.label_names)}, this "
+                               f"corpus {self._label_names}; train it on the same corpus")
         bundle.model.eval().requires_grad_(False)
         super().attach_external(name, bundle)
 
@@ -289,7 +300,14 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         was_training = self.training
         self.eval()
         parts: Dict[str, torch.Tensor] = {}
-        if cfg.style > 0:
+        texts = [self._tokenizer.decode(row[:n].tolist()) for row, n in zip(ids, lengths.tolist())] \
+            if self.external else None
+        if cfg.style > 0 and "model.reward.scorer" in self.external:
+            scorer = self.external["model.reward.scorer"]
+            encoded = collate([x or [UNK_ID] for x in scorer.tokenizer.encode(texts)]).to(ids.device)
+            parts["style"] = scorer.model.label_logits(encoded.src, encoded.lengths).float().softmax(-1).gather(
+                1, targets[:, None]).squeeze(1)
+        elif cfg.style > 0:
             parts["style"] = self.classifier(tokens=ids).float().softmax(-1).gather(1, targets[:, None]).squeeze(1)
         if cfg.content > 0:
             nll = self.rebuild_nll(ids, lengths, batch.tgt_in, batch.tgt_out, batch.labels).float()
@@ -297,7 +315,6 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         if cfg.fluency > 0:
             reward_lm = self.external["model.reward.lm"]
             lm, tokenizer = reward_lm.model, reward_lm.tokenizer
-            texts = [self._tokenizer.decode(row[:n].tolist()) for row, n in zip(ids, lengths.tolist())]
             encoded = collate([x or [UNK_ID] for x in tokenizer.encode(texts)]).to(ids.device)
             parts["fluency"] = torch.exp(-language_model_nll(lm, encoded).float() / (encoded.lengths + 1))
         self.train(was_training)

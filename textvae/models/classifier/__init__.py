@@ -1,0 +1,6 @@
+"""``model.type: classifier``: a sentence style classifier trained on its own (reranking and rewards)."""
+
+from textvae.models.classifier.config import ClassifierConfig
+from textvae.models.classifier.model import SentenceClassifier
+
+__all__ = ["ClassifierConfig", "SentenceClassifier"]
