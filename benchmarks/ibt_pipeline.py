@@ -4,12 +4,15 @@ rows of every stage, greedy and reranked. Every stage is skipped when its run is
 a stopped pipeline is continued by running the same command again.
 
     python benchmarks/ibt_pipeline.py [--corpus yelp|amazon] [--seed 0] [--out benchmarks/runs]
-        [--threads 1] [--stages base,lm,reward,pairs,distill,rows] [--pairs-sentences 4000]
-        [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--data DIR] [key=value ...]
+        [--threads 1] [--stages base,lm,classifier,reward,pairs,distill,rows] [--pairs-sentences 4000]
+        [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--scorer] [--data DIR] [key=value ...]
 
 Runs land in OUT/CORPUS-seedS/ (CORPUS_ibt_transformer, CORPUS_lm, CORPUS_ibt_reward, pairs_round1,
 CORPUS_ibt_distill); each test row is printed and written next to its run by
-benchmarks/transfer_model.py. The budget per stage is the recipe's (base 90 minutes, reward 30,
+benchmarks/transfer_model.py. With ``--scorer`` the style classifier trained on its own
+(CORPUS_classifier, recipes/CORPUS_classifier.yaml) scores style in the reward, in the pairs'
+reranking and in the reranked rows, and those stages' runs are named with ``-scorer``
+(the base model and the LM are shared). The budget per stage is the recipe's (base 90 minutes, reward 30,
 distillation 15) plus the time the pairs take, which the printed summary states. ``key=value``
 overrides go to every training stage (``model.*`` ones not to the LM; e.g. ``train.max_steps=30`` for
 a smoke run).
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("base", "lm", "reward", "pairs", "distill", "rows")
+STAGES = ("base", "lm", "classifier", "reward", "pairs", "distill", "rows")
 
 
 def main() -> int:
@@ -40,6 +43,8 @@ def main() -> int:
     parser.add_argument("--rerank", type=float, default=4.0)
     parser.add_argument("--rerank-cycle", type=float, default=4.0)
     parser.add_argument("--rerank-lm", type=float, default=5.0)
+    parser.add_argument("--scorer", action="store_true",
+                        help="score style by CORPUS_classifier (trained on its own) instead of the model's own classifier")
     parser.add_argument("--data", help="corpus directory (default: the recipes')")
     parser.add_argument("overrides", nargs="*", help="key=value for every training stage")
     args = parser.parse_args()
@@ -50,13 +55,16 @@ def main() -> int:
         return 2
     out = Path(args.out) / f"{args.corpus}-seed{args.seed}"
     c = args.corpus
-    base, lm, reward, distill = (out / f"{c}_ibt_transformer", out / f"{c}_lm", out / f"{c}_ibt_reward",
-                                 out / f"{c}_ibt_distill")
-    pairs = out / "pairs_round1"
+    tail = "-scorer" if args.scorer else ""
+    base, lm, reward, distill = (out / f"{c}_ibt_transformer", out / f"{c}_lm", out / f"{c}_ibt_reward{tail}",
+                                 out / f"{c}_ibt_distill{tail}")
+    pairs, classifier = out / f"pairs_round1{tail}", out / f"{c}_classifier"
+    if not args.scorer:
+        stages = [s for s in stages if s != "classifier"]
     common = ["--threads", str(args.threads), "--out", str(out)]
     seed = [f"seed={args.seed}"] + ([f"data.path={args.data}"] if args.data else []) + args.overrides
     rerank = ["--beam", str(args.beam), "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
-              "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)]
+              "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + (["--scorer", str(classifier)] if args.scorer else [])
     minutes = {}
 
     def step(name, command, done: Path):
@@ -75,20 +83,27 @@ def main() -> int:
     step("lm", [sys.executable, "-m", "textvae", "train", str(HERE.parent / "recipes" / f"{c}_lm.yaml"), "--out",
                 str(lm), f"train.threads={args.threads}"] + [o for o in seed if not o.startswith("model.")],
          lm / "result.json")
-    step("reward", model_row + [f"{c}_ibt_reward"] + common + seed
-         + [f"train.init_from={base}", f"model.reward.lm={lm}"], reward / "result.json")
+    step("classifier", [sys.executable, "-m", "textvae", "train", str(HERE.parent / "recipes" / f"{c}_classifier.yaml"),
+                        "--out", str(classifier), f"train.threads={args.threads}"]
+         + [o for o in seed if not o.startswith("model.")], classifier / "result.json")
+    scored = [f"model.reward.scorer={classifier}"] if args.scorer else []
+    step("reward", model_row + [f"{c}_ibt_reward", "--name", reward.name] + common + seed
+         + [f"train.init_from={base}", f"model.reward.lm={lm}"] + scored, reward / "result.json")
     step("pairs", [sys.executable, "-m", "textvae", "distill", "--model", str(reward), "--out", str(pairs), "--resume",
                    "--sentences", str(args.pairs_sentences), "--draw-seed", str(args.seed), "--beam", str(args.beam),
                    "--strategy", "beam", "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
-                   "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)], pairs / "pairs.jsonl")
-    step("distill", model_row + [f"{c}_ibt_distill"] + common + seed
-         + [f"train.init_from={reward}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"],
+                   "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)]
+         + (["--scorer", str(classifier)] if args.scorer else []), pairs / "pairs.jsonl")
+    step("distill", model_row + [f"{c}_ibt_distill", "--name", distill.name] + common + seed
+         + [f"train.init_from={reward}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"] + scored,
          distill / "result.json")
     if "rows" in stages:  # the reranked rows (the greedy ones came with training)
         tag = (f"strength1-beam{args.beam}-rerank{args.rerank:g}-rerankcycle{args.rerank_cycle:g}"
-               f"-reranklm{args.rerank_lm:g}")
+               f"-reranklm{args.rerank_lm:g}") + tail
         for run in (base, reward, distill):
-            step("rows", model_row + [run.name, "--eval-only"] + common + rerank, run / f"row-{tag}.json")
+            recipe = run.name.removesuffix(tail) if tail else run.name
+            step("rows", model_row + [recipe, "--name", run.name, "--eval-only"] + common + rerank,
+                 run / f"row-{tag}.json")
             stages.append("rows")  # every run's row, each skipped when there
     summary = {"stages_minutes_this_call": minutes}
     for run in (base, reward, distill):

@@ -31,6 +31,7 @@ def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rerank-cycle", type=float, default=0.0, help="cycle (rebuild) reranking weight (with --beam)")
     parser.add_argument("--rerank-lm", type=float, default=0.0, help="language-model reranking weight (with --lm)")
     parser.add_argument("--lm", help="a textvae language model directory for --rerank-lm")
+    parser.add_argument("--scorer", help="a textvae classifier directory that --rerank asks instead of the model's own")
     parser.add_argument("--tuned", action="store_true",
                         help="transfer the test split with the model's tuned defaults (`textvae tune --model RUN`)")
     parser.add_argument("--method", choices=["model", "traverse"], default="model",
@@ -63,6 +64,12 @@ def transfer_options(args) -> Tuple[Dict, str, str]:
 
         options["lm"] = textvae.load(args.lm, device="cpu") if args.lm else None
         setting += f" ({Path(args.lm).name if args.lm else 'no LM'})"
+    if args.rerank and args.scorer:
+        import textvae
+
+        options["scorer"] = textvae.load(args.scorer, device="cpu")
+        setting += f" (style by {Path(args.scorer).name})"
+        tag += "-scorer"
     return options, setting, tag
 
 

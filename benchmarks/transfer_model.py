@@ -4,7 +4,7 @@ the dev training curve (judge accuracy and self-BLEU against time).
 
     python benchmarks/transfer_model.py yelp_ibt_transformer [--data DIR] [--out benchmarks/runs]
         [--threads 2] [--resume] [--beam 0] [--rerank 0] [--rerank-cycle 0] [--eval-only]
-        [--method traverse --steps 50 --step-size 0.1] [key=value ...]
+        [--method traverse --steps 50 --step-size 0.1] [--name RUN] [--scorer DIR] [key=value ...]
 
 ``--beam``, ``--rerank`` and ``--rerank-cycle`` set how the test split is transferred (tune them on dev with
 ``textvae tune --model RUN --no-write``, or ``--tuned`` for what it saved); ``--eval-only`` scores an existing run without training.
@@ -36,12 +36,13 @@ RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recipe")
+    parser.add_argument("--name", help="the run's directory under --out (default: the recipe's name)")
     add_transfer_arguments(parser)
     args = parser.parse_intermixed_args()
     torch.set_num_threads(args.threads)
     overrides = [f"train.threads={args.threads}"] + ([f"data.path={args.data}"] if args.data else []) + args.overrides
     config = load_recipe(RECIPES / f"{args.recipe}.yaml", overrides)
-    out = Path(args.out) / args.recipe
+    out = Path(args.out) / (args.name or args.recipe)
     result, _ = train_or_reuse(config, out, args)
     model = textvae.load(out, device="cpu")
     corpus = load_corpus(config.data.path)
