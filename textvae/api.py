@@ -29,8 +29,7 @@ class TextModel:
         from textvae.transfer.defaults import model_defaults
 
         self.transfer_defaults, self.transfer_defaults_source = model_defaults(self.path, self.config.transfer)
-        self._default_lm = None
-        self._default_scorer = None
+        self._default_models: dict = {}  # the transfer defaults' LM and style scorer, loaded once
         self._references: dict = {}  # reference codes of latent manipulation, per (corpus, size)
 
     def __repr__(self) -> str:
@@ -176,33 +175,32 @@ class TextModel:
         settings = resolve(self.transfer_defaults, {"strength": strength, "rerank": rerank,
                                                     "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm,
                                                     "lm": lm, "scorer": scorer, **decoding})
-        if settings["rerank_lm"] and not isinstance(settings["lm"], TextModel):
-            if lm is None and settings["lm"] is not None:  # the defaults' LM, loaded once
-                if self._default_lm is None:
-                    try:
-                        self._default_lm = load_language_model(settings["lm"], self.device)
-                    except TextvaeError as exc:
-                        raise TextvaeError(f"this model's transfer defaults rerank with the language model "
-                                           f"{settings['lm']}, which does not load ({exc}); pass --lm DIR or "
-                                           "--rerank-lm 0") from None
-                settings["lm"] = self._default_lm
-            else:
-                settings["lm"] = load_language_model(settings["lm"], self.device)  # refused before any decoding
-        if settings["rerank"] and settings["scorer"] is not None and not isinstance(settings["scorer"], TextModel):
-            if scorer is None:  # the defaults' scorer, loaded once
-                if self._default_scorer is None:
-                    try:
-                        self._default_scorer = load_style_scorer(settings["scorer"], self.label_names, self.device)
-                    except TextvaeError as exc:
-                        raise TextvaeError(f"this model's transfer defaults rerank with the style scorer "
-                                           f"{settings['scorer']}, which does not load ({exc}); pass --scorer DIR "
-                                           "or --rerank 0") from None
-                settings["scorer"] = self._default_scorer
-            else:
-                settings["scorer"] = load_style_scorer(settings["scorer"], self.label_names, self.device)
-        elif isinstance(settings["scorer"], TextModel):
+        settings["lm"] = self._other_model(settings["rerank_lm"], settings["lm"], lm is None, "lm",
+                                           lambda path: load_language_model(path, self.device),
+                                           "the language model", "--lm DIR or --rerank-lm 0")
+        settings["scorer"] = self._other_model(settings["rerank"], settings["scorer"], scorer is None, "scorer",
+                                               lambda path: path and load_style_scorer(path, self.label_names,
+                                                                                       self.device),
+                                               "the style scorer", "--scorer DIR or --rerank 0")
+        if isinstance(settings["scorer"], TextModel):
             check_style_scorer(settings["scorer"], self.label_names)
         return settings
+
+    def _other_model(self, weight: float, given, from_defaults: bool, key: str, load_it, what: str, fix: str):
+        """The loaded model a reranker with ``weight`` asks (an LM, a style scorer): ``given`` as it is
+        when loaded or unused, else loaded (``load_it(None)`` says what is missing, or returns None
+        where the model's own scorer serves); the defaults' one is loaded once and kept."""
+        if not weight or isinstance(given, TextModel):
+            return given
+        if not from_defaults or given is None:
+            return load_it(given)  # refused before any decoding
+        if key not in self._default_models:
+            try:
+                self._default_models[key] = load_it(given)
+            except TextvaeError as exc:
+                raise TextvaeError(f"this model's transfer defaults rerank with {what} {given}, which does not load "
+                                   f"({exc}); pass {fix}") from None
+        return self._default_models[key]
 
     def transfer(self, sentences: Union[str, Sequence[str]], to: str, strength: Optional[float] = None,
                  rerank: Optional[float] = None, rerank_cycle: Optional[float] = None,
