@@ -11,6 +11,7 @@ import torch
 from textvae.data.batching import id_batches
 from textvae.errors import TextvaeError
 from textvae.modeldir import ModelBundle, load_model_dir
+from textvae.models.classifier import check_scorer
 
 log = logging.getLogger("textvae")
 
@@ -183,7 +184,7 @@ class TextModel:
                                                                                        self.device),
                                                "the style scorer", "--scorer DIR or --rerank 0")
         if isinstance(settings["scorer"], TextModel):
-            check_style_scorer(settings["scorer"], self.label_names)
+            check_scorer(settings["scorer"], self.label_names)
         return settings
 
     def _other_model(self, weight: float, given, from_defaults: bool, key: str, load_it, what: str, fix: str):
@@ -322,17 +323,8 @@ def load_style_scorer(scorer, label_names: Sequence[str], device: Union[str, tor
     ``label_names``, for style reranking by a classifier other than the transfer model's own."""
     if not isinstance(scorer, TextModel):
         scorer = load(scorer, device=device)
-    check_style_scorer(scorer, label_names)
+    check_scorer(scorer, label_names)
     return scorer
-
-
-def check_style_scorer(scorer: TextModel, label_names: Sequence[str]) -> None:
-    if not scorer.model.has_classifier:
-        raise TextvaeError(f"style scorer {scorer.path} is a {scorer.config.model.type} model, not a classifier; "
-                           "train one with recipes/yelp_classifier.yaml")
-    if list(scorer.label_names) != list(label_names):
-        raise TextvaeError(f"style scorer {scorer.path} knows the styles {list(scorer.label_names)}, the transfer "
-                           f"model {list(label_names)}; train it on the transfer model's corpus")
 
 
 def _device(name: Union[str, torch.device, None]) -> torch.device:

@@ -368,7 +368,7 @@ def cmd_tune(args) -> int:
     from textvae.data.corpus import load_corpus
     from textvae.evaluation.transfer_dev import DevSample
     from textvae.io import atomic_write_text
-    from textvae.transfer.defaults import write_tuned
+    from textvae.transfer.defaults import MODELS_KEYS, write_tuned
     from textvae.transfer.tune import TuneRule, check_grid, default_grid, format_table, tune, tuned_record
 
     json_out = output_file(args.json, args.force) if args.json else None
@@ -416,7 +416,7 @@ def cmd_tune(args) -> int:
     from textvae.modeldir import record_evaluation
 
     record_evaluation(model.path, "tune", args.split, {k: v for k, v in record["dev"].items()},
-                      chosen=", ".join(f"{k} {v}" for k, v in settings.items() if k not in ("lm", "scorer")),
+                      chosen=", ".join(f"{k} {v}" for k, v in settings.items() if k not in MODELS_KEYS),
                       sentences=record["sentences"], corpus=corpus.source)
     print(f"saved to {file}; textvae transfer uses these unless an option overrides them")
     return 0

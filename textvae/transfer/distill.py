@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence
 from textvae.data.pairs import CHUNKS, MANIFEST, PAIRS
 from textvae.errors import TextvaeError
 from textvae.io import atomic_write_text
+from textvae.transfer.defaults import MODELS_KEYS
 
 
 def check_out(out: Path, resume: bool, force: bool) -> None:
@@ -52,7 +53,7 @@ def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: 
 
     out = Path(out)
     chosen = list(range(len(texts))) if indices is None else list(indices)
-    manifest = {"model": str(model.path), "settings": {k: v for k, v in settings.items() if k not in ("lm", "scorer")},
+    manifest = {"model": str(model.path), "settings": {k: v for k, v in settings.items() if k not in MODELS_KEYS},
                 "lm": getattr(settings.get("lm"), "path", None) and str(settings["lm"].path),
                 "corpus_fingerprint": fingerprint, "sentences": len(chosen), "chunk": chunk}
     if settings.get("scorer") is not None:  # (absent otherwise: pairs made before scorers resume as they were)

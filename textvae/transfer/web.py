@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Any, Dict, List, Optional
 
 from textvae.errors import TextvaeError
+from textvae.transfer.defaults import MODELS_KEYS
 from textvae.transfer.interactive import judge_confidence
 
 log = logging.getLogger("textvae")
@@ -88,7 +89,7 @@ class TransferService:
         return {"name": m.config.name, "type": m.config.model.type, "styles": m.label_names,
                 "can_transfer": m.model.can_transfer, "uses_strength": m.model.uses_strength,
                 "can_interpolate": bool(m.model.latent_dim), "rerankers": self.rerankers,
-                "defaults": {k: v for k, v in defaults.items() if k not in ("lm", "scorer")},
+                "defaults": {k: v for k, v in defaults.items() if k not in MODELS_KEYS},
                 "defaults_source": m.transfer_defaults_source, "judge": self.judge is not None,
                 "limits": {"sentences": MAX_SENTENCES, "chars": MAX_CHARS, "beam": MAX_BEAM, "steps": MAX_STEPS}}
 
@@ -137,7 +138,7 @@ class TransferService:
             for row, p in zip(rows, judge_confidence(self.judge, [row["output"] for row in rows], to)):
                 row["confidence"] = p
         return {"to": to, "results": rows,
-                "settings": {k: v for k, v in settings.items() if k not in ("lm", "scorer") and v is not None}}
+                "settings": {k: v for k, v in settings.items() if k not in MODELS_KEYS and v is not None}}
 
     def interpolate(self, request: Dict[str, Any]) -> Dict[str, Any]:
         from textvae.reports.latent_ops import interpolate

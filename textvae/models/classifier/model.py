@@ -24,6 +24,7 @@ from torch import nn
 
 from textvae.data.batching import Batch
 from textvae.data.tokenizer import PAD_ID, UNK_ID
+from textvae.errors import TextvaeError
 from textvae.models.base import Model
 from textvae.models.classifier.config import ClassifierConfig
 from textvae.models.components.encoders import build_encoder
@@ -71,3 +72,14 @@ class SentenceClassifier(Model):
         logits, labels = logits[labelled].float(), batch.labels[labelled]
         loss = F.cross_entropy(logits, labels)
         return loss, {"clf_loss": loss.detach(), "clf_acc": (logits.argmax(-1) == labels).float().mean()}
+
+
+def check_scorer(scorer, label_names, what: str = "style scorer") -> None:
+    """Refuse, in one line, a ``scorer`` (a loaded model directory or :class:`textvae.TextModel`)
+    that is not a classifier of exactly the styles ``label_names``."""
+    if not scorer.model.has_classifier:
+        raise TextvaeError(f"{what} {scorer.path} is a {scorer.config.model.type} model, not a classifier; "
+                           "train one with recipes/yelp_classifier.yaml")
+    if list(scorer.label_names) != list(label_names):
+        raise TextvaeError(f"{what} {scorer.path} knows the styles {list(scorer.label_names)}, the transfer model "
+                           f"{list(label_names)}; train it on the transfer model's corpus")

@@ -25,6 +25,7 @@ from textvae.decoding.search import greedy, sample
 from textvae.errors import TextvaeError
 from textvae.data.pairs import read_pairs
 from textvae.models.base import DecodePlan, Model, TrainingData
+from textvae.models.classifier import check_scorer
 from textvae.models.components.attention import build_attention_decoder
 from textvae.models.components.classifiers import StyleClassifier
 from textvae.models.components.encoders import build_encoder, padding_mask
@@ -148,12 +149,8 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         if name == "model.reward.lm" and not bundle.model.is_language_model:
             raise TextvaeError(f"model.reward.lm: {bundle.path} is not a language model; train one with latent type "
                                "none (e.g. recipes/yelp_lm.yaml)")
-        if name == "model.reward.scorer" and not bundle.model.has_classifier:
-            raise TextvaeError(f"model.reward.scorer: {bundle.path} is a {bundle.config.model.type} model, not a "
-                               "classifier; train one with recipes/yelp_classifier.yaml")
-        if name == "model.reward.scorer" and list(bundle.label_names) != self._label_names:
-            raise TextvaeError(f"model.reward.scorer: {bundle.path} knows the styles {list(bundle.label_names)}, this "
-                               f"corpus {self._label_names}; train it on the same corpus")
+        if name == "model.reward.scorer":
+            check_scorer(bundle, self._label_names, "model.reward.scorer:")
         bundle.model.eval().requires_grad_(False)
         super().attach_external(name, bundle)
 
