@@ -32,6 +32,9 @@ def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rerank-lm", type=float, default=0.0, help="language-model reranking weight (with --lm)")
     parser.add_argument("--lm", help="a textvae language model directory for --rerank-lm")
     parser.add_argument("--scorer", help="a textvae classifier directory that --rerank asks instead of the model's own")
+    parser.add_argument("--samples", type=int, default=0,
+                        help="sampled candidates added to the beam's for reranking (drawn with --top-p)")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus threshold of --samples (1: plain sampling)")
     parser.add_argument("--tuned", action="store_true",
                         help="transfer the test split with the model's tuned defaults (`textvae tune --model RUN`)")
     parser.add_argument("--method", choices=["model", "traverse"], default="model",
@@ -55,6 +58,10 @@ def transfer_options(args) -> Tuple[Dict, str, str]:
         options.update(beam_size=args.beam)
     setting = f"strength {args.strength:g}, " + (f"beam {args.beam}" if args.beam > 1 else "greedy")
     tag = f"strength{args.strength:g}-beam{args.beam}"
+    if args.samples:
+        options.update(samples=args.samples, top_p=args.top_p)
+        setting += f" + {args.samples} samples (top-p {args.top_p:g})"
+        tag += f"-samples{args.samples}-topp{args.top_p:g}"
     for key, weight in (("rerank", args.rerank), ("rerank_cycle", args.rerank_cycle), ("rerank_lm", args.rerank_lm)):
         if weight:
             setting += f", {key.replace('_', ' ')} {weight:g}"

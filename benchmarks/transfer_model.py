@@ -4,9 +4,10 @@ the dev training curve (judge accuracy and self-BLEU against time).
 
     python benchmarks/transfer_model.py yelp_ibt_transformer [--data DIR] [--out benchmarks/runs]
         [--threads 2] [--resume] [--beam 0] [--rerank 0] [--rerank-cycle 0] [--eval-only]
-        [--method traverse --steps 50 --step-size 0.1] [--name RUN] [--scorer DIR] [key=value ...]
+        [--method traverse --steps 50 --step-size 0.1] [--name RUN] [--scorer DIR]
+        [--samples 0 --top-p 1] [key=value ...]
 
-``--beam``, ``--rerank`` and ``--rerank-cycle`` set how the test split is transferred (tune them on dev with
+``--beam``, ``--rerank``, ``--rerank-cycle`` and ``--samples`` (sampled candidates reranked with the beam's) set how the test split is transferred (tune them on dev with
 ``textvae tune --model RUN --no-write``, or ``--tuned`` for what it saved); ``--eval-only`` scores an existing run without training.
 Prints one Markdown row; writes row-SETTING.json, the transfers (transfer.test.0/1) and curve.png next to
 the run.

@@ -220,9 +220,32 @@ def test_decode_entry_point_and_api_options(trained):
     assert sampled == model.reconstruct(SENTENCES, strategy="sample", top_p=0.9, seed=1)
 
 
+def test_sampled_candidates_follow_the_beam_with_scores_like_its_own(trained):
+    model, z = trained
+    decoder = model.model.decoder
+    beam = DecodeOptions(strategy="beam", beam_size=3, n_best=3, length_penalty=0.5)
+    plain_ids, plain_scores = decode(decoder, z, beam)
+    ids, scores = decode(decoder, z, DecodeOptions(strategy="beam", beam_size=3, n_best=3, length_penalty=0.5,
+                                                   samples=4, temperature=1.5, seed=7))
+    assert scores.shape == (z.size(0), 7) and all(len(row) == 7 for row in ids)
+    assert [row[:3] for row in ids] == plain_ids and torch.equal(scores[:, :3], plain_scores)  # the beam's first
+    again = decode(decoder, z, DecodeOptions(strategy="beam", beam_size=3, n_best=3, length_penalty=0.5,
+                                             samples=4, temperature=1.5, seed=7))
+    assert again[0] == ids and torch.equal(again[1], scores)  # seeded
+    # a sample's score is its log-probability under the model (untempered) / length ** 0.5, EOS counted
+    # as beam search counts it; a beam hypothesis scored the same way gets its own beam score
+    for row in range(4):
+        for j in (0, 3, 5):
+            seq = ids[row][j]
+            tokens = torch.tensor([seq + [EOS_ID]])
+            expected = _sequence_log_prob(decoder, z[row:row + 1], tokens) / (len(seq) + 1) ** 0.5
+            assert scores[row, j].item() == pytest.approx(expected.item(), abs=1e-4)
+
+
 @pytest.mark.parametrize("options, message", [
     ({"strategy": "nucleus"}, "strategy"), ({"beam_size": 0}, "beam_size"), ({"top_p": 0}, "top_p"),
     ({"n_best": 2}, "n_best"), ({"temperature": 0}, "temperature"), ({"beams": 3}, "unknown decoding option"),
+    ({"samples": 2}, "needs the beam strategy"), ({"strategy": "beam", "samples": -1}, "samples must be 0"),
 ])
 def test_bad_decoding_options(options, message):
     with pytest.raises(TextvaeError, match=message):

@@ -74,6 +74,21 @@ def test_every_reranked_row_equals_transferring_with_its_setting(run):
         assert sample.score(outputs)["transfer_self_bleu"] == pytest.approx(row["self_bleu"])
 
 
+def test_rows_with_sampled_candidates_equal_transferring_with_their_setting(run):
+    model = textvae.load(run, device="cpu")
+    sample = DevSample(load_corpus(model.config.data.path), model.config.seed, 30)
+    result = tune(model, sample, TuneGrid(beams=(3,), rerank=(2.0,), cycle=(0.0, 3.0), samples=(0, 2, 5)))
+    assert sorted({r["samples"] for r in result["rows"]}) == [0, 2, 5] and len(result["rows"]) == 6
+    for row in result["rows"]:
+        outputs = sample.transfer(lambda sources, to: model.transfer(
+            sources, to, strategy="beam", beam_size=3, samples=row["samples"], rerank=row["rerank"],
+            rerank_cycle=row["cycle"], rerank_lm=0.0, length_penalty=0.5))
+        assert sample.score(outputs)["transfer_self_bleu"] == pytest.approx(row["self_bleu"])
+    with pytest.raises(TextvaeError, match="sampled candidates are for reranking"):
+        model.transfer(["the food was good ."], to="negative", strategy="beam", samples=2, rerank=0.0,
+                       rerank_cycle=0.0, rerank_lm=0.0)
+
+
 def test_rule_and_resolution():
     rows = [{"accuracy": 95.0, "self_bleu": 10.0, "ppl_ratio": 1.0}, {"accuracy": 88.0, "self_bleu": 30.0, "ppl_ratio": 1.2},
             {"accuracy": 90.0, "self_bleu": 40.0, "ppl_ratio": 3.0}, {"accuracy": 60.0, "self_bleu": 70.0, "ppl_ratio": 1.0}]
@@ -86,6 +101,12 @@ def test_rule_and_resolution():
     assert greedy["rerank"] == greedy["rerank_lm"] == 0.0 and greedy["lm"] is None
     assert resolve(tuned, {"strategy": "greedy", "rerank": 1.0})["rerank"] == 1.0  # then transfer refuses it
     assert resolve({}, {"strength": None})["strength"] == 1.0
+    drawn = {**tuned, "samples": 10}
+    assert resolve(drawn, {})["samples"] == 10  # the defaults' sampled candidates go with their reranking
+    assert resolve(drawn, {"strategy": "greedy"})["samples"] == 0
+    assert resolve(drawn, {"rerank": 0.0, "rerank_lm": 0.0})["samples"] == 0
+    with pytest.raises(TextvaeError, match="sampled candidates are for reranking"):
+        resolve(drawn, {"strategy": "greedy", "samples": 4})
 
 
 def test_defaults_whose_lm_is_gone_fail_in_one_line(run, tmp_path):

@@ -187,6 +187,9 @@ def add_decode_options(p) -> None:
     g.add_argument("--length-penalty", type=finite_float, default=None,
                    help="beam ranking divides log-probabilities by length ** this (0 = raw; default 1)")
     g.add_argument("--n-best", type=int, default=1, help="hypotheses per sentence (beam), tab-separated")
+    g.add_argument("--samples", type=int, default=None,
+                   help="beam with reranking: also rerank this many sampled candidates per sentence (drawn with "
+                        "--temperature / --top-k / --top-p; default 0)")
     g.add_argument("--temperature", type=finite_float, default=1.0)
     g.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0 = all)")
     g.add_argument("--top-p", type=finite_float, default=1.0, help="nucleus sampling threshold (1 = off)")
@@ -203,7 +206,7 @@ def add_decode_options(p) -> None:
                    help="torch.compile the decoder step (a minute of compiling; pays off on large inputs)")
 
 
-DECODE_KEYS = ("strategy", "beam_size", "length_penalty", "n_best", "temperature", "top_k", "top_p", "seed",
+DECODE_KEYS = ("strategy", "beam_size", "length_penalty", "n_best", "samples", "temperature", "top_k", "top_p", "seed",
                "max_len", "batch_size", "cache", "amp", "cuda_graphs", "pin_memory", "compile")
 
 
@@ -211,7 +214,8 @@ def decode_options(args) -> dict:
     from textvae.decoding import DecodeOptions
 
     options = {key: getattr(args, key) for key in DECODE_KEYS if getattr(args, key) is not None}
-    DecodeOptions(**options)  # bad values stop here, before the model is loaded
+    # bad values stop here, before the model is loaded (samples without a strategy: the model's may be beam)
+    DecodeOptions(**({"strategy": "beam"} if "samples" in options and "strategy" not in options else {}), **options)
     if options.get("compile"):
         from textvae.runtime import compile_unavailable
 
@@ -377,7 +381,7 @@ def cmd_tune(args) -> int:
     lm = load_language_model(args.lm, device=args.device) if args.lm else None
     scorer = load_style_scorer(args.scorer, model.label_names, device=args.device) if args.scorer else None
     grid = default_grid(model.model, model.label_names, lm, scorer)
-    for key in ("strengths", "beams", "rerank", "cycle", "lm_weight"):
+    for key in ("strengths", "beams", "rerank", "cycle", "lm_weight", "samples"):
         if getattr(args, key) is not None:
             setattr(grid, key, getattr(args, key))
     check_grid(grid, model, lm, scorer)  # before the fluency LM and the judge are built
@@ -966,6 +970,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="cycle reranking weights (default 0,1,4 where the model has one)")
     tune_p.add_argument("--lm-weight", type=number_list(float, 0),
                         help="language-model reranking weights (default 0,2,5 with --lm)")
+    tune_p.add_argument("--samples", type=number_list(int, 0),
+                        help="sampled candidates added to each beam's, counts to try (default 0; one decode "
+                             "draws the most, and smaller counts rerank its first ones)")
     tune_p.add_argument("--lm", metavar="DIR", help="a textvae language model for LM reranking")
     add_scorer_argument(tune_p)
     tune_p.add_argument("--json", help="also write the rows to this JSON file (rewritten after every row)")

@@ -389,6 +389,7 @@ class TransferConfig:
     strategy: Optional[Literal["greedy", "beam", "sample"]] = None
     beam_size: Optional[int] = None
     length_penalty: Optional[float] = None
+    samples: Optional[int] = None  # beam + reranking: sampled candidates per sentence added to the beam's
     rerank: Optional[float] = None  # beam: weight of the model's own style classifier
     rerank_cycle: Optional[float] = None  # beam: weight of rebuilding the source from the candidate
     rerank_lm: Optional[float] = None  # beam: weight of a language model's per-token log-probability
@@ -407,6 +408,8 @@ class TransferConfig:
             yield "strength", f"must not be negative (0: the source's own style, 1: the target's), got {self.strength}"
         if self.beam_size is not None and self.beam_size < 1:
             yield "beam_size", f"must be at least 1 (or null), got {self.beam_size}"
+        if self.samples is not None and self.samples < 0:
+            yield "samples", f"must be 0 (off) or positive (or null), got {self.samples}"
         if self.rerank_lm and not self.lm:
             yield "rerank_lm", "needs transfer.lm, the language-model directory"
         if self.scorer and not self.rerank:

@@ -9,8 +9,9 @@ from typing import Iterator, List, Literal, Optional, Tuple
 
 import torch
 
+from textvae.data.tokenizer import PAD_ID
 from textvae.decoding import cuda
-from textvae.decoding.search import beam_search, greedy, sample, sample_tokens
+from textvae.decoding.search import beam_search, greedy, length_normalised, sample, sample_tokens
 from textvae.errors import TextvaeError, first_line
 from textvae.runtime import compile_unavailable
 
@@ -21,6 +22,10 @@ log = logging.getLogger("textvae")
 class DecodeOptions:
     """How to decode. ``strategy``: ``greedy``, ``beam`` (``beam_size``, ``length_penalty``,
     ``n_best``) or ``sample`` (``temperature``, ``top_k``, ``top_p``, ``seed``).
+
+    ``samples`` (beam only): also draw that many samples per code (with the sampling options) and
+    return them after the beam's ``n_best``, scored like beam hypotheses (log-probability under the
+    model / length ** ``length_penalty``): a wider, more varied candidate pool for reranking.
 
     ``cache=False`` re-reads the whole prefix every step (the naive way; same tokens).
     ``amp`` autocast: ``auto`` = bf16 where supported on CUDA, off on CPU (``bf16`` there runs
@@ -36,6 +41,7 @@ class DecodeOptions:
     beam_size: int = 5
     length_penalty: float = 1.0
     n_best: int = 1
+    samples: int = 0
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
@@ -58,6 +64,10 @@ class DecodeOptions:
             problems.append(f"n_best must be between 1 and beam_size ({self.beam_size}), got {self.n_best}")
         if self.n_best > 1 and self.strategy != "beam":
             problems.append("n_best > 1 needs the beam strategy")
+        if self.samples < 0:
+            problems.append(f"samples must be 0 (off) or positive, got {self.samples}")
+        if self.samples > 0 and self.strategy != "beam":
+            problems.append("samples adds sampled candidates to a beam's: it needs the beam strategy")
         if not self.length_penalty >= 0:  # also refuses NaN
             problems.append(f"length_penalty must be 0 (raw log-probabilities) or positive, got {self.length_penalty}")
         if self.seed is not None and not 0 <= self.seed < 2 ** 32:
@@ -115,8 +125,9 @@ def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
     """Decode codes ``z`` ``(N, D)`` (or a dict of batch-first tensors the decoder conditions on)
     with ``decoder`` (``initial_state``/``step``/``select``).
 
-    Returns, per code, its ``n_best`` token-id lists (EOS and padding removed), and the beam
-    scores ``(N, n_best)`` for beam search (None otherwise).
+    Returns, per code, its ``n_best`` token-id lists (EOS and padding removed; then its
+    ``samples`` sampled ones), and the beam scores ``(N, n_best + samples)`` for beam search (None
+    otherwise).
     """
     device = device_of(z)
     max_len = _max_len(decoder, options.max_len or max_len)
@@ -139,6 +150,11 @@ def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
                 state = decoder.initial_state(codes, cache=options.cache)
                 ids, s = beam_search(step, decoder.select, state, _rows(codes), max_len,
                                      options.beam_size, options.length_penalty, options.n_best, device=device)
+                if options.samples:
+                    drawn, drawn_scores = _sampled_candidates(decoder, step, codes, options, max_len, part.start)
+                    width = max(ids.size(-1), drawn.size(-1))
+                    ids = torch.cat([_pad_to(ids, width), _pad_to(drawn, width)], dim=1)
+                    s = torch.cat([s, drawn_scores.to(s.device)], dim=1)
                 scores.append(s.float().cpu())
             else:
                 state = decoder.initial_state(codes, cache=options.cache)
@@ -153,6 +169,30 @@ def decode(decoder, z: torch.Tensor, options: DecodeOptions = DecodeOptions(),
             host = cuda.to_host(ids, options.pin_memory).tolist()
             results.extend([_strip(seq) for seq in row] for row in host)
     return results, (torch.cat(scores) if scores else None)
+
+
+def _pad_to(ids: torch.Tensor, width: int) -> torch.Tensor:
+    """``(..., L)`` token ids padded with PAD to ``(..., width)``."""
+    return torch.nn.functional.pad(ids, (0, width - ids.size(-1)), value=PAD_ID)
+
+
+def _sampled_candidates(decoder, step, codes, options: DecodeOptions, max_len: int,
+                        offset: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``options.samples`` samples per code, ``(B, samples, L)``, with their beam-comparable scores
+    ``(B, samples)`` (see :class:`DecodeOptions`). The j-th sample of every code comes from its own
+    pass, seeded by the codes' position and j, so the first j of more samples are the same j
+    samples (``textvae tune`` reranks the first ones of one decode for every smaller count)."""
+    rows, device = _rows(codes), device_of(codes)
+    ids, scores = [], []
+    for j in range(options.samples):
+        log_prob = torch.zeros(rows, device=device)
+        seed = None if options.seed is None else options.seed + offset + j * 2 ** 33
+        drawn = sample(step, decoder.select, decoder.initial_state(codes, cache=options.cache), rows, max_len,
+                       device=device, temperature=options.temperature, top_k=options.top_k, top_p=options.top_p,
+                       seed=seed, log_prob=log_prob)
+        ids.append(drawn)
+        scores.append(length_normalised(log_prob, drawn, options.length_penalty))
+    return torch.stack(ids, dim=1), torch.stack(scores, dim=1)
 
 
 class CompiledStep:

@@ -56,14 +56,20 @@ def _forbid_specials(log_probs: torch.Tensor) -> torch.Tensor:
 
 
 def _rowwise(choose: Callable[[torch.Tensor], torch.Tensor], step: StepFn, select: SelectFn, state: State,
-             batch_size: int, max_len: int, device, bos_id: int, eos_id: int) -> torch.Tensor:
-    """One token per row per step, chosen by ``choose(log_probs)``; finished rows drop out."""
+             batch_size: int, max_len: int, device, bos_id: int, eos_id: int,
+             log_prob: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """One token per row per step, chosen by ``choose(log_probs)``; finished rows drop out. With
+    ``log_prob`` (a ``(B,)`` tensor of zeros) each row's log-probability under the model (the
+    unfiltered softmax, as beam search scores) is added into it."""
     out = torch.full((batch_size, max_len), PAD_ID, dtype=torch.long, device=device)
     active = torch.arange(batch_size, device=device)
     last = torch.full((batch_size,), bos_id, dtype=torch.long, device=device)
     for t in range(max_len):
         log_probs, state = step(state, last)
+        normaliser = log_probs.float().logsumexp(-1) if log_prob is not None else None
         last = choose(_forbid_specials(log_probs))
+        if log_prob is not None:
+            log_prob[active] += log_probs.float().gather(1, last[:, None])[:, 0] - normaliser
         out[active, t] = last
         alive = last != eos_id
         if not bool(alive.all()):
@@ -141,8 +147,9 @@ def sample_tokens(log_probs: torch.Tensor, temperature: float = 1.0, top_k: int 
 @torch.inference_mode()
 def sample(step: StepFn, select: SelectFn, state: State, batch_size: int, max_len: int, device=None,
            temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, seed: Optional[int] = None,
-           bos_id: int = BOS_ID, eos_id: int = EOS_ID) -> torch.Tensor:
-    """Ancestral sampling with temperature / top-k / top-p; reproducible for a given ``seed``."""
+           bos_id: int = BOS_ID, eos_id: int = EOS_ID, log_prob: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Ancestral sampling with temperature / top-k / top-p; reproducible for a given ``seed``. With
+    ``log_prob`` (zeros, ``(B,)``), each sample's log-probability under the model is added into it."""
     generator = None
     if seed is not None:
         generator = torch.Generator(device=device or "cpu").manual_seed(seed)
@@ -150,7 +157,13 @@ def sample(step: StepFn, select: SelectFn, state: State, batch_size: int, max_le
     def choose(log_probs):
         return sample_tokens(log_probs, temperature, top_k, top_p, generator)
 
-    return _rowwise(choose, step, select, state, batch_size, max_len, device, bos_id, eos_id)
+    return _rowwise(choose, step, select, state, batch_size, max_len, device, bos_id, eos_id, log_prob)
+
+
+def length_normalised(log_prob: torch.Tensor, tokens: torch.Tensor, length_penalty: float) -> torch.Tensor:
+    """``log_prob / length ** length_penalty``, the length counted as beam search counts it (every
+    token up to and including EOS: the non-PAD ones of ``tokens``, at least 1)."""
+    return log_prob / (tokens != PAD_ID).sum(-1).clamp(min=1).float() ** length_penalty
 
 
 @torch.inference_mode()

@@ -49,8 +49,10 @@ def transfer_sentences(model, tokenizer, label_names: Sequence[str], sentences: 
     ``strength`` is how far a split-latent model moves the style code (1: to the target mean);
     ``rerank`` / ``rerank_cycle`` / ``rerank_lm`` > 0 rerank beam candidates by the model's style
     classifier (or the classifier ``scorer``), by how well they rebuild the source, and by the
-    language model ``lm`` (anything with ``sentence_nll``); ``options`` are :class:`textvae.decoding.DecodeOptions` fields. With
-    ``n_best > 1`` each item is a list of that many sentences, best first.
+    language model ``lm`` (anything with ``sentence_nll``), among the beam's candidates and, with
+    ``samples``, that many sampled ones per sentence; ``options`` are
+    :class:`textvae.decoding.DecodeOptions` fields. With ``n_best > 1`` each item is a list of that
+    many sentences, best first.
     """
     target = _prepare(model, label_names, to)
     opts = DecodeOptions.from_kwargs(**options)
@@ -61,6 +63,9 @@ def transfer_sentences(model, tokenizer, label_names: Sequence[str], sentences: 
             raise TextvaeError("reranking chooses among beam candidates: use beam search with a beam of 2 or more "
                                "(--strategy beam --beam 5)")
         search = dataclasses.replace(opts, n_best=opts.beam_size)
+    elif opts.samples:
+        raise TextvaeError("sampled candidates are for reranking to choose among; set a reranking weight "
+                           "(--rerank, --rerank-cycle or --rerank-lm) or drop --samples")
     out: List = [None] * len(sentences)
     for positions, ids, scores, sources in _decoded(model, sentences, target, batches, strength, search):
         if reranker is not None:
@@ -76,7 +81,8 @@ def transfer_candidates(model, tokenizer, label_names: Sequence[str], sentences:
                         batches: Batches, beam_size: int, strength: float = 1.0, style: bool = False,
                         cycle: bool = False, lm=None, scorer=None,
                         **options) -> List[Tuple[List[str], torch.Tensor, Features]]:
-    """Every sentence's ``beam_size`` beam candidates in style ``to``, as ``(texts, beam scores (k,),
+    """Every sentence's ``beam_size`` beam candidates in style ``to`` (then its ``samples`` sampled
+    ones, when that decoding option is given), as ``(texts, beam scores (k,),
     features {name: (k,)})`` in input order, with the reranking features asked for (see
     :func:`textvae.transfer.rerank.candidate_scorer`): one decode serves every reranking weight
     (:func:`textvae.transfer.rerank.reranked_scores` of the stacked rows is what

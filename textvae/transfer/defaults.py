@@ -19,10 +19,10 @@ from textvae.io import atomic_write_text
 from textvae.modeldir import TRANSFER_DEFAULTS_FILE, write_card
 
 BUILT_IN: Dict[str, Any] = {"strength": 1.0, "strategy": "greedy", "beam_size": 5, "length_penalty": 1.0,
-                            "rerank": 0.0, "rerank_cycle": 0.0, "rerank_lm": 0.0, "lm": None, "scorer": None}
+                            "samples": 0, "rerank": 0.0, "rerank_cycle": 0.0, "rerank_lm": 0.0, "lm": None, "scorer": None}
 MODELS_KEYS = ("lm", "scorer")  # settings that name another model (a directory or a loaded model)
 RERANK_KEYS = ("rerank", "rerank_cycle", "rerank_lm")
-DECODING_KEYS = ("strategy", "beam_size", "length_penalty")
+DECODING_KEYS = ("strategy", "beam_size", "length_penalty", "samples")
 
 
 def read_tuned(model_dir: Path) -> Optional[Dict[str, Any]]:
@@ -58,13 +58,16 @@ def resolve(defaults: Dict[str, Any], explicit: Dict[str, Any]) -> Dict[str, Any
     """Every setting: ``explicit`` (None: not given) over ``defaults`` over :data:`BUILT_IN`.
 
     The defaults' reranking weights belong to beam search: when the caller picks another strategy
-    and sets no weight, they are dropped, so ``--strategy greedy`` alone gives plain greedy output."""
+    and sets no weight, they are dropped, so ``--strategy greedy`` alone gives plain greedy output;
+    the defaults' sampled candidates belong to reranking and are dropped with it."""
     given = {k: v for k, v in explicit.items() if v is not None}
     settings = {**BUILT_IN, **defaults, **given}
     if settings["strategy"] != "beam" and "strategy" in given:
         for key in RERANK_KEYS:
             if key not in given:
                 settings[key] = 0.0
+    if "samples" not in given and not (settings["strategy"] == "beam" and any(settings[k] for k in RERANK_KEYS)):
+        settings["samples"] = 0
     if "lm" not in given and not settings["rerank_lm"]:
         settings["lm"] = None
     if "scorer" not in given and not settings["rerank"]:
@@ -80,6 +83,9 @@ def check_settings(settings: Dict[str, Any]) -> None:
     for key, message in fields.check():
         if not message.startswith("needs"):
             raise TextvaeError(f"transfer setting {key} {message}")
+    if settings["samples"] and (settings["strategy"] != "beam" or not any(settings[k] for k in RERANK_KEYS)):
+        raise TextvaeError(f"samples {settings['samples']}: sampled candidates are for reranking to choose among; "
+                           "use beam search with a reranking weight (--strategy beam --rerank W) or drop --samples")
 
 
 def write_tuned(model_dir: Path, settings: Dict[str, Any], record: Dict[str, Any]) -> Path:

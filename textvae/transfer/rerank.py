@@ -2,6 +2,9 @@
 fluency, as in noisy-channel reranking (Yee et al. 2019) and the dual rewards of Luo et al.
 (2019), at decoding time.
 
+The candidates are a beam's, and optionally sampled ones next to them (``samples``; the
+sample-and-rerank of Suzgun, Melas-Kyriazi and Jurafsky 2022, "Prompt-and-rerank").
+
 The model provides the first two (``Model.rerank_scorers``: its own style classifier, and how
 well a candidate rebuilds its source); fluency is a textvae language model. The style model may
 instead be a classifier trained on its own (a *scorer*, ``model.type: classifier``): a transfer

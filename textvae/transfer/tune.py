@@ -32,18 +32,21 @@ log = logging.getLogger("textvae")
 @dataclass
 class TuneGrid:
     """The settings searched: every strength x beam size (0 or 1: greedy), and for beams of 2 or
-    more every combination of the three reranking weights."""
+    more every count of sampled candidates added to the beam's (``samples``) and every combination
+    of the three reranking weights."""
 
     strengths: Sequence[float] = (1.0,)
     beams: Sequence[int] = (0, 5, 10)
     rerank: Sequence[float] = (0.0,)
     cycle: Sequence[float] = (0.0,)
     lm_weight: Sequence[float] = (0.0,)
+    samples: Sequence[int] = (0,)
 
     def size(self) -> int:
         greedy = sum(b <= 1 for b in self.beams)
         beam = len(self.beams) - greedy
-        return len(self.strengths) * (greedy + beam * len(self.rerank) * len(self.cycle) * len(self.lm_weight))
+        return len(self.strengths) * (greedy + beam * len(self.samples) * len(self.rerank) * len(self.cycle)
+                                      * len(self.lm_weight))
 
     def check(self) -> None:
         values = [*self.strengths, *self.rerank, *self.cycle, *self.lm_weight]
@@ -53,7 +56,9 @@ class TuneGrid:
             raise TextvaeError("tune: reranking weights must be 0 (off) or positive")
         if any(b < 0 for b in self.beams):
             raise TextvaeError("tune: beam sizes must be 0 (greedy) or positive")
-        if not (self.strengths and self.beams and self.rerank and self.cycle and self.lm_weight):
+        if any(not isinstance(n, int) or n < 0 for n in self.samples):
+            raise TextvaeError("tune: sampled-candidate counts must be 0 (off) or positive integers")
+        if not (self.strengths and self.beams and self.rerank and self.cycle and self.lm_weight and self.samples):
             raise TextvaeError("tune: every grid axis needs at least one value")
 
 
@@ -123,8 +128,8 @@ def row_settings(row: Dict, lm_path: Optional[str], scorer_path: Optional[str] =
     """The transfer settings (``transfer`` keywords) of a table row."""
     settings = {"strength": row["strength"], "strategy": "beam" if row["beam"] > 1 else "greedy"}
     if row["beam"] > 1:
-        settings.update(beam_size=row["beam"], rerank=row["rerank"], rerank_cycle=row["cycle"],
-                        rerank_lm=row["lm_weight"])
+        settings.update(beam_size=row["beam"], samples=row.get("samples", 0), rerank=row["rerank"],
+                        rerank_cycle=row["cycle"], rerank_lm=row["lm_weight"])
         if row["lm_weight"]:
             settings["lm"] = lm_path
         if row["rerank"] and scorer_path:
@@ -163,21 +168,24 @@ def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
         if beam <= 1:
             outputs = sample.transfer(lambda sources, to: model.transfer(
                 sources, to, strength=strength, strategy="greedy", rerank=0.0, rerank_cycle=0.0, rerank_lm=0.0))
-            add({"strength": strength, "beam": 0, "rerank": 0.0, "cycle": 0.0, "lm_weight": 0.0}, outputs,
-                time.time() - started)
+            add({"strength": strength, "beam": 0, "samples": 0, "rerank": 0.0, "cycle": 0.0, "lm_weight": 0.0},
+                outputs, time.time() - started)
             continue
         candidates = sample.transfer(lambda sources, to: transfer_candidates(
             model.model, model.tokenizer, model.label_names, sources, to, model.batches, beam, strength=strength,
             style=any(grid.rerank), cycle=any(grid.cycle), lm=lm if any(grid.lm_weight) else None,
-            scorer=scorer, length_penalty=length_penalty))
+            scorer=scorer, length_penalty=length_penalty, samples=max(grid.samples)))
         seconds = time.time() - started
         scores = torch.stack([c[1] for c in candidates])
         features = {name: torch.stack([c[2][name] for c in candidates]) for name in candidates[0][2]}
-        for rerank, cycle, lm_weight in itertools.product(grid.rerank, grid.cycle, grid.lm_weight):
-            best = ranking(reranked_scores(scores, features, rerank, cycle, lm_weight))[:, 0].tolist()
+        for drawn, rerank, cycle, lm_weight in itertools.product(grid.samples, grid.rerank, grid.cycle,
+                                                                 grid.lm_weight):
+            pool = beam + drawn  # the beam's candidates, then the first `drawn` samples
+            best = ranking(reranked_scores(scores[:, :pool], {k: v[:, :pool] for k, v in features.items()},
+                                           rerank, cycle, lm_weight))[:, 0].tolist()
             outputs = [c[0][j] for c, j in zip(candidates, best)]
-            add({"strength": strength, "beam": beam, "rerank": rerank, "cycle": cycle, "lm_weight": lm_weight},
-                outputs, seconds)
+            add({"strength": strength, "beam": beam, "samples": drawn, "rerank": rerank, "cycle": cycle,
+                 "lm_weight": lm_weight}, outputs, seconds)
     bar.close()
     choice, met = rule.choose(rows)
     return {"rows": rows, "choice": choice, "met": met, "rule": rule.describe(fluency)}
@@ -191,7 +199,8 @@ def format_table(rows: List[Dict], choice: Optional[Dict] = None) -> str:
              "|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if fluency else "") + "---:|---|"]
     for r in rows:
         ppl = f" {r['ppl_ratio']:.2f} |" if fluency else ""
-        lines.append(f"| {r['strength']:g} | {'beam %d' % r['beam'] if r['beam'] > 1 else 'greedy'} | "
+        drawn = f" + {r['samples']} samples" if r.get("samples") else ""
+        lines.append(f"| {r['strength']:g} | {'beam %d' % r['beam'] + drawn if r['beam'] > 1 else 'greedy'} | "
                      f"{r['rerank']:g} | {r['cycle']:g} | {r['lm_weight']:g} | {r['accuracy']:.1f} | "
                      f"{r['self_bleu']:.1f} |{ppl} {r['decode_seconds']:.0f} | {'**chosen**' if r is choice else ''} |")
     return "\n".join(lines) + "\n"
