@@ -5,7 +5,8 @@ a stopped pipeline is continued by running the same command again.
 
     python benchmarks/ibt_pipeline.py [--corpus yelp|amazon] [--seed 0] [--out benchmarks/runs]
         [--threads 1] [--stages base,lm,classifier,reward,pairs,distill,rows] [--pairs-sentences 4000]
-        [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--scorer] [--data DIR] [key=value ...]
+        [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--samples 0 --top-p 1] [--scorer] [--data DIR]
+        [key=value ...]
 
 Runs land in OUT/CORPUS-seedS/ (CORPUS_ibt_transformer, CORPUS_lm, CORPUS_ibt_reward, pairs_round1,
 CORPUS_ibt_distill); each test row is printed and written next to its run by
@@ -43,6 +44,9 @@ def main() -> int:
     parser.add_argument("--rerank", type=float, default=4.0)
     parser.add_argument("--rerank-cycle", type=float, default=4.0)
     parser.add_argument("--rerank-lm", type=float, default=5.0)
+    parser.add_argument("--samples", type=int, default=0,
+                        help="sampled candidates reranked with the beam's, in the pairs and the reranked rows")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus threshold of --samples")
     parser.add_argument("--scorer", action="store_true",
                         help="score style by CORPUS_classifier (trained on its own) instead of the model's own classifier")
     parser.add_argument("--data", help="corpus directory (default: the recipes')")
@@ -65,6 +69,8 @@ def main() -> int:
     seed = [f"seed={args.seed}"] + ([f"data.path={args.data}"] if args.data else []) + args.overrides
     rerank = ["--beam", str(args.beam), "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
               "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + (["--scorer", str(classifier)] if args.scorer else [])
+    drawn = ["--samples", str(args.samples), "--top-p", str(args.top_p)] if args.samples else []
+    rerank += drawn
     minutes = {}
 
     def step(name, command, done: Path):
@@ -92,14 +98,14 @@ def main() -> int:
     step("pairs", [sys.executable, "-m", "textvae", "distill", "--model", str(reward), "--out", str(pairs), "--resume",
                    "--sentences", str(args.pairs_sentences), "--draw-seed", str(args.seed), "--beam", str(args.beam),
                    "--strategy", "beam", "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
-                   "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)]
+                   "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + drawn
          + (["--scorer", str(classifier)] if args.scorer else []), pairs / "pairs.jsonl")
     step("distill", model_row + [f"{c}_ibt_distill", "--name", distill.name] + common + seed
          + [f"train.init_from={reward}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"] + scored,
          distill / "result.json")
     if "rows" in stages:  # the reranked rows (the greedy ones came with training)
-        tag = (f"strength1-beam{args.beam}-rerank{args.rerank:g}-rerankcycle{args.rerank_cycle:g}"
-               f"-reranklm{args.rerank_lm:g}") + tail
+        tag = (f"strength1-beam{args.beam}" + (f"-samples{args.samples}-topp{args.top_p:g}" if args.samples else "")
+               + f"-rerank{args.rerank:g}-rerankcycle{args.rerank_cycle:g}-reranklm{args.rerank_lm:g}") + tail
         for run in (base, reward, distill):
             recipe = run.name.removesuffix(tail) if tail else run.name
             step("rows", model_row + [recipe, "--name", run.name, "--eval-only"] + common + rerank,

@@ -77,11 +77,11 @@ def test_every_reranked_row_equals_transferring_with_its_setting(run):
 def test_rows_with_sampled_candidates_equal_transferring_with_their_setting(run):
     model = textvae.load(run, device="cpu")
     sample = DevSample(load_corpus(model.config.data.path), model.config.seed, 30)
-    result = tune(model, sample, TuneGrid(beams=(3,), rerank=(2.0,), cycle=(0.0, 3.0), samples=(0, 2, 5)))
+    result = tune(model, sample, TuneGrid(beams=(3,), rerank=(2.0,), cycle=(0.0, 3.0), samples=(0, 2, 5)), top_p=0.9)
     assert sorted({r["samples"] for r in result["rows"]}) == [0, 2, 5] and len(result["rows"]) == 6
     for row in result["rows"]:
         outputs = sample.transfer(lambda sources, to: model.transfer(
-            sources, to, strategy="beam", beam_size=3, samples=row["samples"], rerank=row["rerank"],
+            sources, to, strategy="beam", beam_size=3, samples=row["samples"], top_p=0.9, rerank=row["rerank"],
             rerank_cycle=row["cycle"], rerank_lm=0.0, length_penalty=0.5))
         assert sample.score(outputs)["transfer_self_bleu"] == pytest.approx(row["self_bleu"])
     with pytest.raises(TextvaeError, match="sampled candidates are for reranking"):

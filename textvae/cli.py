@@ -192,7 +192,8 @@ def add_decode_options(p) -> None:
                         "--temperature / --top-k / --top-p; default 0)")
     g.add_argument("--temperature", type=finite_float, default=1.0)
     g.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0 = all)")
-    g.add_argument("--top-p", type=finite_float, default=1.0, help="nucleus sampling threshold (1 = off)")
+    g.add_argument("--top-p", type=finite_float, default=None,
+                   help="nucleus sampling threshold (1 = off; default 1, transfer: the model's setting)")
     g.add_argument("--seed", type=int, default=0, help="sampling seed")
     g.add_argument("--max-len", type=int, default=None, help="maximum output tokens (default: 2 x input + 5)")
     g.add_argument("--batch-size", type=int, default=256)
@@ -408,7 +409,7 @@ def cmd_tune(args) -> int:
             atomic_write_text(json_out, json.dumps(rows, indent=1) + "\n")
 
     log.info("tuning %d settings on %d %s sentences", grid.size(), len(sample.sources), args.split)
-    result = tune(model, sample, grid, rule, lm=lm, scorer=scorer, on_row=on_row)
+    result = tune(model, sample, grid, rule, lm=lm, scorer=scorer, on_row=on_row, top_p=args.top_p)
     print(format_table(result["rows"], result["choice"]), end="")
     settings, record = tuned_record(result, args.split, str(Path(args.lm).resolve()) if args.lm else None, grid,
                                     str(Path(args.scorer).resolve()) if args.scorer else None)
@@ -973,6 +974,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune_p.add_argument("--samples", type=number_list(int, 0),
                         help="sampled candidates added to each beam's, counts to try (default 0; one decode "
                              "draws the most, and smaller counts rerank its first ones)")
+    tune_p.add_argument("--top-p", type=number(float, 0, 1, above=True), default=1.0,
+                        help="nucleus threshold the sampled candidates are drawn with (default 1: plain sampling)")
     tune_p.add_argument("--lm", metavar="DIR", help="a textvae language model for LM reranking")
     add_scorer_argument(tune_p)
     tune_p.add_argument("--json", help="also write the rows to this JSON file (rewritten after every row)")

@@ -390,6 +390,7 @@ class TransferConfig:
     beam_size: Optional[int] = None
     length_penalty: Optional[float] = None
     samples: Optional[int] = None  # beam + reranking: sampled candidates per sentence added to the beam's
+    top_p: Optional[float] = None  # nucleus threshold of sampling (and of the sampled candidates)
     rerank: Optional[float] = None  # beam: weight of the model's own style classifier
     rerank_cycle: Optional[float] = None  # beam: weight of rebuilding the source from the candidate
     rerank_lm: Optional[float] = None  # beam: weight of a language model's per-token log-probability
@@ -408,6 +409,8 @@ class TransferConfig:
             yield "strength", f"must not be negative (0: the source's own style, 1: the target's), got {self.strength}"
         if self.beam_size is not None and self.beam_size < 1:
             yield "beam_size", f"must be at least 1 (or null), got {self.beam_size}"
+        if self.top_p is not None and not 0 < self.top_p <= 1:  # also refuses NaN
+            yield "top_p", f"must be in (0, 1] (or null), got {self.top_p}"
         if self.samples is not None and self.samples < 0:
             yield "samples", f"must be 0 (off) or positive (or null), got {self.samples}"
         if self.rerank_lm and not self.lm:

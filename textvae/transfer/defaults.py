@@ -19,10 +19,10 @@ from textvae.io import atomic_write_text
 from textvae.modeldir import TRANSFER_DEFAULTS_FILE, write_card
 
 BUILT_IN: Dict[str, Any] = {"strength": 1.0, "strategy": "greedy", "beam_size": 5, "length_penalty": 1.0,
-                            "samples": 0, "rerank": 0.0, "rerank_cycle": 0.0, "rerank_lm": 0.0, "lm": None, "scorer": None}
+                            "samples": 0, "top_p": 1.0, "rerank": 0.0, "rerank_cycle": 0.0, "rerank_lm": 0.0, "lm": None, "scorer": None}
 MODELS_KEYS = ("lm", "scorer")  # settings that name another model (a directory or a loaded model)
 RERANK_KEYS = ("rerank", "rerank_cycle", "rerank_lm")
-DECODING_KEYS = ("strategy", "beam_size", "length_penalty", "samples")
+DECODING_KEYS = ("strategy", "beam_size", "length_penalty", "samples", "top_p")
 
 
 def read_tuned(model_dir: Path) -> Optional[Dict[str, Any]]:

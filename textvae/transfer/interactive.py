@@ -82,10 +82,10 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
             options.update(strategy="beam", beam_size=int(value or 5), n_best=1)
             return f"beam search, {options['beam_size']} beams"
         if name == "greedy":
-            options.update(strategy="greedy")
+            options.update(strategy="greedy", samples=0)
             return "greedy decoding"
         if name == "sample":
-            options.update(strategy="sample", top_p=float(value or 0.9))
+            options.update(strategy="sample", samples=0, top_p=float(value or 0.9))
             return f"top-p sampling, p = {options['top_p']:g}"
     except ValueError:
         return f"{line}: expected a number; :help lists the commands"
@@ -127,14 +127,17 @@ def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float =
                 break
             stdout.write(message + "\n")
             continue
+        # sampled candidates are for reranking: plain decoding (and reranking switched off) draws none
+        plain = {**options, "samples": 0}
+        reranked = options if any(state[key] for key in ("rerank", "rerank_cycle", "rerank_lm")) else plain
         try:
-            DecodeOptions(**options)
-            rows = [("reconstruction", model.reconstruct([line], **options)[0])] if model.model.latent_dim else []
+            DecodeOptions(**plain)
+            rows = [("reconstruction", model.reconstruct([line], **plain)[0])] if model.model.latent_dim else []
             for name in model.label_names:
                 if "traverse" in state:
-                    rows.append((name, model.manipulate([line], name, **state["traverse"], **options)[0]))
+                    rows.append((name, model.manipulate([line], name, **state["traverse"], **plain)[0]))
                 else:
-                    rows.append((name, model.transfer([line], to=name, **state, **options)[0]))
+                    rows.append((name, model.transfer([line], to=name, **state, **reranked)[0]))
         except TextvaeError as exc:
             stdout.write(f"{exc}\n")
             continue

@@ -130,6 +130,8 @@ def row_settings(row: Dict, lm_path: Optional[str], scorer_path: Optional[str] =
     if row["beam"] > 1:
         settings.update(beam_size=row["beam"], samples=row.get("samples", 0), rerank=row["rerank"],
                         rerank_cycle=row["cycle"], rerank_lm=row["lm_weight"])
+        if row.get("samples"):
+            settings["top_p"] = row["top_p"]
         if row["lm_weight"]:
             settings["lm"] = lm_path
         if row["rerank"] and scorer_path:
@@ -138,10 +140,11 @@ def row_settings(row: Dict, lm_path: Optional[str], scorer_path: Optional[str] =
 
 
 def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
-         on_row: Optional[Callable[[Dict], None]] = None, scorer=None) -> Dict:
+         on_row: Optional[Callable[[Dict], None]] = None, scorer=None, top_p: float = 1.0) -> Dict:
     """Score every setting of ``grid`` for the loaded model ``model`` (a :class:`textvae.TextModel`)
     on ``sample`` (a :class:`DevSample`); ``lm``: the loaded language model for LM reranking;
-    ``scorer``: the loaded classifier that style reranking asks instead of the model's own.
+    ``scorer``: the loaded classifier that style reranking asks instead of the model's own;
+    ``top_p``: the nucleus threshold the grid's sampled candidates are drawn with.
     Returns ``{"rows", "choice", "met", "rule"}``; ``on_row(row)`` sees each row as it is scored."""
     from textvae.progress import bar as progress_bar
 
@@ -174,7 +177,7 @@ def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
         candidates = sample.transfer(lambda sources, to: transfer_candidates(
             model.model, model.tokenizer, model.label_names, sources, to, model.batches, beam, strength=strength,
             style=any(grid.rerank), cycle=any(grid.cycle), lm=lm if any(grid.lm_weight) else None,
-            scorer=scorer, length_penalty=length_penalty, samples=max(grid.samples)))
+            scorer=scorer, length_penalty=length_penalty, samples=max(grid.samples), top_p=top_p))
         seconds = time.time() - started
         scores = torch.stack([c[1] for c in candidates])
         features = {name: torch.stack([c[2][name] for c in candidates]) for name in candidates[0][2]}
@@ -184,8 +187,8 @@ def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
             best = ranking(reranked_scores(scores[:, :pool], {k: v[:, :pool] for k, v in features.items()},
                                            rerank, cycle, lm_weight))[:, 0].tolist()
             outputs = [c[0][j] for c, j in zip(candidates, best)]
-            add({"strength": strength, "beam": beam, "samples": drawn, "rerank": rerank, "cycle": cycle,
-                 "lm_weight": lm_weight}, outputs, seconds)
+            add({"strength": strength, "beam": beam, "samples": drawn, **({"top_p": top_p} if drawn else {}),
+                 "rerank": rerank, "cycle": cycle, "lm_weight": lm_weight}, outputs, seconds)
     bar.close()
     choice, met = rule.choose(rows)
     return {"rows": rows, "choice": choice, "met": met, "rule": rule.describe(fluency)}
@@ -199,7 +202,7 @@ def format_table(rows: List[Dict], choice: Optional[Dict] = None) -> str:
              "|---:|---|---:|---:|---:|---:|---:|" + ("---:|" if fluency else "") + "---:|---|"]
     for r in rows:
         ppl = f" {r['ppl_ratio']:.2f} |" if fluency else ""
-        drawn = f" + {r['samples']} samples" if r.get("samples") else ""
+        drawn = f" + {r['samples']} samples (top-p {r['top_p']:g})" if r.get("samples") else ""
         lines.append(f"| {r['strength']:g} | {'beam %d' % r['beam'] + drawn if r['beam'] > 1 else 'greedy'} | "
                      f"{r['rerank']:g} | {r['cycle']:g} | {r['lm_weight']:g} | {r['accuracy']:.1f} | "
                      f"{r['self_bleu']:.1f} |{ppl} {r['decode_seconds']:.0f} | {'**chosen**' if r is choice else ''} |")
