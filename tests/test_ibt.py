@@ -96,6 +96,17 @@ def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path, tiny_config,
     stdout = io.StringIO()
     run_interactive(model, {}, lm=lm, stdin=io.StringIO(":beam 3\n:lm 1e6\nthe food was great .\n"), stdout=stdout)
     assert any(line.strip().startswith(f"negative: {fluent[0][0]}") for line in stdout.getvalue().splitlines()[2:])
+    # sampled candidates join the reranked pool only while a beam is reranked; greedy ignores them
+    fluent_pool = model.transfer(["the food was great ."], to="negative", strategy="beam", beam_size=3, samples=4,
+                                 rerank_lm=1e6, lm=lm)[0]
+    stdout = io.StringIO()
+    run_interactive(model, {}, lm=lm, stdin=io.StringIO(
+        ":beam 3\n:lm 1e6\n:samples 4\nthe food was great .\n:greedy\nthe food was great .\n"), stdout=stdout)
+    lines = [line.strip() for line in stdout.getvalue().splitlines()]
+    negative = [line for line in lines if line.startswith("negative:")]
+    assert "4 sampled candidates with beam search and reranking" in lines
+    greedy_output = model.transfer(["the food was great ."], to="negative", strategy="greedy")[0]
+    assert negative[0].startswith(f"negative: {fluent_pool}") and negative[1].startswith(f"negative: {greedy_output}")
 
 
 def _tiny_model(*overrides):

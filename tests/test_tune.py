@@ -79,12 +79,14 @@ def test_rows_with_sampled_candidates_equal_transferring_with_their_setting(run)
     sample = DevSample(load_corpus(model.config.data.path), model.config.seed, 30)
     result = tune(model, sample, TuneGrid(beams=(3,), rerank=(2.0,), cycle=(0.0, 3.0), samples=(0, 2, 5)), top_p=0.9)
     assert sorted({r["samples"] for r in result["rows"]}) == [0, 2, 5] and len(result["rows"]) == 6
+    # without a reranking weight there are no sampled rows (nothing would choose among them)
+    assert TuneGrid(beams=(3,), rerank=(0.0, 2.0), samples=(0, 4)).size() == 3
     for row in result["rows"]:
         outputs = sample.transfer(lambda sources, to: model.transfer(
             sources, to, strategy="beam", beam_size=3, samples=row["samples"], top_p=0.9, rerank=row["rerank"],
             rerank_cycle=row["cycle"], rerank_lm=0.0, length_penalty=0.5))
         assert sample.score(outputs)["transfer_self_bleu"] == pytest.approx(row["self_bleu"])
-    with pytest.raises(TextvaeError, match="sampled candidates are for reranking"):
+    with pytest.raises(TextvaeError, match="samples adds sampled candidates for reranking"):
         model.transfer(["the food was good ."], to="negative", strategy="beam", samples=2, rerank=0.0,
                        rerank_cycle=0.0, rerank_lm=0.0)
 
@@ -105,8 +107,10 @@ def test_rule_and_resolution():
     assert resolve(drawn, {})["samples"] == 10  # the defaults' sampled candidates go with their reranking
     assert resolve(drawn, {"strategy": "greedy"})["samples"] == 0
     assert resolve(drawn, {"rerank": 0.0, "rerank_lm": 0.0})["samples"] == 0
-    with pytest.raises(TextvaeError, match="sampled candidates are for reranking"):
+    with pytest.raises(TextvaeError, match="samples adds sampled candidates for reranking"):
         resolve(drawn, {"strategy": "greedy", "samples": 4})
+    assert resolve({**drawn, "top_p": 0.9}, {"strategy": "greedy"})["top_p"] == 1.0  # it was the samples'
+    assert resolve({"strategy": "sample", "top_p": 0.9}, {})["top_p"] == 0.9
 
 
 def test_defaults_whose_lm_is_gone_fail_in_one_line(run, tmp_path):
@@ -124,6 +128,9 @@ def test_defaults_whose_lm_is_gone_fail_in_one_line(run, tmp_path):
     (["--strength", "nan"], "finite"),
     (["--lm-weight", "1"], "needs a language model"),
     (["--split", "nope"], "invalid choice"),
+    (["--samples", "4", "--rerank", "0", "--cycle", "0"], "sampled candidates (--samples) are for reranking"),
+    (["--samples", "4", "--beam", "0", "--rerank", "1"], "join a beam's"),
+    (["--samples", "-1"], "--samples: expected an integer at least 0"),
 ])
 def test_tune_bad_input_exits_2_and_writes_nothing(run, capsys, argv, message):
     before = (run / "model" / DEFAULTS_FILE).read_text() if (run / "model" / DEFAULTS_FILE).exists() else None
@@ -136,6 +143,19 @@ def test_tune_bad_input_exits_2_and_writes_nothing(run, capsys, argv, message):
 def test_transfer_refuses_non_finite_options(run, capsys):
     assert main(["transfer", "--model", str(run), "--to", "negative", "--strength", "inf"]) == 2
     assert "finite" in capsys.readouterr().err
+
+
+def test_sampled_candidates_without_reranking_are_refused_in_one_line(run, capsys, tmp_path):
+    assert main(["transfer", "--model", str(run), "--to", "negative", "--strategy", "greedy", "--samples", "3"]) == 2
+    assert "it needs the beam strategy" in capsys.readouterr().err
+    assert main(["transfer", "--model", str(run), "--to", "negative", "--strategy", "beam", "--samples", "3",
+                 "--rerank", "0", "--rerank-cycle", "0", "--input", str(tmp_path / "absent.txt")]) == 2
+    assert "samples adds sampled candidates for reranking" in capsys.readouterr().err  # before the input is read
+    assert main(["reconstruct", "--model", str(run), "--samples", "3"]) == 2  # no such option outside transfer
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"base: {os.path.abspath(RECIPE)}\ntransfer: {{strategy: beam, samples: 10}}\n")
+    with pytest.raises(TextvaeError, match="'transfer.samples' adds sampled candidates for reranking"):
+        load_recipe(str(recipe))
 
 
 def test_long_commands_show_progress_on_a_terminal_only(run, tmp_path, capsys, monkeypatch):

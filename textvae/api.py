@@ -121,6 +121,9 @@ class TextModel:
         from textvae.decoding import DecodeOptions, decode
 
         opts = DecodeOptions.from_kwargs(**options)
+        if opts.samples:
+            raise TextvaeError("samples adds candidates for transfer reranking to choose among; decoding codes "
+                               "has no reranker: drop it (or use n_best with beam search)")
         n = codes.size(0)
         order = sorted(range(n), key=lambda i: lengths[i]) if lengths is not None else list(range(n))
         max_len = int(max(lengths)) * 2 + 5 if lengths else 30

@@ -177,7 +177,8 @@ def add_quiet(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
 
 
-def add_decode_options(p) -> None:
+def add_decode_options(p, reranked: bool = False) -> None:
+    """The decoding options; ``reranked``: the command reranks transfers (``--samples`` joins them)."""
     g = p.add_argument_group("decoding")
     # strategy, beam and length penalty default to None: `transfer` then takes the model's own
     # (tuned) settings, the other commands greedy / 5 / 1.0
@@ -187,13 +188,15 @@ def add_decode_options(p) -> None:
     g.add_argument("--length-penalty", type=finite_float, default=None,
                    help="beam ranking divides log-probabilities by length ** this (0 = raw; default 1)")
     g.add_argument("--n-best", type=int, default=1, help="hypotheses per sentence (beam), tab-separated")
-    g.add_argument("--samples", type=int, default=None,
-                   help="beam with reranking: also rerank this many sampled candidates per sentence (drawn with "
-                        "--temperature / --top-k / --top-p; default 0)")
+    if reranked:
+        g.add_argument("--samples", type=int, default=None,
+                       help="beam with reranking: also rerank this many sampled candidates per sentence (drawn "
+                            "with --temperature / --top-k / --top-p; default 0, or the model's setting)")
     g.add_argument("--temperature", type=finite_float, default=1.0)
     g.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (0 = all)")
     g.add_argument("--top-p", type=finite_float, default=None,
-                   help="nucleus sampling threshold (1 = off; default 1, transfer: the model's setting)")
+                   help="nucleus sampling threshold (1 = off; default 1" + (", or the model's setting)" if reranked
+                                                                             else ")"))
     g.add_argument("--seed", type=int, default=0, help="sampling seed")
     g.add_argument("--max-len", type=int, default=None, help="maximum output tokens (default: 2 x input + 5)")
     g.add_argument("--batch-size", type=int, default=256)
@@ -214,7 +217,7 @@ DECODE_KEYS = ("strategy", "beam_size", "length_penalty", "n_best", "samples", "
 def decode_options(args) -> dict:
     from textvae.decoding import DecodeOptions
 
-    options = {key: getattr(args, key) for key in DECODE_KEYS if getattr(args, key) is not None}
+    options = {key: getattr(args, key) for key in DECODE_KEYS if getattr(args, key, None) is not None}
     # bad values stop here, before the model is loaded (samples without a strategy: the model's may be beam)
     DecodeOptions(**({"strategy": "beam"} if "samples" in options and "strategy" not in options else {}), **options)
     if options.get("compile"):
@@ -386,6 +389,8 @@ def cmd_tune(args) -> int:
         if getattr(args, key) is not None:
             setattr(grid, key, getattr(args, key))
     check_grid(grid, model, lm, scorer)  # before the fluency LM and the judge are built
+    if args.top_p != 1.0 and not any(grid.samples):
+        log.warning("tune: --top-p %g has no effect without sampled candidates (--samples)", args.top_p)
     corpus = load_corpus(args.data or model.config.data.path)
     if args.split not in corpus.datasets:
         raise TextvaeError(f"corpus {corpus.source} has no {args.split} split")
@@ -920,17 +925,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     train.set_defaults(func=cmd_train)
 
-    def add_model_io(p):
+    def add_model_io(p, reranked: bool = False):
         p.add_argument("--model", required=True, help="model directory or run directory")
         p.add_argument("--input", default="-", help="sentences, one a line (default: stdin)")
         p.add_argument("--output", help="output file (default: stdout)")
         p.add_argument("--force", action="store_true", help="overwrite an existing output file")
         p.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda when available)")
         add_quiet(p)
-        add_decode_options(p)
+        add_decode_options(p, reranked)
 
     transfer = sub.add_parser("transfer", help="rewrite sentences in another style")
-    add_model_io(transfer)
+    add_model_io(transfer, reranked=True)
     transfer.add_argument("--to", help="target style name")
     transfer.add_argument("--interactive", action="store_true",
                           help="type sentences, see them transferred to every style (:help for commands)")
@@ -1007,7 +1012,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_transfer_settings(distill)
     distill.add_argument("--device", default=None)
     add_quiet(distill)
-    add_decode_options(distill)
+    add_decode_options(distill, reranked=True)
     distill.set_defaults(func=cmd_distill)
 
     recon = sub.add_parser("reconstruct", help="encode and decode sentences (autoencoder check)")

@@ -413,6 +413,10 @@ class TransferConfig:
             yield "top_p", f"must be in (0, 1] (or null), got {self.top_p}"
         if self.samples is not None and self.samples < 0:
             yield "samples", f"must be 0 (off) or positive (or null), got {self.samples}"
+        if self.samples and (self.strategy in ("greedy", "sample")
+                             or not any((self.rerank, self.rerank_cycle, self.rerank_lm))):
+            yield "samples", ("adds sampled candidates for reranking to choose among: it is only used with "
+                              "strategy beam and a reranking weight (rerank, rerank_cycle or rerank_lm)")
         if self.rerank_lm and not self.lm:
             yield "rerank_lm", "needs transfer.lm, the language-model directory"
         if self.scorer and not self.rerank:

@@ -68,6 +68,8 @@ def resolve(defaults: Dict[str, Any], explicit: Dict[str, Any]) -> Dict[str, Any
                 settings[key] = 0.0
     if "samples" not in given and not (settings["strategy"] == "beam" and any(settings[k] for k in RERANK_KEYS)):
         settings["samples"] = 0
+        if defaults.get("samples") and "top_p" not in given:  # the defaults' top-p was the samples'
+            settings["top_p"] = BUILT_IN["top_p"]
     if "lm" not in given and not settings["rerank_lm"]:
         settings["lm"] = None
     if "scorer" not in given and not settings["rerank"]:
@@ -83,9 +85,6 @@ def check_settings(settings: Dict[str, Any]) -> None:
     for key, message in fields.check():
         if not message.startswith("needs"):
             raise TextvaeError(f"transfer setting {key} {message}")
-    if settings["samples"] and (settings["strategy"] != "beam" or not any(settings[k] for k in RERANK_KEYS)):
-        raise TextvaeError(f"samples {settings['samples']}: sampled candidates are for reranking to choose among; "
-                           "use beam search with a reranking weight (--strategy beam --rerank W) or drop --samples")
 
 
 def write_tuned(model_dir: Path, settings: Dict[str, Any], record: Dict[str, Any]) -> Path:

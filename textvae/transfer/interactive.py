@@ -3,7 +3,8 @@
 Each input line prints its reconstruction and its transfer to every other style, with the
 judge's confidence when an evaluation judge for the model's corpus is cached. Lines that start
 with ``:`` are commands (``:help``). Without a terminal (a pipe) there is no prompt, and the
-transfers are exactly what batch mode prints.
+transfers are exactly what batch mode prints (except sampled ones, ``:sample`` and ``:samples``,
+which depend on the sentences decoded together).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ HELP = """commands:
   :lm W         ... and by W x each candidate's per-token log-probability under --lm (now {rerank_lm})
   :beam N       beam search with N beams        :greedy      greedy decoding
   :sample P     top-p sampling with threshold P
+  :samples N    with beam search and reranking, also rerank N sampled candidates (now {samples})
   :steps N      --method traverse: gradient steps on the code (now {steps})
   :step X       --method traverse: step size (now {step_size})
   :help         this text                       :quit        leave (or end of input)"""
 
 
+RERANKING = ("rerank", "rerank_cycle", "rerank_lm")
 # :command -> (transfer keyword, what it is called)
 WEIGHTS = {"rerank": ("rerank", "rerank weight"), "cycle": ("rerank_cycle", "cycle rerank weight"),
            "lm": ("rerank_lm", "language-model rerank weight")}
@@ -81,11 +84,17 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
         if name == "beam":
             options.update(strategy="beam", beam_size=int(value or 5), n_best=1)
             return f"beam search, {options['beam_size']} beams"
+        if name == "samples":
+            state["samples"] = int(value or 0)
+            if state["samples"] < 0:
+                state["samples"] = 0
+                return f"{line}: expected 0 or more"
+            return f"{state['samples']} sampled candidates with beam search and reranking"
         if name == "greedy":
-            options.update(strategy="greedy", samples=0)
+            options.update(strategy="greedy")
             return "greedy decoding"
         if name == "sample":
-            options.update(strategy="sample", samples=0, top_p=float(value or 0.9))
+            options.update(strategy="sample", top_p=float(value or 0.9))
             return f"top-p sampling, p = {options['top_p']:g}"
     except ValueError:
         return f"{line}: expected a number; :help lists the commands"
@@ -105,6 +114,8 @@ def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float =
     judge = cached_judge_for(model)
     state = {"strength": strength, "rerank": rerank, "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm, "lm": lm,
              "scorer": scorer}
+    options = dict(options)
+    state["samples"] = options.pop("samples", 0)  # the session's, used while it reranks a beam
     if traverse is not None:
         state["traverse"] = dict(traverse)
     width = max(len(name) for name in model.label_names + ["reconstruction"])
@@ -127,17 +138,19 @@ def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float =
                 break
             stdout.write(message + "\n")
             continue
-        # sampled candidates are for reranking: plain decoding (and reranking switched off) draws none
-        plain = {**options, "samples": 0}
-        reranked = options if any(state[key] for key in ("rerank", "rerank_cycle", "rerank_lm")) else plain
+        # the reranking weights and sampled candidates act on a beam; greedy and sampling decode plainly
+        strategy = options.get("strategy") or model.transfer_defaults.get("strategy")
+        reranking = strategy == "beam" and any(state[k] for k in RERANKING)
+        weights = {k: (v if reranking or k not in RERANKING else 0.0) for k, v in state.items() if k != "samples"}
         try:
-            DecodeOptions(**plain)
-            rows = [("reconstruction", model.reconstruct([line], **plain)[0])] if model.model.latent_dim else []
+            DecodeOptions(**options)
+            rows = [("reconstruction", model.reconstruct([line], **options)[0])] if model.model.latent_dim else []
             for name in model.label_names:
                 if "traverse" in state:
-                    rows.append((name, model.manipulate([line], name, **state["traverse"], **plain)[0]))
+                    rows.append((name, model.manipulate([line], name, **state["traverse"], **options)[0]))
                 else:
-                    rows.append((name, model.transfer([line], to=name, **state, **reranked)[0]))
+                    rows.append((name, model.transfer([line], to=name, **weights, **options,
+                                                      samples=state["samples"] if reranking else 0)[0]))
         except TextvaeError as exc:
             stdout.write(f"{exc}\n")
             continue

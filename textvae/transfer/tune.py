@@ -42,11 +42,17 @@ class TuneGrid:
     lm_weight: Sequence[float] = (0.0,)
     samples: Sequence[int] = (0,)
 
+    def reranked(self):
+        """``(samples, rerank, cycle, lm_weight)`` of every reranking row of a beam: sampled candidates
+        only where some weight is on (without reranking there is nothing to choose them)."""
+        for drawn, *weights in itertools.product(self.samples, self.rerank, self.cycle, self.lm_weight):
+            if not drawn or any(weights):
+                yield (drawn, *weights)
+
     def size(self) -> int:
         greedy = sum(b <= 1 for b in self.beams)
         beam = len(self.beams) - greedy
-        return len(self.strengths) * (greedy + beam * len(self.samples) * len(self.rerank) * len(self.cycle)
-                                      * len(self.lm_weight))
+        return len(self.strengths) * (greedy + beam * len(list(self.reranked())))
 
     def check(self) -> None:
         values = [*self.strengths, *self.rerank, *self.cycle, *self.lm_weight]
@@ -60,6 +66,11 @@ class TuneGrid:
             raise TextvaeError("tune: sampled-candidate counts must be 0 (off) or positive integers")
         if not (self.strengths and self.beams and self.rerank and self.cycle and self.lm_weight and self.samples):
             raise TextvaeError("tune: every grid axis needs at least one value")
+        if any(self.samples) and not any([*self.rerank, *self.cycle, *self.lm_weight]):
+            raise TextvaeError("tune: sampled candidates (--samples) are for reranking to choose among; give a "
+                               "positive --rerank, --cycle or --lm-weight")
+        if any(self.samples) and max(self.beams) <= 1:
+            raise TextvaeError("tune: sampled candidates (--samples) join a beam's; give a beam size of 2 or more")
 
 
 def reranking_available(model, label_names: Sequence[str], scorer=None) -> Dict[str, Optional[str]]:
@@ -181,8 +192,7 @@ def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
         seconds = time.time() - started
         scores = torch.stack([c[1] for c in candidates])
         features = {name: torch.stack([c[2][name] for c in candidates]) for name in candidates[0][2]}
-        for drawn, rerank, cycle, lm_weight in itertools.product(grid.samples, grid.rerank, grid.cycle,
-                                                                 grid.lm_weight):
+        for drawn, rerank, cycle, lm_weight in grid.reranked():
             pool = beam + drawn  # the beam's candidates, then the first `drawn` samples
             best = ranking(reranked_scores(scores[:, :pool], {k: v[:, :pool] for k, v in features.items()},
                                            rerank, cycle, lm_weight))[:, 0].tolist()
