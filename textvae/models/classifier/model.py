@@ -4,7 +4,7 @@ A transfer model's own classifier is trained next to the generator, which learns
 (its soft transfers are scored by it at every step): reranking or rewarding by that same
 classifier then prefers transfers that fool it (one style word flipped, the others left). A
 classifier trained separately on the training split, never seen by the generator's training,
-is a second opinion that the generator has not learnt to fool (``--rerank-scorer`` in
+is a second opinion that the generator has not learnt to fool (``--scorer`` in
 ``textvae transfer``; ``model.reward.scorer`` for direct rewards). It is still the project's own
 model of the training split, never the evaluation judge.
 
