@@ -168,6 +168,22 @@ def test_rerank_orders_beam_candidates_by_score_plus_classifier_and_cycle():
         _reranker(model, 1, -1.0)
 
 
+def test_candidates_scored_in_chunks_score_as_in_one_batch(monkeypatch):
+    from textvae.transfer import rerank
+
+    model = _tiny_model()
+    ids = [[[5, 6], [7, 8, 9], []], [[10], [11, 12], [13]], [[14, 15, 16, 17], [18], [19, 5]]]
+    sources = collate([[20, 21, 22], [23, 24], [25, 26, 27, 28]])
+    score = rerank.candidate_scorer(model, _Ids, 1, style=True, cycle=True)
+    with torch.no_grad():
+        whole = score(ids, sources)
+        monkeypatch.setattr(rerank, "CANDIDATE_CHUNK", 3)  # one source's 3 candidates at a time
+        chunked = score(ids, sources)
+    assert set(whole) == set(chunked) == {"style", "cycle"}
+    for name in whole:
+        assert chunked[name].shape == (3, 3) and torch.allclose(whole[name], chunked[name], atol=1e-4)
+
+
 @pytest.mark.parametrize("relaxation,fraction", [("sequential", 1.0), ("greedy_prefix", 1.0), ("sequential", 0.5),
                                                  ("greedy_prefix", 0.5)])
 def test_style_loss_reaches_the_decoder_not_the_classifier(relaxation, fraction):

@@ -42,6 +42,7 @@ def lm_scorer(tokenizer, lm) -> Callable[[List[List[int]]], torch.Tensor]:
     return lambda ids: lm.sentence_nll([tokenizer.decode(seq) for seq in ids])
 
 
+CANDIDATE_CHUNK = 1024  # candidates scored at once: 1,024 x 40 tokens x a 12k vocabulary is about 2 GB of logits
 FEATURES = ("style", "cycle", "lm")  # what a candidate is scored by, besides its beam score
 Features = Dict[str, torch.Tensor]  # feature -> (N, k): style log-prob, per-token rebuild NLL, per-token LM NLL
 
@@ -73,6 +74,15 @@ def candidate_scorer(model, tokenizer, target: int, style: bool = False, cycle: 
     external_style = scorer_log_prob(tokenizer, scorer, target) if style and scorer is not None else None
 
     def score(ids: List[List[List[int]]], sources: Batch) -> Features:
+        n, k = len(ids), len(ids[0])
+        rows = max(1, CANDIDATE_CHUNK // k)  # sources per chunk: the rebuild's logits grow with n * k
+        if n <= rows:
+            return score_chunk(ids, sources)
+        parts = [score_chunk(ids[i:i + rows], sources.rows(torch.arange(i, min(n, i + rows))))
+                 for i in range(0, n, rows)]
+        return {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
+
+    def score_chunk(ids: List[List[List[int]]], sources: Batch) -> Features:
         n, k = len(ids), len(ids[0])
         device = sources.src.device
         flat = [seq for row in ids for seq in row]
