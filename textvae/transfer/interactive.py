@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Dict, Optional, TextIO
 
+from textvae.transfer.defaults import RERANK_KEYS
+
 log = logging.getLogger("textvae")
 
 HELP = """commands:
@@ -27,7 +29,6 @@ HELP = """commands:
   :help         this text                       :quit        leave (or end of input)"""
 
 
-RERANKING = ("rerank", "rerank_cycle", "rerank_lm")
 # :command -> (transfer keyword, what it is called)
 WEIGHTS = {"rerank": ("rerank", "rerank weight"), "cycle": ("rerank_cycle", "cycle rerank weight"),
            "lm": ("rerank_lm", "language-model rerank weight")}
@@ -85,10 +86,9 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
             options.update(strategy="beam", beam_size=int(value or 5), n_best=1)
             return f"beam search, {options['beam_size']} beams"
         if name == "samples":
-            state["samples"] = int(value or 0)
-            if state["samples"] < 0:
-                state["samples"] = 0
+            if int(value or 0) < 0:
                 return f"{line}: expected 0 or more"
+            state["samples"] = int(value or 0)
             return f"{state['samples']} sampled candidates with beam search and reranking"
         if name == "greedy":
             options.update(strategy="greedy")
@@ -140,8 +140,8 @@ def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float =
             continue
         # the reranking weights and sampled candidates act on a beam; greedy and sampling decode plainly
         strategy = options.get("strategy") or model.transfer_defaults.get("strategy")
-        reranking = strategy == "beam" and any(state[k] for k in RERANKING)
-        weights = {k: (v if reranking or k not in RERANKING else 0.0) for k, v in state.items() if k != "samples"}
+        reranking = strategy == "beam" and any(state[k] for k in RERANK_KEYS)
+        weights = {k: (v if reranking or k not in RERANK_KEYS else 0.0) for k, v in state.items() if k != "samples"}
         try:
             DecodeOptions(**options)
             rows = [("reconstruction", model.reconstruct([line], **options)[0])] if model.model.latent_dim else []
