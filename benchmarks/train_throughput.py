@@ -47,7 +47,7 @@ from textvae.errors import run_script
 from textvae.models import build_model
 from textvae.training.trainer import Trainer, cpu_has_native_bf16
 
-from decode import sync
+from decode import matmul_gflops, sync
 
 SETTING = ["model.embedding_dim=300", "model.dropout=0.5", "model.encoder.hidden_size=256",
            "model.encoder.bidirectional=false", "model.decoder.hidden_size=256", "model.decoder.latent_concat=false",
@@ -163,20 +163,6 @@ def time_textvae(ids, vocab, batch, steps, bf16, compile_step=False, device=torc
     return done / (time.perf_counter() - started)
 
 
-def matmul_gflops(vocab: int, dtype: torch.dtype, rows: int = 384, repeats: int = 30,
-                  device=torch.device("cpu")) -> float:
-    """Measured matmul throughput for the output layer's shape (the dominant cost)."""
-    a, b = torch.randn(rows, 256, dtype=dtype, device=device), torch.randn(256, vocab, dtype=dtype, device=device)
-    for _ in range(3):
-        a @ b
-    sync(device)
-    started = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    sync(device)
-    return 2 * rows * 256 * vocab * repeats / (time.perf_counter() - started) / 1e9
-
-
 def flops_per_sentence(mean_length: float, vocab: int) -> float:
     """Matmul FLOPs of one training sentence (forward + backward = 3x forward): GRU encoder over
     L tokens, GRU decoder and output layer over L + 1 positions (the padding the anchor also
@@ -229,7 +215,8 @@ def main() -> None:
           "| compiled sent/s | compiled / anchor | share of limit |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for bf16, (ours, anchor, compiled) in results.items():
         name = "bf16 autocast (train.amp=auto here)" if bf16 and native else "bf16 autocast" if bf16 else "fp32"
-        limit = matmul_gflops(len(tokenizer), torch.bfloat16 if bf16 else torch.float32, device=device) * 1e9 / flops
+        dtype = torch.bfloat16 if bf16 else torch.float32
+        limit = matmul_gflops(len(tokenizer), dtype, rows=384, device=device) * 1e9 / flops
         tail = f" {compiled:.0f} | {compiled / anchor:.2f}x | {compiled / limit:.0%} |" if compiled else " - | - | - |"
         print(f"| {name} | {ours:.0f} | {anchor:.0f} | {ours / anchor:.2f}x | {limit:.0f} | {ours / limit:.0%} |" + tail)
 
