@@ -1,6 +1,7 @@
 """The style/content split VAE (John et al. 2019) on the synthetic corpus."""
 
 import io
+import json
 import os
 
 import pytest
@@ -260,3 +261,20 @@ def test_latent_plot_of_style_and_content(trained, tmp_path, capsys):
     assert "latent.png" in (out / "report.md").read_text()
     assert main(args) == 2  # no overwriting without --force
     assert main(args + ["--force", "--method", "pca"]) == 0
+
+
+def test_few_label_probe_of_each_code_part(trained, tmp_path, capsys):
+    codes = trained.encode([e.text for e in TEST[:4]])
+    s, c = trained.model.split(codes)
+    assert torch.equal(codes[:, trained.model.code_part_mask("style")], s)
+    assert torch.equal(codes[:, trained.model.code_part_mask("content")], c)
+    accuracy = {}
+    for part in ("style", "content"):
+        out = tmp_path / f"{part}.json"
+        assert main(["evaluate", "semisupervised", "--model", str(trained.path), "--labels", "100", "--draws", "2",
+                     "--part", part, "--output", str(out)]) == 0
+        saved = json.loads(out.read_text())
+        assert saved["part"] == part
+        accuracy[part] = saved["results"][str(trained.path)]["100"]["mean"]
+    capsys.readouterr()
+    assert accuracy["style"] >= 95 and accuracy["content"] < accuracy["style"] - 10, accuracy

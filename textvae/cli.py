@@ -612,6 +612,8 @@ def cmd_evaluate_syntax(args) -> int:
 
 
 def cmd_evaluate_semisupervised(args) -> int:
+    import random
+
     import numpy as np
 
     import textvae
@@ -626,24 +628,29 @@ def cmd_evaluate_semisupervised(args) -> int:
     for model in models:
         if not model.model.latent_dim:
             raise TextvaeError(f"model {model.path} has no latent code to classify from (e.g. a language model)")
+    parts = [model.model.code_part_mask(args.part).numpy() for model in models]
     corpus = load_corpus(args.data or models[0].config.data.path, splits=("train", "test"))
     texts, labels = corpus.texts("train"), corpus.labels("train")
     if max(sizes) > len(texts):
         raise TextvaeError(f"--labels {max(sizes)}: the training split has {len(texts)} sentences")
+    # m1m2 also learns from unlabelled training sentences: a seeded draw whose labels are never read
+    pool = (sorted(random.Random(args.seed).sample(range(len(texts)), min(args.unlabelled, len(texts))))
+            if args.classifier == "m1m2" else [])
     results = {}
-    for model, path in zip(models, args.model):
+    for model, path, part in zip(models, args.model, parts):
         cache: dict = {}
 
-        def codes(rows, model=model, cache=cache):
+        def codes(rows, model=model, cache=cache, part=part):
             missing = [i for i in rows if i not in cache]
             if missing:
                 for i, code in zip(missing, model.encode([texts[i] for i in missing]).float().cpu().numpy()):
-                    cache[i] = code
+                    cache[i] = code[part]
             return np.stack([cache[i] for i in rows])
 
-        test = model.encode(corpus.texts("test")).float().cpu().numpy()
+        test = model.encode(corpus.texts("test")).float().cpu().numpy()[:, part]
+        unlabelled = codes(pool) if pool else None
         results[path] = few_label_accuracy(codes, labels, test, corpus.labels("test"), sizes, args.draws,
-                                           args.classifier, args.seed)
+                                           args.classifier, args.seed, unlabelled)
         if model.model.has_classifier:  # its own q(y|x), trained with the labels it kept
             results[path]["own"] = own_classifier_accuracy(model, corpus.texts("test"), corpus.labels("test"))
     header = "| model | " + " | ".join(f"{n} labels" for n in sizes) + " | own classifier |"
@@ -652,7 +659,8 @@ def cmd_evaluate_semisupervised(args) -> int:
         own = by_size.get("own")
         print(f"| {path} | " + " | ".join(f"{by_size[n]['mean']:.1f} ± {by_size[n]['std']:.1f}" for n in sizes)
               + (f" | {own['accuracy']:.1f} ({own['labels']} labels) |" if own else " | - |"))
-    record = {"data": corpus.source, "classifier": args.classifier, "draws": args.draws, "seed": args.seed,
+    record = {"data": corpus.source, "classifier": args.classifier, "part": args.part, "draws": args.draws, "seed": args.seed,
+              **({"unlabelled": len(pool)} if pool else {}),
               "labels": sizes, "results": {p: {str(n): v for n, v in r.items()} for p, r in results.items()}}
     if output is not None:
         atomic_write_text(output, json.dumps(record, indent=2) + "\n")
@@ -667,7 +675,7 @@ def cmd_evaluate_semisupervised(args) -> int:
         record_evaluation(model.path, "semisupervised", "test",
                           {**{f"acc_{n}": results[path][n]["mean"] for n in sizes},
                            **({"own_classifier_acc": results[path]["own"]["accuracy"]} if "own" in results[path] else {})},
-                          classifier=args.classifier,
+                          classifier=args.classifier, part=args.part,
                           draws=args.draws)
     return 0
 
@@ -1097,7 +1105,12 @@ def build_parser() -> argparse.ArgumentParser:
     semi.add_argument("--data", help="corpus (default: the first model's)")
     semi.add_argument("--labels", type=number_list(int, 1), default=[100, 500, 1000, 2000, 10000])
     semi.add_argument("--draws", type=count, default=5, help="balanced draws of the labelled sentences per N")
-    semi.add_argument("--classifier", choices=["logreg", "mlp"], default="logreg")
+    semi.add_argument("--classifier", choices=["logreg", "mlp", "m1m2"], default="logreg",
+                      help="m1m2: Kingma et al.'s M2 fitted on the codes, also from --unlabelled sentences")
+    semi.add_argument("--unlabelled", type=count, default=20000,
+                      help="--classifier m1m2: codes of this many training sentences whose labels it never sees")
+    semi.add_argument("--part", choices=["all", "style", "content"], default="all",
+                      help="for split models: classify from the style or the content code only")
     semi.add_argument("--seed", type=seed_int, default=0)
     semi.add_argument("--output", help="JSON file with every draw's statistics")
     semi.add_argument("--plot", help="PNG: accuracy against labels, one line per model")

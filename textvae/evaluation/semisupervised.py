@@ -3,16 +3,18 @@ Table 3 (Zhu et al. 2020), after Li et al. 2019. A classifier is fitted on the p
 labelled training sentences (balanced: N / K per class, drawn with a seed) and scored on the whole
 test split; repeated for several draws, reported as the mean and spread per N.
 
-The classifier is scikit-learn's logistic regression on standardised codes (``logreg``) or a
-small MLP (``mlp``, the probe of :mod:`textvae.evaluation.probes`); the BN-VAE code fits a
-one-layer MLP, so ``mlp`` is the closer match and ``logreg`` the more stable with 100 labels.
+The classifier is scikit-learn's logistic regression on standardised codes (``logreg``), a
+small MLP (``mlp``, the probe of :mod:`textvae.evaluation.probes`; the BN-VAE code fits a
+one-layer MLP, so ``mlp`` is the closer match and ``logreg`` the more stable with 100 labels), or
+``m1m2``: Kingma et al.'s stacked semi-supervised model (:mod:`textvae.evaluation.m1m2`), which
+also learns from the codes of unlabelled training sentences (their labels never seen).
 """
 
 from __future__ import annotations
 
 import random
 import statistics
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -34,8 +36,15 @@ def balanced_draw(labels: Sequence[int], n: int, seed: int) -> List[int]:
     return sorted(chosen)
 
 
+CLASSIFIERS = ("logreg", "mlp", "m1m2")
+
+
 def fit_and_score(train_x: np.ndarray, train_y: Sequence[int], test_x: np.ndarray, test_y: Sequence[int],
-                  classifier: str, seed: int) -> float:
+                  classifier: str, seed: int, unlabelled: Optional[np.ndarray] = None) -> float:
+    if classifier == "m1m2":
+        from textvae.evaluation.m1m2 import m1m2_accuracy
+
+        return m1m2_accuracy(train_x, train_y, unlabelled, test_x, test_y, seed=seed)
     if classifier == "mlp":
         from textvae.evaluation.probes import probe_accuracy
 
@@ -51,24 +60,33 @@ def fit_and_score(train_x: np.ndarray, train_y: Sequence[int], test_x: np.ndarra
 
 def few_label_accuracy(train_codes: Callable[[List[int]], np.ndarray], train_labels: Sequence[int],
                        test_codes: np.ndarray, test_labels: Sequence[int], sizes: Sequence[int], draws: int = 5,
-                       classifier: str = "logreg", seed: int = 0) -> Dict[int, Dict[str, float]]:
+                       classifier: str = "logreg", seed: int = 0,
+                       unlabelled: Optional[np.ndarray] = None) -> Dict[int, Dict[str, float]]:
     """``{N: {"mean", "std", "min", "max", "draws"}}`` test accuracy (%) per number of labels;
-    ``train_codes(rows)`` gives the codes of training sentences (only the drawn ones are encoded)."""
-    if classifier not in ("logreg", "mlp"):
-        raise TextvaeError(f"unknown classifier {classifier!r}; choose logreg or mlp")
+    ``train_codes(rows)`` gives the codes of training sentences (only the drawn ones are encoded);
+    ``unlabelled``: codes of training sentences whose labels are not used (``m1m2`` needs them)."""
+    if classifier not in CLASSIFIERS:
+        raise TextvaeError(f"unknown classifier {classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
+    if classifier == "m1m2" and (unlabelled is None or len(unlabelled) == 0):
+        raise TextvaeError("the m1m2 classifier needs the codes of unlabelled sentences")
     if draws < 1:
         raise TextvaeError(f"--draws must be at least 1, got {draws}")
-    out = {}
     for n in sizes:
         if n > len(train_labels):
             raise TextvaeError(f"{n} labels asked for, but the training split has {len(train_labels)} sentences")
-        scores = []
-        for d in range(draws):
-            rows = balanced_draw(train_labels, n, seed + 1000 * d + n)
-            scores.append(100 * fit_and_score(train_codes(rows), [train_labels[i] for i in rows], test_codes,
-                                              test_labels, classifier, seed + d))
-        out[n] = {"mean": statistics.mean(scores), "std": statistics.pstdev(scores), "min": min(scores),
-                  "max": max(scores), "draws": draws}
+    from textvae.progress import bar
+
+    out = {}
+    with bar(len(sizes) * draws, f"few labels ({classifier})", "fit") as shown:
+        for n in sizes:
+            scores = []
+            for d in range(draws):
+                rows = balanced_draw(train_labels, n, seed + 1000 * d + n)
+                scores.append(100 * fit_and_score(train_codes(rows), [train_labels[i] for i in rows], test_codes,
+                                                  test_labels, classifier, seed + d, unlabelled))
+                shown.update()
+            out[n] = {"mean": statistics.mean(scores), "std": statistics.pstdev(scores), "min": min(scores),
+                      "max": max(scores), "draws": draws}
     return out
 
 

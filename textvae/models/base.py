@@ -227,6 +227,21 @@ class Model(nn.Module):
         ``report samples --style``), for models whose code has a style part."""
         raise TextvaeError(f"a {self.type_name} model's code has no style part to set")
 
+    def code_part_mask(self, part: str) -> torch.Tensor:
+        """Which code dimensions make up ``part``: ``all``, or the ``style`` / ``content`` half of a
+        split (style/content) code, whose style part comes first; a bool mask ``(latent_dim,)``."""
+        mask = torch.ones(self.latent_dim, dtype=torch.bool)
+        if part == "all":
+            return mask
+        if part not in ("style", "content"):
+            raise TextvaeError(f"unknown code part {part!r}; choose all, style or content")
+        if not self.style_dim:
+            raise TextvaeError(f"--part {part} needs a model with a style/content split latent; "
+                               f"a {self.type_name} model has one code")
+        mask[:] = part == "content"
+        mask[:self.style_dim] = part == "style"
+        return mask
+
     def prior_codes(self, n: int, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """``n`` codes from the prior, ``(n, latent_dim)`` (models with ``has_prior``)."""
         return self.codes_from_noise(self.prior_noise(n, generator))

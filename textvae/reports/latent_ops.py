@@ -46,23 +46,6 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return torch.where(parallel, lerp(a, b, t), mixed)
 
 
-def _part_mask(model, part: str) -> torch.Tensor:
-    """Which code dimensions an interpolation moves: all, or only style / content of a split model."""
-    dim = model.model.latent_dim
-    mask = torch.ones(dim, dtype=torch.bool)
-    if part == "all":
-        return mask
-    style_dim = model.model.style_dim
-    if not style_dim:
-        raise TextvaeError(f"--part {part} needs a model with a style/content split latent; this one has one code")
-    mask[:] = False
-    if part == "style":
-        mask[:style_dim] = True
-    else:
-        mask[style_dim:] = True
-    return mask
-
-
 def smoothness(sentences: Sequence[str]) -> Dict[str, float]:
     """How gradual a path is: distinct sentences on it, and mean BLEU between neighbours."""
     pairs = list(zip(sentences[:-1], sentences[1:]))
@@ -80,7 +63,7 @@ def interpolate(model, pairs: Sequence[Sequence[str]], steps: int = 10, method: 
     if mix is None:
         raise TextvaeError(f"unknown interpolation {method!r}; choose linear or slerp")
     codes = model.encode([s for pair in pairs for s in pair]).float()
-    mask = _part_mask(model, part).to(codes.device)
+    mask = model.model.code_part_mask(part).to(codes.device)
     results = []
     for i, (a, b) in enumerate(bar_over(pairs, "interpolate", "pair")):
         za, zb = codes[2 * i], codes[2 * i + 1]
