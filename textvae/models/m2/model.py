@@ -18,7 +18,8 @@ sentences in a batch (the paper's ``0.1 N`` on a sum over the data is 0.1 per se
 have bounds of 30-60 nats, so the default is 10); each training step adds ``labelled_batch``
 labelled sentences drawn from the kept ones (the paper pairs labelled and unlabelled
 minibatches); the KL inside each bound follows the recipe's KL-annealing schedule (as sentence
-VAEs need, Bowman et al. 2016); M1+M2 (M2 on a pretrained VAE's codes) is not built.
+VAEs need, Bowman et al. 2016). M1+M2 (M2 on a trained model's codes) is a few-label classifier
+of :mod:`textvae.evaluation.m1m2` (``evaluate semisupervised --classifier m1m2``).
 
 The model's code, for everything that reads codes (decoding, interpolation, few-label
 evaluation, traversals), is ``[onehot(y); mean of q(z|x,y)]`` with ``y`` the classifier's
