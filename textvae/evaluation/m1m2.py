@@ -75,10 +75,10 @@ def m1m2_accuracy(train_x: np.ndarray, train_y: Sequence[int], unlabelled_x: np.
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # networks this small only lose time to a second thread
     try:
-        pool = torch.as_tensor(unlabelled_x, dtype=torch.float32)
-        mean, std = pool.mean(0), pool.std(0).clamp(min=1e-6)
+        raw = torch.as_tensor(unlabelled_x, dtype=torch.float32)
+        mean, std = raw.mean(0), raw.std(0).clamp(min=1e-6)
         scale = lambda codes: (torch.as_tensor(codes, dtype=torch.float32) - mean) / std  # noqa: E731
-        labelled, labels, pool = scale(train_x), torch.as_tensor(list(train_y)), (pool - mean) / std
+        labelled, labels, pool = scale(train_x), torch.as_tensor(list(train_y)), scale(raw)
         classes = int(max(max(train_y), max(test_y))) + 1
         model = StackedM2(labelled.size(1), classes)
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
