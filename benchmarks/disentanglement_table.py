@@ -1,8 +1,10 @@
 """The disentanglement table (issue 24): mean and spread over seeds of the rows that
 ``benchmarks/disentanglement.py`` wrote, one line per recipe, and a plot of MIG against
-reconstruction BLEU (one point per run, the mean per recipe marked).
+reconstruction BLEU (one point per run, the mean per recipe marked). It reads the committed rows
+(benchmarks/results/disentanglement/*.json) or, with ``--rows``, another folder of them or a runs
+folder (``factors_*-seed*/row.json``).
 
-    python benchmarks/disentanglement_table.py [--runs benchmarks/runs] [--plot docs/figures/FILE.png]
+    python benchmarks/disentanglement_table.py [--rows DIR] [--plot docs/figures/FILE.png]
 """
 
 from __future__ import annotations
@@ -16,41 +18,42 @@ import numpy as np
 
 from textvae.errors import TextvaeError, run_script
 
-from disentanglement import SHOWN
+from disentanglement import RESULTS, SHOWN
 
-ORDER = ("factors_ae", "factors_vae", "factors_beta4", "factors_capacity", "factors_factorvae", "factors_tcvae",
+ORDER = ("factors_ae", "factors_vae", "factors_beta4", "factors_capacity", "factors_factorvae", "factors_factorvae_fb", "factors_tcvae",
          "factors_dip1", "factors_dip2", "factors_lsigma")
 
 
-def cell(values) -> str:
-    """``mean ± spread`` (spread: half the range over seeds; just the value for one seed)."""
+def cell(values, digits: int = 3) -> str:
+    """``mean ± sd`` over seeds (the sample standard deviation; just the value for one seed)."""
     values = np.asarray(values, dtype=float)
     if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{values.mean():.3f} ± {(values.max() - values.min()) / 2:.3f}"
+        return f"{values[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", default="benchmarks/runs")
+    parser.add_argument("--rows", default=str(RESULTS), help="a folder of rows, or of runs with row.json")
     parser.add_argument("--plot", default=None, help="PNG of MIG against reconstruction BLEU")
     args = parser.parse_args()
     rows = defaultdict(list)
-    for path in sorted(Path(args.runs).glob("factors_*-seed*/row.json")):
+    folder = Path(args.rows)
+    for path in sorted(folder.glob("factors_*-seed*.json")) + sorted(folder.glob("factors_*-seed*/row.json")):
         row = json.loads(path.read_text())
         rows[row["recipe"]].append(row)
     if not rows:
-        raise TextvaeError(f"no factors_*-seed*/row.json under {args.runs}: run benchmarks/disentanglement.py first")
+        raise TextvaeError(f"no factors_*-seed* rows in {folder}: run benchmarks/disentanglement.py first")
     names = [r for r in ORDER if r in rows] + sorted(set(rows) - set(ORDER))
-    print("| recipe | seeds | steps | " + " | ".join(SHOWN) + " | recon BLEU | KL |")
+    print("| recipe | seeds | steps | MIG | DCI D | DCI C | DCI I | FactorVAE score | SAP | recon BLEU | KL |")
     print("|---|---|---:|" + "---:|" * (len(SHOWN) + 2))
     for name in names:
         runs = rows[name]
         seeds = ",".join(str(r["seed"]) for r in sorted(runs, key=lambda r: r["seed"]))
         steps = f"{np.mean([r['steps'] for r in runs]):,.0f}"
         metrics = [cell([r["scores"][k] for r in runs]) for k in SHOWN]
-        bleu = cell([r["recon_bleu"] for r in runs]).replace(".000", "")
-        print(f"| {name} | {seeds} | {steps} | " + " | ".join(metrics) + f" | {bleu} | {cell([r['kl'] for r in runs])} |")
+        bleu, kl = cell([r["recon_bleu"] for r in runs], 1), cell([r["kl"] for r in runs], 2)
+        print(f"| {name} | {seeds} | {steps} | " + " | ".join(metrics) + f" | {bleu} | {kl} |")
     if args.plot:
         import matplotlib
 

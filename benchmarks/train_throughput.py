@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import random
 import tempfile
@@ -178,6 +179,17 @@ def cpu_name() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown CPU"
+
+
+def machine() -> str:
+    """The CPU for a benchmark row, with what tells same-named models apart (family/model, bf16)."""
+    fields = {}
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    bf16 = ", AVX512-BF16" if cpu_has_native_bf16() else ""
+    family = f" (family {fields['cpu family']} model {fields['model']}{bf16})" if "cpu family" in fields else ""
+    return f"{cpu_name()}{family}, {os.cpu_count()} cores"
 
 
 def main() -> None:
