@@ -1,8 +1,10 @@
 """Sentence-VAE benchmark on Yelp (issue 3): train one recipe within its time budget, then
-evaluate it on the test split with the VAE diagnostics.
+evaluate it on the test split with the VAE diagnostics and a style probe (logistic regression on
+the posterior means of ``--probe`` balanced labelled training sentences, test accuracy; the
+few-label protocol of textvae.evaluation.semisupervised with one draw).
 
     python benchmarks/vae_yelp.py yelp_bnvae [--data ../shared/data/yelp] [--out benchmarks/runs]
-        [--samples 100] [--threads 1] [--split test|dev] [key=value ...]
+        [--samples 100] [--probe 10000] [--threads 1] [--split test|dev] [key=value ...]
 
 Prints one Markdown row (and writes ROW.json next to the run) for docs/benchmarks.md.
 """
@@ -20,11 +22,12 @@ import textvae
 from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
 from textvae.errors import run_script
+from textvae.evaluation.semisupervised import balanced_draw, fit_and_score
 from textvae.evaluation.vae import vae_diagnostics
 from textvae.training import train
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
-COLUMNS = ("nll", "ppl", "elbo", "kl", "mi", "active_units", "recon_bleu")
+COLUMNS = ("nll", "ppl", "elbo", "kl", "mi", "active_units", "recon_bleu", "style_probe")
 
 
 def main() -> None:
@@ -37,6 +40,7 @@ def main() -> None:
     parser.add_argument("--split", default="test", choices=("test", "dev"),
                         help="evaluation split: tune on dev, report on test")
     parser.add_argument("--name", help="run name (default: the recipe's), for tuning variants")
+    parser.add_argument("--probe", type=int, default=10000, help="labelled sentences of the style probe (0: none)")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     torch.set_num_threads(args.threads)
@@ -47,9 +51,12 @@ def main() -> None:
     result = train(config, out, force=True)
     trained = time.time() - started
     model = textvae.load(out, device="cpu")
-    texts = load_corpus(args.data, splits=(args.split,)).texts(args.split)
+    corpus = load_corpus(args.data, splits=("train", args.split))
+    texts = corpus.texts(args.split)
     started = time.time()
     diag = vae_diagnostics(model.model, model.tokenizer, texts, torch.device("cpu"), iw_samples=args.samples)
+    if args.probe:
+        diag["style_probe"] = style_probe(model, corpus, args.split, args.probe)
     row = {"recipe": args.recipe, "overrides": args.overrides, "split": args.split, "steps": result["step"], "train_minutes": trained / 60,
            "sentences_per_second": result["sentences"] / max(result["elapsed"], 1e-9), "eval_minutes": (time.time() - started) / 60,
            "precision": model.stats.get("precision", "float32"),
@@ -58,6 +65,15 @@ def main() -> None:
     (out / "row.json").write_text(json.dumps(row, indent=2) + "\n")
     cells = [f"{row[c]:.2f}" if isinstance(row.get(c), float) else str(row.get(c, "-")) for c in COLUMNS]
     print(f"| {args.recipe} | {row['steps']} | {row['sentences_per_second']:.0f} | " + " | ".join(cells) + " |")
+
+
+def style_probe(model, corpus, split: str, labels: int) -> float:
+    """Test accuracy (%) of a logistic regression on the codes of ``labels`` balanced training sentences."""
+    train_texts, train_labels = corpus.texts("train"), corpus.labels("train")
+    rows = balanced_draw(train_labels, labels, seed=0)
+    train_x = model.encode([train_texts[i] for i in rows]).float().numpy()
+    test_x = model.encode(corpus.texts(split)).float().numpy()
+    return 100 * fit_and_score(train_x, [train_labels[i] for i in rows], test_x, corpus.labels(split), "logreg", seed=0)
 
 
 if __name__ == "__main__":
