@@ -174,8 +174,8 @@ class TextModel:
         from textvae.transfer.defaults import resolve
 
         if strength is not None and strength != 1.0 and not self.model.uses_strength:
-            log.warning("strength %g has no effect on a %s model (it moves a split-latent model's style code); "
-                        "ignored", strength, self.config.model.type)
+            log.warning("strength %g has no effect on a %s model (it moves a split-latent model's style code and "
+                        "guides a back-translation model's decoder); ignored", strength, self.config.model.type)
         settings = resolve(self.transfer_defaults, {"strength": strength, "rerank": rerank,
                                                     "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm,
                                                     "lm": lm, "scorer": scorer, **decoding})

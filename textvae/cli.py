@@ -313,7 +313,9 @@ def cmd_transfer(args) -> int:
 def add_transfer_settings(p) -> None:
     """The transfer settings a model's defaults may give (None: not given), for transfer and distill."""
     p.add_argument("--strength", type=finite_float, default=None,
-                   help="how far to move the style code towards the target style (1 = all the way)")
+                   help="how far to move the style code towards the target style (1 = all the way); for "
+                        "back-translation models, style guidance: each step's log-probabilities pushed away "
+                        "from the other styles' (1 = plain decoding, 2 = twice as far, 0 = the other style)")
     p.add_argument("--rerank", type=finite_float, default=None, metavar="WEIGHT",
                    help="with beam search: choose among the beam's candidates by their score plus WEIGHT x "
                         "the log-probability the model's own style classifier gives the target style "

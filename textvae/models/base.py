@@ -52,6 +52,7 @@ class Model(nn.Module):
     config_class: ClassVar[type] = ModelConfig
     can_transfer: ClassVar[bool] = False  # implements transfer_plan / rerank_scorers
     uses_strength: ClassVar[bool] = False  # transfer moves a style code part of the way (--strength)
+    tune_strengths: ClassVar[Tuple[float, ...]] = (1.0,)  # what `textvae tune` tries when not told
     has_classifier: ClassVar[bool] = False  # implements label_logits: its own q(y|x) (e.g. M2)
     min_styles: ClassVar[int] = 0  # the fewest styles (labels) the training corpus may have
     # Parts of a test recipe for the contract test (tests/test_contract.py): overrides on top of the

@@ -102,11 +102,12 @@ def check_grid(grid: TuneGrid, model, lm=None, scorer=None) -> None:
 
 
 def default_grid(model, label_names: Sequence[str], lm=None, scorer=None) -> TuneGrid:
-    """What ``textvae tune`` searches when not told: strengths for split-latent models, greedy and
+    """What ``textvae tune`` searches when not told: the model's strengths (split-latent models: 1 to 2;
+    a back-translation model's guidance doubles each decode, so only 1), greedy and
     beam 5 / 10, and the rerankers the model has (and LM reranking when an LM is given, style
     reranking when a scorer is)."""
     available = reranking_available(model, label_names, scorer)
-    return TuneGrid(strengths=(1.0, 1.3, 1.6, 2.0) if model.uses_strength else (1.0,), beams=(0, 5, 10),
+    return TuneGrid(strengths=model.tune_strengths, beams=(0, 5, 10),
                     rerank=(0.0, 1.0, 4.0) if available["style"] is None else (0.0,),
                     cycle=(0.0, 1.0, 4.0) if available["cycle"] is None else (0.0,),
                     lm_weight=(0.0, 2.0, 5.0) if lm is not None else (0.0,))

@@ -59,6 +59,7 @@ class DisentangledVAE(Seq2SeqAutoencoder):
 
     can_transfer = True
     uses_strength = True
+    tune_strengths = (1.0, 1.3, 1.6, 2.0)
     min_styles = 2  # a style code needs styles to tell apart
     test_overrides = ("model.embedding_dim=16", "model.encoder.hidden_size=16", "model.decoder.hidden_size=16", "model.latent.dim=8",
                       "model.style.dim=4", "model.style.multitask=1", "model.style.adversarial=1",

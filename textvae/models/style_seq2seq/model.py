@@ -21,6 +21,7 @@ from torch import nn
 from textvae.data.batching import Batch, collate
 from textvae.data.noise import corrupt
 from textvae.data.tokenizer import EOS_ID, PAD_ID, UNK_ID
+from textvae.decoding.guidance import GuidedDecoder
 from textvae.decoding.search import greedy, sample
 from textvae.errors import TextvaeError
 from textvae.data.pairs import read_pairs
@@ -107,6 +108,7 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
                       "model.cycle.style_weight.value=1")
     rebuilds_sources = True
     min_styles = 2
+    uses_strength = True  # style guidance (textvae.decoding.guidance): strength 1 is plain decoding
 
     def __init__(self, config, vocab_size: int, label_names, tokenizer=None):
         super().__init__(config, vocab_size, label_names, tokenizer)
@@ -326,5 +328,15 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         return sentence_nll(self.decoder(tgt_in, self.decoder_context(src, lengths, styles)), tgt_out)
 
     def transfer_plan(self, batch: Batch, target: int, strength: float) -> DecodePlan:
+        """Decode in the target style; a ``strength`` other than 1 guides each step by the
+        difference between the target style's and the other styles' next-token log-probabilities
+        (weight ``strength - 1``; :mod:`textvae.decoding.guidance`), so 0 writes in the other style
+        and 2 twice as far from it as plain decoding."""
+        rows = torch.arange(len(batch))
         styles = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
-        return [(torch.arange(len(batch)), self.decoder, self.decoder_context(batch.src, batch.lengths, styles))]
+        context = self.decoder_context(batch.src, batch.lengths, styles)
+        if strength == 1.0:
+            return [(rows, self.decoder, context)]
+        others = [{**context, "style_vector": self.styles(torch.full_like(styles, other))}
+                  for other in range(self.num_labels) if other != target]  # the encoding is shared
+        return [(rows, GuidedDecoder(self.decoder, strength - 1.0, len(others)), GuidedDecoder.pack(context, others))]
