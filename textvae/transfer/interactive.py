@@ -17,7 +17,8 @@ from textvae.transfer.defaults import RERANK_KEYS
 log = logging.getLogger("textvae")
 
 HELP = """commands:
-  :strength X   move the style code X of the way to the target style (now {strength})
+  :strength X   style strength: move the style code X of the way to the target style, or guide a
+                back-translation model's decoder (1 plain, 2 stronger, 0 the other style) (now {strength})
   :rerank W     with beam search, rerank the beam by W x the model's style classifier (now {rerank})
   :cycle W      ... and by W x how well each candidate rebuilds the source (now {rerank_cycle})
   :lm W         ... and by W x each candidate's per-token log-probability under --lm (now {rerank_lm})
