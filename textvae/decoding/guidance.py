@@ -11,45 +11,30 @@ gives a strength knob to any model whose decoder is told the style, with no retr
 is plain decoding in the target style, ``w = -1`` the other style, ``w > 0`` beyond the target.
 
 :class:`GuidedDecoder` keeps the decoder protocol (``initial_state``/``step``/``select``), so
-greedy, beam and sampling drive it unchanged; each step runs the decoder once per style (for two
-styles, twice the decoding cost).
+greedy, beam and sampling drive it unchanged. Each step runs the decoder once on the rows of every
+style stacked into one batch (for two styles, twice the rows: one call, not two).
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, Sequence, Tuple, Union
 
 import torch
 
 Context = Union[torch.Tensor, Dict[str, torch.Tensor]]
-State = Dict[str, torch.Tensor]
-_SEP = "/"
+State = Tuple[object, int]  # (the decoder's state over styles x rows, the rows)
 
 
-def _flatten(prefix: str, context: Context) -> Dict[str, torch.Tensor]:
-    if isinstance(context, dict):
-        return {f"{prefix}{_SEP}{k}": v for k, v in context.items()}
-    return {prefix: context}
-
-
-def _split(packed: Dict[str, torch.Tensor], parts: int) -> List[Context]:
-    """The contexts (or states) :func:`_flatten` packed under ``"0"``, ``"1"``, ..."""
-    out: List[Context] = []
-    for i in range(parts):
-        key = str(i)
-        if key in packed:  # a tensor context
-            out.append(packed[key])
-        else:
-            head = key + _SEP
-            out.append({k[len(head):]: v for k, v in packed.items() if k.startswith(head)})
-    return out
+def _styles_first(x: torch.Tensor) -> torch.Tensor:
+    """``(N, P, ...)`` -> ``(P * N, ...)``: the P styles' rows one after another."""
+    return x.transpose(0, 1).reshape(-1, *x.shape[2:])
 
 
 class GuidedDecoder:
     """``decoder`` guided by ``weight`` (``w`` above) towards the first of the contexts that
     :meth:`pack` puts together, away from the rest (the other styles)."""
 
-    static_steps = False  # two states in one dict: no captured CUDA graph
+    static_steps = False  # the state is not the decoder's own: no captured CUDA graph
 
     def __init__(self, decoder, weight: float, others: int):
         if others < 1:
@@ -58,30 +43,31 @@ class GuidedDecoder:
         self.max_length = getattr(decoder, "max_length", None)
 
     @staticmethod
-    def pack(target: Context, others: Sequence[Context]) -> Dict[str, torch.Tensor]:
-        """One batch-first dict (what :func:`textvae.decoding.decode` chunks by rows) of the
-        target's context and the other styles'."""
-        packed: Dict[str, torch.Tensor] = {}
-        for i, context in enumerate([target, *others]):
-            packed.update(_flatten(str(i), context))
-        return packed
+    def pack(target: Context, others: Sequence[Context]) -> Context:
+        """The target's context and the other styles' as one batch-first context, each tensor
+        ``(N, styles, ...)`` (so that :func:`textvae.decoding.decode` can split it by rows)."""
+        contexts = [target, *others]
+        if isinstance(target, dict):
+            return {k: torch.stack([c[k] for c in contexts], 1) for k in target}
+        return torch.stack(contexts, 1)
 
-    def initial_state(self, codes: Dict[str, torch.Tensor], cache: bool = True, static: bool = False) -> State:
-        states = [self.decoder.initial_state(context, cache=cache) for context in _split(codes, self.parts)]
-        return self._merge(states)
-
-    def _merge(self, states: Sequence[State]) -> State:
-        merged: State = {}
-        for i, state in enumerate(states):
-            merged.update(_flatten(str(i), state))
-        return merged
+    def initial_state(self, codes: Context, cache: bool = True, static: bool = False) -> State:
+        if isinstance(codes, dict):
+            rows = next(iter(codes.values())).size(0)
+            context = {k: _styles_first(v) for k, v in codes.items()}
+        else:
+            rows, context = codes.size(0), _styles_first(codes)
+        return self.decoder.initial_state(context, cache=cache), rows
 
     def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
-        outputs = [self.decoder.step(part, last_tokens) for part in _split(state, self.parts)]
+        inner, rows = state
+        logits, inner = self.decoder.step(inner, last_tokens.repeat(self.parts))
         # floored, so that a token one style rules out (-inf) cannot make inf - inf
-        log_probs = [torch.log_softmax(logits.float(), dim=-1).clamp_min(-1e4) for logits, _ in outputs]
-        target, others = log_probs[0], torch.stack(log_probs[1:]).mean(0)
-        return target + self.weight * (target - others), self._merge([new for _, new in outputs])
+        log_probs = torch.log_softmax(logits.float(), dim=-1).clamp_min(-1e4).view(self.parts, rows, -1)
+        target, others = log_probs[0], log_probs[1:].mean(0)
+        return target + self.weight * (target - others), (inner, rows)
 
     def select(self, state: State, index: torch.Tensor) -> State:
-        return self._merge([self.decoder.select(part, index) for part in _split(state, self.parts)])
+        inner, rows = state
+        every_style = torch.cat([index + part * rows for part in range(self.parts)])
+        return self.decoder.select(inner, every_style), index.numel()
