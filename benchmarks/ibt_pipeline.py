@@ -5,7 +5,8 @@ a stopped pipeline is continued by running the same command again.
 
     python benchmarks/ibt_pipeline.py [--corpus yelp|amazon] [--seed 0] [--out benchmarks/runs]
         [--threads 1] [--stages base,lm,classifier,reward,pairs,distill,rows] [--pairs-sentences 4000]
-        [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--samples 0 --top-p 1] [--scorer] [--data DIR]
+        [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--samples 0 --top-p 1] [--strength 1] [--scorer]
+        [--data DIR]
         [key=value ...]
 
 Runs land in OUT/CORPUS-seedS/ (CORPUS_ibt_transformer, CORPUS_lm, CORPUS_ibt_reward, pairs_round1,
@@ -13,7 +14,9 @@ CORPUS_ibt_distill); each test row is printed and written next to its run by
 benchmarks/transfer_model.py. With ``--scorer`` the style classifier trained on its own
 (CORPUS_classifier, recipes/CORPUS_classifier.yaml) scores style in the reward, in the pairs'
 reranking and in the reranked rows, and those stages' runs are named with ``-scorer``
-(the base model and the LM are shared). The budget per stage is the recipe's (base 90 minutes, reward 30,
+(the base model and the LM are shared); with ``--strength S`` (style guidance, textvae.decoding.guidance)
+the pairs and the reranked rows are searched with it, and the pairs and the distilled run are named
+with ``-strengthS``. The budget per stage is the recipe's (base 90 minutes, reward 30,
 distillation 15) plus the time the pairs take, which the printed summary states. ``key=value``
 overrides go to every training stage (``model.*`` ones not to the LM; e.g. ``train.max_steps=30`` for
 a smoke run).
@@ -47,6 +50,8 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=0,
                         help="sampled candidates reranked with the beam's, in the pairs and the reranked rows")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus threshold of --samples")
+    parser.add_argument("--strength", type=float, default=1.0,
+                        help="style guidance of the pairs' and the reranked rows' search (1: none)")
     parser.add_argument("--scorer", action="store_true",
                         help="score style by CORPUS_classifier (trained on its own) instead of the model's own classifier")
     parser.add_argument("--data", help="corpus directory (default: the recipes')")
@@ -60,14 +65,15 @@ def main() -> int:
     out = Path(args.out) / f"{args.corpus}-seed{args.seed}"
     c = args.corpus
     tail = "-scorer" if args.scorer else ""
+    guided = f"-strength{args.strength:g}" if args.strength != 1 else ""  # the pairs' search, so what is distilled
     base, lm, reward, distill = (out / f"{c}_ibt_transformer", out / f"{c}_lm", out / f"{c}_ibt_reward{tail}",
-                                 out / f"{c}_ibt_distill{tail}")
-    pairs, classifier = out / f"pairs_round1{tail}", out / f"{c}_classifier"
+                                 out / f"{c}_ibt_distill{tail}{guided}")
+    pairs, classifier = out / f"pairs_round1{tail}{guided}", out / f"{c}_classifier"
     if not args.scorer:
         stages = [s for s in stages if s != "classifier"]
     common = ["--threads", str(args.threads), "--out", str(out)]
     seed = [f"seed={args.seed}"] + ([f"data.path={args.data}"] if args.data else []) + args.overrides
-    rerank = ["--beam", str(args.beam), "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
+    rerank = ["--strength", str(args.strength), "--beam", str(args.beam), "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
               "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + (["--scorer", str(classifier)] if args.scorer else [])
     drawn = ["--samples", str(args.samples), "--top-p", str(args.top_p)] if args.samples else []
     rerank += drawn
@@ -97,6 +103,7 @@ def main() -> int:
          + [f"train.init_from={base}", f"model.reward.lm={lm}"] + scored, reward / "result.json")
     step("pairs", [sys.executable, "-m", "textvae", "distill", "--model", str(reward), "--out", str(pairs), "--resume",
                    "--sentences", str(args.pairs_sentences), "--draw-seed", str(args.seed), "--beam", str(args.beam),
+                   "--strength", str(args.strength),
                    "--strategy", "beam", "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
                    "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + drawn
          + (["--scorer", str(classifier)] if args.scorer else []), pairs / "pairs.jsonl")
@@ -104,10 +111,10 @@ def main() -> int:
          + [f"train.init_from={reward}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"] + scored,
          distill / "result.json")
     if "rows" in stages:  # the reranked rows (the greedy ones came with training)
-        tag = (f"strength1-beam{args.beam}" + (f"-samples{args.samples}-topp{args.top_p:g}" if args.samples else "")
+        tag = (f"strength{args.strength:g}-beam{args.beam}" + (f"-samples{args.samples}-topp{args.top_p:g}" if args.samples else "")
                + f"-rerank{args.rerank:g}-rerankcycle{args.rerank_cycle:g}-reranklm{args.rerank_lm:g}") + tail
         for run in (base, reward, distill):
-            recipe = run.name.removesuffix(tail) if tail else run.name
+            recipe = run.name.removesuffix(guided).removesuffix(tail)
             step("rows", model_row + [recipe, "--name", run.name, "--eval-only"] + common + rerank,
                  run / f"row-{tag}.json")
             stages.append("rows")  # every run's row, each skipped when there
