@@ -122,6 +122,7 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         self._tokenizer = tokenizer  # the fluency and scorer rewards read transfers as text
         self._label_names = list(label_names)
         self._pairs: List[Tuple[List[int], int, List[int]]] = []  # (source ids, target style, transfer ids)
+        self._guided: Dict[Tuple[float, int], GuidedDecoder] = {}  # style guidance's decoders (transfer_plan)
 
     def prepare(self, data: TrainingData) -> None:
         """Read the distillation pairs (``model.distill.pairs``), checked against the training split."""
@@ -339,4 +340,6 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
             return [(rows, self.decoder, context)]
         others = [{**context, "style_vector": self.styles(torch.full_like(styles, other))}
                   for other in range(self.num_labels) if other != target]  # the encoding is shared
-        return [(rows, GuidedDecoder(self.decoder, strength - 1.0, len(others)), GuidedDecoder.pack(context, others))]
+        key = (strength - 1.0, len(others))  # one guided decoder per setting: a compiled step is kept with it
+        guided = self._guided.setdefault(key, GuidedDecoder(self.decoder, *key))
+        return [(rows, guided, GuidedDecoder.pack(context, others))]
