@@ -136,12 +136,31 @@ def test_data_stats_says_a_one_label_corpus_cannot_train_style_models(tmp_path, 
     assert "note:" not in capsys.readouterr().out
 
 
-def test_strength_on_a_model_without_a_style_code_is_a_one_line_warning(tiny_ibt_run, caplog):
+def test_strength_on_a_model_without_a_strength_is_a_one_line_warning(tmp_path, caplog):
     import logging
 
-    model = textvae.load(tiny_ibt_run, device="cpu")
+    from textvae.config import load_recipe
+    from textvae.models.arae.model import ARAE
+    from textvae.training import train
+
+    config = load_recipe(None, ["data.path=synthetic:200", "tokenizer.type=word", "tokenizer.vocab_size=200",
+                                "model.type=arae", *ARAE.test_overrides, "train.max_steps=3",
+                                "train.max_minutes=null", "train.eval_every=1000", "train.checkpoint_every=1000"])
+    train(config, tmp_path / "arae")
+    model = textvae.load(tmp_path / "arae", device="cpu")
+    caplog.clear()  # the tiny training's own warnings
     with caplog.at_level(logging.WARNING, logger="textvae"):
         plain = model.transfer(["the food was good ."], to="negative")
         assert not caplog.records
         assert model.transfer(["the food was good ."], to="negative", strength=2.0) == plain
     assert len(caplog.records) == 1 and "has no effect" in caplog.records[0].getMessage()
+
+
+def test_strength_guides_a_back_translation_model_without_a_warning(tiny_ibt_run, caplog):
+    import logging
+
+    model = textvae.load(tiny_ibt_run, device="cpu")
+    sentences = ["the food was good .", "the staff is rude and slow ."]
+    with caplog.at_level(logging.WARNING, logger="textvae"):
+        assert model.transfer(sentences, to="negative", strength=0.0) == model.transfer(sentences, to="positive")
+    assert not caplog.records

@@ -385,7 +385,7 @@ class TransferConfig:
     built-in default: strength 1, greedy). ``textvae tune`` writes dev-tuned settings into the model
     directory (``transfer_defaults.json``), and those come before the recipe's."""
 
-    strength: Optional[float] = None  # split-latent models: how far the style code moves
+    strength: Optional[float] = None  # split-latent models: how far the style code moves; back-translation: guidance
     strategy: Optional[Literal["greedy", "beam", "sample"]] = None
     beam_size: Optional[int] = None
     length_penalty: Optional[float] = None

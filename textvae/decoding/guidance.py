@@ -62,10 +62,11 @@ class GuidedDecoder:
     def step(self, state: State, last_tokens: torch.Tensor) -> Tuple[torch.Tensor, State]:
         inner, rows = state
         logits, inner = self.decoder.step(inner, last_tokens.repeat(self.parts))
-        # floored, so that a token one style rules out (-inf) cannot make inf - inf
-        log_probs = torch.log_softmax(logits.float(), dim=-1).clamp_min(-1e4).view(self.parts, rows, -1)
+        log_probs = torch.log_softmax(logits.float(), dim=-1).view(self.parts, rows, -1)
         target, others = log_probs[0], log_probs[1:].mean(0)
-        return target + self.weight * (target - others), (inner, rows)
+        # a token the target style rules out stays out; one only the others rule out is not a sure pick
+        guided = target + self.weight * (target - others.clamp_min(-1e4))
+        return guided.masked_fill(target.isneginf(), float("-inf")), (inner, rows)
 
     def select(self, state: State, index: torch.Tensor) -> State:
         inner, rows = state

@@ -46,7 +46,8 @@ def transfer_sentences(model, tokenizer, label_names: Sequence[str], sentences: 
     """``sentences`` rewritten in style ``to`` by ``model``, in input order.
 
     ``batches(sentences, max_sentences)`` yields ``(positions, batch)`` on the model's device;
-    ``strength`` is how far a split-latent model moves the style code (1: to the target mean);
+    ``strength`` is how far a split-latent model moves the style code (1: to the target mean), or a
+    back-translation model's style guidance (1: none; textvae.decoding.guidance);
     ``rerank`` / ``rerank_cycle`` / ``rerank_lm`` > 0 rerank beam candidates by the model's style
     classifier (or the classifier ``scorer``), by how well they rebuild the source, and by the
     language model ``lm`` (anything with ``sentence_nll``), among the beam's candidates and, with

@@ -6,7 +6,7 @@ over a Gradio app because it needs nothing beyond textvae, loads nothing from th
 pages fetch fonts and scripts from CDNs and phone home unless told not to), and starts in a
 second; the page has the controls a Gradio Blocks demo would: sentences in, target style, the
 output with the judge's confidence and the n-best list, the strength slider for split-latent
-models, the reranking weights, and an interpolation tab.
+and back-translation models, the reranking weights, and an interpolation tab.
 
 Safety: it binds to 127.0.0.1 unless told otherwise, refuses bodies over :data:`MAX_BODY` bytes,
 more than :data:`MAX_SENTENCES` sentences or sentences over :data:`MAX_CHARS` characters, reads no

@@ -341,5 +341,7 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         others = [{**context, "style_vector": self.styles(torch.full_like(styles, other))}
                   for other in range(self.num_labels) if other != target]  # the encoding is shared
         key = (strength - 1.0, len(others))  # one guided decoder per setting: a compiled step is kept with it
+        if key not in self._guided and len(self._guided) >= 4:  # a slider's many settings: keep the latest few
+            self._guided.pop(next(iter(self._guided)))
         guided = self._guided.setdefault(key, GuidedDecoder(self.decoder, *key))
         return [(rows, guided, GuidedDecoder.pack(context, others))]
