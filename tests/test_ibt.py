@@ -42,6 +42,15 @@ def test_cycle_training_transfers_style_and_keeps_nouns(trained):
         assert kept >= 0.8 * len(examples), list(zip(outputs[:4], [e.text for e in examples[:4]]))
 
 
+@pytest.mark.slow  # shares the trainings above
+def test_style_guidance_strength_zero_keeps_the_style_and_two_flips_at_least_as_often(trained):
+    def flipped(strength):
+        return sum(scores[2] for scores in transfer_scores(trained, TEST, strength=strength))
+
+    plain, stronger, none = flipped(1.0), flipped(2.0), flipped(0.0)
+    assert none <= 5 and stronger >= plain, (none, plain, stronger)
+
+
 @pytest.mark.parametrize("backbone", ["transformer", "gru"])
 def test_a_short_cycle_run_trains_and_transfers(backbone, tmp_path, tiny_config, capsys):
     config = load_recipe(os.path.join(RECIPES, f"synthetic_ibt_{backbone}.yaml"),

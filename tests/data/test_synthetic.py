@@ -23,14 +23,15 @@ NEGATIVE = {negative for _, negative in _pairs()}
 ANTONYM = {a: b for pair in _pairs() for a, b in (pair, pair[::-1])}
 
 
-def transfer_scores(model, test, per_style: int = 50):
-    """Each direction's transfers of ``per_style`` test examples by ``model`` (a loaded TextModel):
+def transfer_scores(model, test, per_style: int = 50, **options):
+    """Each direction's transfers of ``per_style`` test examples by ``model`` (a loaded TextModel,
+    with transfer ``options``):
     ``(examples, outputs, flipped, kept)``, flipped counting outputs with a target-style word and no
     source-style word, kept those with every noun of their source."""
     scores = []
     for source, target, words, opposite in ((0, "positive", POSITIVE, NEGATIVE), (1, "negative", NEGATIVE, POSITIVE)):
         examples = [e for e in test if e.label == source][:per_style]
-        outputs = model.transfer([e.text for e in examples], to=target)
+        outputs = model.transfer([e.text for e in examples], to=target, **options)
         flipped = sum(bool(set(o.split()) & words) and not set(o.split()) & opposite for o in outputs)
         kept = sum(all(n in o.split() for n in e.nouns) for o, e in zip(outputs, examples))
         scores.append((examples, outputs, flipped, kept))
