@@ -11,6 +11,7 @@ from textvae.decoding import DecodeOptions, decode
 from textvae.data.tokenizer import EOS_ID
 from textvae.decoding.guidance import GuidedDecoder
 from textvae.models import build_model
+from textvae.models.registry import model_class
 
 RECIPES = os.path.join(os.path.dirname(__file__), "..", "recipes")
 SOURCES = [[5, 6, 7, 8], [9, 10], [11, 12, 13], [14, 15, 16, 17, 18]]
@@ -79,6 +80,14 @@ def test_three_styles_push_away_from_the_mean_of_the_other_two():
     assert torch.allclose(logits, 2 * target - others, atol=1e-4)
 
 
+def _flat(tag, context):
+    return {f"{tag}:{k}": v for k, v in context.items()} if isinstance(context, dict) else {tag: context}
+
+
+def _part(packed, tag):
+    return packed[tag] if tag in packed else {k[2:]: v for k, v in packed.items() if k.startswith(tag + ":")}
+
+
 class _TwoStates:
     """Guidance the plain way, to check GuidedDecoder against: the target's and the other style's
     decoder states side by side in one dict, each stepped and selected on its own."""
@@ -90,26 +99,18 @@ class _TwoStates:
 
     @staticmethod
     def pack(target, other):
-        return {**{f"t:{k}": v for k, v in target.items()}, **{f"o:{k}": v for k, v in other.items()}}
-
-    @staticmethod
-    def _part(state, tag):
-        return {k[2:]: v for k, v in state.items() if k.startswith(tag)}
-
-    @staticmethod
-    def _join(target, other):
-        return _TwoStates.pack(target, other)
+        return {**_flat("t", target), **_flat("o", other)}
 
     def initial_state(self, codes, cache=True, static=False):
-        return self._join(*(self.decoder.initial_state(self._part(codes, tag), cache=cache) for tag in ("t:", "o:")))
+        return self.pack(*(self.decoder.initial_state(_part(codes, tag), cache=cache) for tag in "to"))
 
     def step(self, state, last_tokens):
-        (lt, st), (lo, so) = (self.decoder.step(self._part(state, tag), last_tokens) for tag in ("t:", "o:"))
+        (lt, st), (lo, so) = (self.decoder.step(_part(state, tag), last_tokens) for tag in "to")
         t, o = torch.log_softmax(lt.float(), -1), torch.log_softmax(lo.float(), -1)
-        return t + self.weight * (t - o), self._join(st, so)
+        return t + self.weight * (t - o), self.pack(st, so)
 
     def select(self, state, index):
-        return self._join(*(self.decoder.select(self._part(state, tag), index) for tag in ("t:", "o:")))
+        return self.pack(*(self.decoder.select(_part(state, tag), index) for tag in "to"))
 
 
 class _EndsEarly:
@@ -151,6 +152,39 @@ def test_guided_decoding_equals_two_decoders_stepped_side_by_side(backbone, stra
     assert len({len(row[0]) for row in guided}) > 1  # finished rows left the batch at different steps
     if strategy == "beam":
         assert torch.allclose(scores, reference_scores, atol=1e-4)
+
+
+def _unpacked(packed, part):
+    """One style's context out of GuidedDecoder.pack's ``(N, styles, ...)`` tensors."""
+    return {k: v[:, part] for k, v in packed.items()} if isinstance(packed, dict) else packed[:, part]
+
+
+def _same(a, b) -> bool:
+    return all(torch.equal(a[k], b[k]) for k in b) if isinstance(b, dict) else torch.equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["style_seq2seq", "melnyk", "m2", "cross_aligned"])
+@pytest.mark.parametrize("strategy", ["greedy", "beam"])
+@torch.no_grad()
+def test_every_style_conditioned_decoder_is_guided_by_strength(name, strategy):
+    """The models whose one decoder is told the style: strength 1 decodes plainly; another strength
+    decodes the target's context (the plain one) against the other style's, as two decoders would."""
+    config = load_recipe(None, ["data.path=synthetic:200", "tokenizer.type=word", "tokenizer.vocab_size=200",
+                                f"model.type={name}", *model_class(name).test_overrides])
+    torch.manual_seed(0)
+    model = build_model(config.model, 40, num_labels=2).eval()
+    assert model.uses_strength
+    decoder, plain = _plan(model, 1, 1.0)
+    guide, packed = _plan(model, 1, 2.5)
+    assert isinstance(guide, GuidedDecoder) and guide.decoder is decoder and guide.weight == 1.5
+    target, other = _unpacked(packed, 0), _unpacked(packed, 1)
+    assert _same(target, plain) and not _same(other, plain)  # the target's context is the plain one
+    options = DecodeOptions(strategy=strategy, beam_size=3, n_best=1, max_len=10, batch_size=3)
+    guided_ids, guided_scores = decode(guide, packed, options)
+    reference, reference_scores = decode(_TwoStates(decoder, 1.5), _TwoStates.pack(target, other), options)
+    assert guided_ids == reference
+    if strategy == "beam":
+        assert torch.allclose(guided_scores, reference_scores, atol=1e-4)
 
 
 def test_guidance_needs_another_style():

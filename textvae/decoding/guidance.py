@@ -17,7 +17,8 @@ style stacked into one batch (for two styles, twice the rows: one call, not two)
 
 from __future__ import annotations
 
-from typing import Dict, Sequence, Tuple, Union
+import weakref
+from typing import Callable, Dict, Sequence, Tuple, Union
 
 import torch
 
@@ -72,3 +73,23 @@ class GuidedDecoder:
         inner, rows = state
         every_style = torch.cat([index + part * rows for part in range(self.parts)])
         return self.decoder.select(inner, every_style), index.numel()
+
+
+_GUIDES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # decoder -> {(weight, others): guide}
+
+
+def guided(decoder, context_of: Callable[[int], Context], target: int, styles: int,
+           strength: float) -> Tuple[object, Context]:
+    """What a model's ``transfer_plan`` decodes with for ``strength``: ``decoder`` and the target
+    style's context at 1, else a guided decoder (weight ``strength - 1``) and every style's context
+    packed. The guided decoders of a decoder are kept (the latest few settings; a compiled step
+    stays with each)."""
+    if strength == 1.0:
+        return decoder, context_of(target)
+    others = [context_of(style) for style in range(styles) if style != target]
+    kept = _GUIDES.setdefault(decoder, {})
+    key = (strength - 1.0, len(others))
+    if key not in kept and len(kept) >= 4:  # a slider's many settings
+        kept.pop(next(iter(kept)))
+    guide = kept.setdefault(key, GuidedDecoder(decoder, *key))
+    return guide, GuidedDecoder.pack(context_of(target), others)

@@ -51,7 +51,7 @@ class Model(nn.Module):
     type_name: ClassVar[str] = ""  # set by register_model
     config_class: ClassVar[type] = ModelConfig
     can_transfer: ClassVar[bool] = False  # implements transfer_plan / rerank_scorers
-    uses_strength: ClassVar[bool] = False  # transfer moves a style code part of the way (--strength)
+    uses_strength: ClassVar[bool] = False  # --strength: moves a style code, or guides the decoder
     tune_strengths: ClassVar[Tuple[float, ...]] = (1.0,)  # what `textvae tune` tries when not told
     has_classifier: ClassVar[bool] = False  # implements label_logits: its own q(y|x) (e.g. M2)
     min_styles: ClassVar[int] = 0  # the fewest styles (labels) the training corpus may have

@@ -41,6 +41,7 @@ from textvae.config import DecoderConfig
 from textvae.data.batching import Batch
 from textvae.data.noise import corrupt
 from textvae.data.tokenizer import PAD_ID
+from textvae.decoding.guidance import guided
 from textvae.decoding.search import soft_decode
 from textvae.models.base import DecodePlan, Model
 from textvae.models.components.decoders import RNNDecoder
@@ -94,6 +95,7 @@ class CrossAlignedAutoencoder(Model):
     """See the module docstring."""
 
     can_transfer = True
+    uses_strength = True  # style guidance (textvae.decoding.guidance): strength 1 is plain decoding
     min_styles = 2
     test_overrides = ("model.embedding_dim=16", "model.style_dim=8", "model.content_dim=16", "model.filters=8",
                       "model.adversarial_gate=0")
@@ -210,9 +212,13 @@ class CrossAlignedAutoencoder(Model):
         return table.weight[others].mean(0).expand(rows, -1)
 
     def transfer_plan(self, batch: Batch, target: int, strength: float) -> DecodePlan:
+        """The content code decoded in the target style; a ``strength`` other than 1 guides the
+        generator away from the other styles (:mod:`textvae.decoding.guidance`; not in Shen et al.)."""
         z = self.content(batch.src, batch.lengths, self.source_styles(self.encoder_styles, target, len(batch)))
-        targets = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
-        return [(torch.arange(len(batch)), self.decoder, self.start_state(z, targets))]
+        styles = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
+        decoder, codes = guided(self.decoder, lambda style: self.start_state(z, torch.full_like(styles, style)),
+                                target, self.num_labels, strength)
+        return [(torch.arange(len(batch)), decoder, codes)]
 
     def rerank_scorers(self, target: int, style: bool, cycle: bool):
         """Style: the target discriminator's log-probability that a candidate's teacher-forced states

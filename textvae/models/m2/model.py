@@ -41,6 +41,7 @@ from torch import nn
 
 from textvae.data.batching import Batch, collate
 from textvae.data.noise import corrupt
+from textvae.decoding.guidance import guided
 from textvae.errors import TextvaeError
 from textvae.io import atomic_write_text
 from textvae.models.base import DecodePlan, TrainingData
@@ -64,6 +65,7 @@ class M2Model(Seq2SeqAutoencoder):
     """M2: the label as a partly observed latent (see the module docstring)."""
 
     can_transfer = True
+    uses_strength = True  # style guidance (textvae.decoding.guidance): strength 1 is plain decoding
     has_classifier = True
     min_styles = 2
     test_overrides = ("model.embedding_dim=16", "model.encoder.hidden_size=16", "model.decoder.hidden_size=16",
@@ -268,9 +270,13 @@ class M2Model(Seq2SeqAutoencoder):
         return torch.cat([self.onehot(labels, codes), codes[:, self.num_labels:]], -1)
 
     def transfer_plan(self, batch: Batch, target: int, strength: float) -> DecodePlan:
-        """Decode each sentence's z (inferred with the label the classifier gives it) with ``target``."""
+        """Decode each sentence's z (inferred with the label the classifier gives it) with ``target``;
+        a ``strength`` other than 1 guides the decoder away from the other labels
+        (:mod:`textvae.decoding.guidance`)."""
         code = self.encode(batch.src, batch.lengths)["mean"]
-        return [(torch.arange(len(batch)), self.decoder, self.with_style(code, target))]
+        decoder, codes = guided(self.decoder, lambda style: self.with_style(code, style), target, self.num_labels,
+                                strength)
+        return [(torch.arange(len(batch)), decoder, codes)]
 
     def rerank_scorers(self, target: int, style: bool, cycle: bool):
         """Style: log q(target | candidate); cycle: the NLL of decoding the source from the

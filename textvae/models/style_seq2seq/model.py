@@ -21,7 +21,7 @@ from torch import nn
 from textvae.data.batching import Batch, collate
 from textvae.data.noise import corrupt
 from textvae.data.tokenizer import EOS_ID, PAD_ID, UNK_ID
-from textvae.decoding.guidance import GuidedDecoder
+from textvae.decoding.guidance import guided
 from textvae.decoding.search import greedy, sample
 from textvae.errors import TextvaeError
 from textvae.data.pairs import read_pairs
@@ -122,7 +122,6 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         self._tokenizer = tokenizer  # the fluency and scorer rewards read transfers as text
         self._label_names = list(label_names)
         self._pairs: List[Tuple[List[int], int, List[int]]] = []  # (source ids, target style, transfer ids)
-        self._guided: Dict[Tuple[float, int], GuidedDecoder] = {}  # style guidance's decoders (transfer_plan)
 
     def prepare(self, data: TrainingData) -> None:
         """Read the distillation pairs (``model.distill.pairs``), checked against the training split."""
@@ -333,15 +332,8 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         difference between the target style's and the other styles' next-token log-probabilities
         (weight ``strength - 1``; :mod:`textvae.decoding.guidance`), so 0 writes in the other style
         and 2 twice as far from it as plain decoding."""
-        rows = torch.arange(len(batch))
         styles = torch.full((len(batch),), target, dtype=torch.long, device=batch.src.device)
-        context = self.decoder_context(batch.src, batch.lengths, styles)
-        if strength == 1.0:
-            return [(rows, self.decoder, context)]
-        others = [{**context, "style_vector": self.styles(torch.full_like(styles, other))}
-                  for other in range(self.num_labels) if other != target]  # the encoding is shared
-        key = (strength - 1.0, len(others))  # one guided decoder per setting: a compiled step is kept with it
-        if key not in self._guided and len(self._guided) >= 4:  # a slider's many settings: keep the latest few
-            self._guided.pop(next(iter(self._guided)))
-        guided = self._guided.setdefault(key, GuidedDecoder(self.decoder, *key))
-        return [(rows, guided, GuidedDecoder.pack(context, others))]
+        context = self.decoder_context(batch.src, batch.lengths, styles)  # the encoding is shared by every style
+        decoder, codes = guided(self.decoder, lambda style: {**context, "style_vector": self.styles(
+            torch.full_like(styles, style))}, target, self.num_labels, strength)
+        return [(torch.arange(len(batch)), decoder, codes)]
