@@ -17,7 +17,6 @@ style stacked into one batch (for two styles, twice the rows: one call, not two)
 
 from __future__ import annotations
 
-import weakref
 from typing import Callable, Dict, Sequence, Tuple, Union
 
 import torch
@@ -75,19 +74,16 @@ class GuidedDecoder:
         return self.decoder.select(inner, every_style), index.numel()
 
 
-_GUIDES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # decoder -> {(weight, others): guide}
-
-
 def guided(decoder, context_of: Callable[[int], Context], target: int, styles: int,
            strength: float) -> Tuple[object, Context]:
     """What a model's ``transfer_plan`` decodes with for ``strength``: ``decoder`` and the target
     style's context at 1, else a guided decoder (weight ``strength - 1``) and every style's context
-    packed. The guided decoders of a decoder are kept (the latest few settings; a compiled step
-    stays with each)."""
+    packed. The guided decoders of a decoder are kept with it (the latest few settings; a compiled
+    step stays with each; kept on the decoder, not in a table keyed by it, which they would keep alive)."""
     if strength == 1.0:
         return decoder, context_of(target)
     others = [context_of(style) for style in range(styles) if style != target]
-    kept = _GUIDES.setdefault(decoder, {})
+    kept = decoder.__dict__.setdefault("_guided", {})
     key = (strength - 1.0, len(others))
     if key not in kept and len(kept) >= 4:  # a slider's many settings
         kept.pop(next(iter(kept)))
