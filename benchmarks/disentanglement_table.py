@@ -61,17 +61,20 @@ def main() -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(6.5, 4.5))
-        for name in names:
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        ax.axvspan(60, 101, ymin=0, ymax=1, color="0.92", zorder=0)
+        ax.axhline(0.3, color="0.6", linestyle="--", linewidth=0.8)  # the target: MIG >= 0.3 at BLEU >= 60
+        for i, name in enumerate(names):
             bleu = [r["recon_bleu"] for r in rows[name]]
             mig = [r["scores"]["mig"] for r in rows[name]]
-            points = ax.scatter(bleu, mig, alpha=0.5, s=18)
-            ax.scatter([np.mean(bleu)], [np.mean(mig)], marker="*", s=140, color=points.get_facecolor()[0],
+            color = plt.cm.tab20((2 * i) % 20 + (i // 10) % 2)  # the dark shades first
+            ax.scatter(bleu, mig, alpha=0.5, s=18, color=color)
+            ax.scatter([np.mean(bleu)], [np.mean(mig)], marker="*", s=140, color=color,
                        label=name.removeprefix("factors_"))
         ax.set_xlabel("reconstruction BLEU (test)")
         ax.set_ylabel("MIG (test)")
         ax.set_title("Factor corpus: disentanglement against reconstruction")
-        ax.legend(fontsize=8, ncol=2)
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
         fig.tight_layout()
         Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(args.plot, dpi=120)
