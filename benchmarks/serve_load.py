@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,13 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from textvae.data.corpus import load_corpus
 from textvae.errors import run_script
 
-
-def machine() -> str:
-    try:
-        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
-        return f"{len(names)}-core {names[0]}" if names else platform.processor()
-    except OSError:
-        return platform.processor()
+from train_throughput import machine
 
 
 def main() -> None:

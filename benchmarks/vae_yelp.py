@@ -22,7 +22,7 @@ import textvae
 from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
 from textvae.errors import run_script
-from textvae.evaluation.semisupervised import balanced_draw, fit_and_score
+from textvae.evaluation.semisupervised import few_label_accuracy
 from textvae.evaluation.vae import vae_diagnostics
 from textvae.training import train
 
@@ -69,11 +69,11 @@ def main() -> None:
 
 def style_probe(model, corpus, split: str, labels: int) -> float:
     """Test accuracy (%) of a logistic regression on the codes of ``labels`` balanced training sentences."""
-    train_texts, train_labels = corpus.texts("train"), corpus.labels("train")
-    rows = balanced_draw(train_labels, labels, seed=0)
-    train_x = model.encode([train_texts[i] for i in rows]).float().numpy()
-    test_x = model.encode(corpus.texts(split)).float().numpy()
-    return 100 * fit_and_score(train_x, [train_labels[i] for i in rows], test_x, corpus.labels(split), "logreg", seed=0)
+    texts = corpus.texts("train")
+    result = few_label_accuracy(lambda rows: model.encode([texts[i] for i in rows]).float().numpy(),
+                                corpus.labels("train"), model.encode(corpus.texts(split)).float().numpy(),
+                                corpus.labels(split), [labels], draws=1)
+    return result[labels]["mean"]
 
 
 if __name__ == "__main__":
