@@ -11,13 +11,7 @@ from textvae.data.synthetic import LABEL_NAMES, generate, synthetic_splits, writ
 from textvae.errors import TextvaeError
 
 
-def _pairs():
-    pairs = [pair for group in synthetic.ADJECTIVES.values() for pair in group]
-    for group in (synthetic.VERBS, synthetic.PAST_VERBS, synthetic.FEELINGS, synthetic.ADVERBS):
-        pairs.extend(group)
-    return pairs
-
-
+_pairs = synthetic.style_pairs
 POSITIVE = {positive for positive, _ in _pairs()}
 NEGATIVE = {negative for _, negative in _pairs()}
 ANTONYM = {a: b for pair in _pairs() for a, b in (pair, pair[::-1])}
@@ -29,13 +23,13 @@ def transfer_scores(model, test, per_style: int = 50, **options):
     ``(examples, outputs, flipped, kept)``, flipped counting outputs with a target-style word and no
     source-style word, kept those with every noun of their source."""
     scores = []
-    for source, target, words, opposite in ((0, "positive", POSITIVE, NEGATIVE), (1, "negative", NEGATIVE, POSITIVE)):
+    for source, target in ((0, "positive"), (1, "negative")):
         examples = [e for e in test if e.label == source][:per_style]
         outputs = model.transfer([e.text for e in examples], to=target, **options)
-        flipped = sum(bool(set(o.split()) & words) and not set(o.split()) & opposite for o in outputs)
-        kept = sum(all(n in o.split() for n in e.nouns) for o, e in zip(outputs, examples))
-        scores.append((examples, outputs, flipped, kept))
+        scores.append((examples, outputs, *synthetic.transfer_truth(examples, outputs)))
     return scores
+
+
 NOUNS = {noun for group in synthetic.NOUNS.values() for noun in group}
 
 

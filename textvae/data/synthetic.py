@@ -15,7 +15,7 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Sequence, Union
 
 from textvae.errors import TextvaeError
 from textvae.io import atomic_directory, atomic_write_text, check_writable
@@ -142,6 +142,29 @@ def _example(rng: random.Random, label: int) -> SyntheticExample:
             transferred.append(antonym)
             style_words.append(word)
     return SyntheticExample(" ".join(text), label, " ".join(transferred), tuple(kept), tuple(style_words))
+
+
+def style_pairs() -> list[tuple[str, str]]:
+    """Every antonym pair of the templates, (positive, negative)."""
+    pairs = [pair for group in ADJECTIVES.values() for pair in group]
+    for group in (VERBS, PAST_VERBS, FEELINGS, ADVERBS):
+        pairs.extend(group)
+    return pairs
+
+
+STYLE_WORDS = ({negative for _, negative in style_pairs()}, {positive for positive, _ in style_pairs()})  # by label
+
+
+def transfer_truth(examples: Sequence[SyntheticExample], outputs: Sequence[str]) -> tuple[int, int]:
+    """``(flipped, kept)`` for ``outputs``, the transfers of ``examples`` into the other style:
+    flipped counts outputs with a target-style word and no source-style word, kept those with every
+    noun of their source (the corpus' ground truth, for scoring a model without a judge)."""
+    flipped = kept = 0
+    for example, output in zip(examples, outputs):
+        words = set(output.split())
+        flipped += bool(words & STYLE_WORDS[1 - example.label]) and not words & STYLE_WORDS[example.label]
+        kept += all(noun in words for noun in example.nouns)
+    return flipped, kept
 
 
 def generate(n: int, seed: int = 0) -> list[SyntheticExample]:
