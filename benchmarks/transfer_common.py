@@ -35,6 +35,8 @@ def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=0,
                         help="sampled candidates added to the beam's for reranking (drawn with --top-p)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus threshold of --samples (1: plain sampling)")
+    parser.add_argument("--pool-strengths", type=lambda t: [float(v) for v in t.split(",")], default=[],
+                        help="strengths whose beam candidates join --strength's for reranking, e.g. 1.1")
     parser.add_argument("--tuned", action="store_true",
                         help="transfer the test split with the model's tuned defaults (`textvae tune --model RUN`)")
     parser.add_argument("--method", choices=["model", "traverse"], default="model",
@@ -53,11 +55,13 @@ def transfer_options(args) -> Tuple[Dict, str, str]:
         return {}, "the model's tuned defaults", "tuned"
     # every setting explicit, so that a model's tuned defaults never leak into a row
     options: Dict = {"strength": args.strength, "strategy": "beam" if args.beam > 1 else "greedy",
-                     "rerank": args.rerank, "rerank_cycle": args.rerank_cycle, "rerank_lm": args.rerank_lm}
+                     "rerank": args.rerank, "rerank_cycle": args.rerank_cycle, "rerank_lm": args.rerank_lm,
+                     "pool_strengths": args.pool_strengths}
     if args.beam > 1:
         options.update(beam_size=args.beam)
-    setting = f"strength {args.strength:g}, " + (f"beam {args.beam}" if args.beam > 1 else "greedy")
-    tag = f"strength{args.strength:g}-beam{args.beam}"
+    strengths = "+".join(f"{v:g}" for v in [args.strength, *args.pool_strengths])
+    setting = f"strength {strengths}, " + (f"beam {args.beam}" if args.beam > 1 else "greedy")
+    tag = f"strength{strengths}-beam{args.beam}"
     if args.samples:
         options.update(samples=args.samples, top_p=args.top_p)
         setting += f" + {args.samples} samples (top-p {args.top_p:g})"

@@ -4,7 +4,7 @@ the posterior means of ``--probe`` balanced labelled training sentences, test ac
 few-label protocol of textvae.evaluation.semisupervised with one draw).
 
     python benchmarks/vae_yelp.py yelp_bnvae [--data ../shared/data/yelp] [--out benchmarks/runs]
-        [--samples 100] [--probe 10000] [--threads 1] [--split test|dev] [key=value ...]
+        [--samples 100] [--probe 10000] [--threads 1] [--split test|dev] [--eval-only] [key=value ...]
 
 Prints one Markdown row (and writes ROW.json next to the run) for docs/benchmarks.md.
 """
@@ -21,7 +21,7 @@ import torch
 import textvae
 from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
-from textvae.errors import run_script
+from textvae.errors import TextvaeError, run_script
 from textvae.evaluation.semisupervised import few_label_accuracy
 from textvae.evaluation.vae import vae_diagnostics
 from textvae.training import train
@@ -41,15 +41,23 @@ def main() -> None:
                         help="evaluation split: tune on dev, report on test")
     parser.add_argument("--name", help="run name (default: the recipe's), for tuning variants")
     parser.add_argument("--probe", type=int, default=10000, help="labelled sentences of the style probe (0: none)")
+    parser.add_argument("--eval-only", action="store_true",
+                        help="evaluate the run already in OUT/NAME (its result.json gives the steps and speed)")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     torch.set_num_threads(args.threads)
     config = load_recipe(RECIPES / f"{args.recipe}.yaml",
                          [f"data.path={args.data}", f"train.threads={args.threads}", *args.overrides])
     out = Path(args.out) / (args.name or args.recipe)
-    started = time.time()
-    result = train(config, out, force=True)
-    trained = time.time() - started
+    if args.eval_only:
+        if not (out / "result.json").is_file():
+            raise TextvaeError(f"no trained run in {out} (result.json is missing); drop --eval-only to train it")
+        result = json.loads((out / "result.json").read_text())
+        trained = result["elapsed"]
+    else:
+        started = time.time()
+        result = train(config, out, force=True)
+        trained = time.time() - started
     model = textvae.load(out, device="cpu")
     corpus = load_corpus(args.data, splits=("train", args.split))
     texts = corpus.texts(args.split)

@@ -91,6 +91,64 @@ def test_rows_with_sampled_candidates_equal_transferring_with_their_setting(run)
                        rerank_cycle=0.0, rerank_lm=0.0)
 
 
+def test_pooled_rows_rerank_the_union_of_strengths_and_equal_transferring_with_their_setting(run, tmp_path):
+    model = textvae.load(run, device="cpu")
+    sample = DevSample(load_corpus(model.config.data.path), model.config.seed, 30)
+    grid = TuneGrid(strengths=(1.0, 2.0), beams=(3,), rerank=(2.0,), cycle=(0.0, 3.0), pool=True)
+    result = tune(model, sample, grid)
+    pooled = [r for r in result["rows"] if r.get("pool_strengths")]
+    assert grid.size() == len(result["rows"]) == 6 and len(pooled) == 2
+    assert all(r["strength"] == 1.0 and r["pool_strengths"] == [2.0] for r in pooled)
+    for row in pooled:
+        outputs = sample.transfer(lambda sources, to: model.transfer(
+            sources, to, strategy="beam", beam_size=3, strength=1.0, pool_strengths=[2.0], rerank=row["rerank"],
+            rerank_cycle=row["cycle"], rerank_lm=0.0, length_penalty=0.5))
+        assert sample.score(outputs)["transfer_self_bleu"] == pytest.approx(row["self_bleu"])
+    # the pool holds both strengths' beams, the first strength's first, and reranking picks from all of them
+    from textvae.transfer.batch import transfer_candidates
+
+    def candidates(**kwargs):
+        return transfer_candidates(model.model, model.tokenizer, model.label_names, ["the food was good ."],
+                                   "negative", model.batches, 3, style=True, length_penalty=0.5, **kwargs)[0]
+
+    plain, guided, union = candidates(strength=1.0), candidates(strength=2.0), candidates(pool_strengths=[2.0])
+    assert union[0] == plain[0] + guided[0]
+    assert union[1].tolist() == pytest.approx(plain[1].tolist() + guided[1].tolist())
+    best = model.transfer(["the food was good ."], to="negative", strategy="beam", beam_size=3, pool_strengths=[2.0],
+                          rerank=2.0, rerank_cycle=0.0, rerank_lm=0.0, length_penalty=0.5)[0]
+    totals = union[1] + 2.0 * union[2]["style"]
+    assert best == union[0][int(totals.argmax())]
+    # the chosen pooled setting is stored with the model and is what transfer then uses
+    from textvae.transfer.tune import format_table, row_settings
+
+    assert "| 1 + 2 | beam 3 |" in format_table(result["rows"])
+    assert row_settings(pooled[0], None)["pool_strengths"] == [2.0]
+
+
+def test_pooled_strengths_need_reranking_and_a_model_with_a_strength(run, capsys, tmp_path):
+    model = textvae.load(run, device="cpu")
+    with pytest.raises(TextvaeError, match="pool_strengths adds candidates decoded at other strengths"):
+        model.transfer(["the food was good ."], to="negative", strategy="beam", beam_size=3, pool_strengths=[2.0],
+                       rerank=0.0, rerank_cycle=0.0, rerank_lm=0.0)
+    assert main(["transfer", "--model", str(run), "--to", "negative", "--strategy", "beam", "--rerank", "0",
+                 "--rerank-cycle", "0", "--pool-strengths", "1.5", "--input", str(tmp_path / "absent.txt")]) == 2
+    assert "pool_strengths adds candidates decoded at other strengths" in capsys.readouterr().err  # before input
+    assert main(["transfer", "--model", str(run), "--to", "negative", "--pool-strengths", "x"]) == 2
+    assert main(["tune", "--model", str(run), "--no-fluency", "--pool", "--beam", "0"]) == 2
+    assert "pooled strengths (--pool) are reranked together" in capsys.readouterr().err
+    from types import SimpleNamespace
+
+    from textvae.transfer.batch import check_pool
+
+    with pytest.raises(TextvaeError, match="has no strength setting"):
+        check_pool(SimpleNamespace(uses_strength=False), [1.1], True)
+    tuned = {"strategy": "beam", "beam_size": 20, "rerank": 4.0, "pool_strengths": [1.1]}
+    assert resolve(tuned, {})["pool_strengths"] == [1.1]
+    assert resolve(tuned, {"strategy": "greedy"})["pool_strengths"] == []  # dropped with the reranking
+    with pytest.raises(TextvaeError, match="pool_strengths"):
+        resolve(tuned, {"strategy": "greedy", "pool_strengths": [1.2]})
+
+
 def test_rule_and_resolution():
     rows = [{"accuracy": 95.0, "self_bleu": 10.0, "ppl_ratio": 1.0}, {"accuracy": 88.0, "self_bleu": 30.0, "ppl_ratio": 1.2},
             {"accuracy": 90.0, "self_bleu": 40.0, "ppl_ratio": 3.0}, {"accuracy": 60.0, "self_bleu": 70.0, "ppl_ratio": 1.0}]
@@ -187,3 +245,10 @@ def test_the_interactive_session_starts_from_the_models_defaults(run, capsys, mo
     assert "(now 2.5)" in out  # the cycle weight the defaults set
     tuned = model.transfer(["the food was good ."], to="negative")[0]
     assert f"negative: {tuned}" in out
+    # :pool adds another strength's beam to the reranked pool
+    monkeypatch.setattr("sys.stdin", io.StringIO(":pool 2\n:help\nthe food was good .\n"))
+    assert main(["transfer", "--model", str(run), "--interactive"]) == 0
+    out = capsys.readouterr().out
+    assert "also decoded at strength 2 for reranking" in out and "(now [2.0])" in out
+    pooled = model.transfer(["the food was good ."], to="negative", pool_strengths=[2.0])[0]
+    assert f"negative: {pooled}" in out

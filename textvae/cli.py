@@ -330,6 +330,9 @@ def add_transfer_settings(p) -> None:
     p.add_argument("--lm", metavar="DIR",
                    help="a textvae language model (trained with latent type none, e.g. recipes/yelp_lm.yaml) "
                         "for --rerank-lm")
+    p.add_argument("--pool-strengths", type=number_list(float, 0), default=None, metavar="S[,S...]",
+                   help="with beam search and reranking: also decode the beam at these strengths and rerank the "
+                        "union (e.g. --strength 1 --pool-strengths 1.1: plain and guided candidates)")
     add_scorer_argument(p)
 
 
@@ -356,7 +359,7 @@ def settings_from_args(args, model, options: dict) -> dict:
     scorer = load_style_scorer(args.scorer, model.label_names, device=args.device) if args.scorer else None
     decoding = {key: options.pop(key) for key in DECODING_KEYS if key in options}
     return model.transfer_settings(args.strength, args.rerank, args.rerank_cycle, args.rerank_lm, lm, scorer,
-                                   **decoding)
+                                   pool_strengths=args.pool_strengths, **decoding)
 
 
 def number_list(kind: type, low: Optional[float] = None, above: bool = False) -> Callable[[str], list]:
@@ -390,6 +393,7 @@ def cmd_tune(args) -> int:
     for key in ("strengths", "beams", "rerank", "cycle", "lm_weight", "samples"):
         if getattr(args, key) is not None:
             setattr(grid, key, getattr(args, key))
+    grid.pool = args.pool
     check_grid(grid, model, lm, scorer)  # before the fluency LM and the judge are built
     if args.top_p != 1.0 and not any(grid.samples):
         log.warning("tune: --top-p %g has no effect without sampled candidates (--samples)", args.top_p)
@@ -989,6 +993,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune_p.add_argument("--samples", type=number_list(int, 0),
                         help="sampled candidates added to each beam's, counts to try (default 0; one decode "
                              "draws the most, and smaller counts rerank its first ones)")
+    tune_p.add_argument("--pool", action="store_true",
+                        help="also rerank the union of every strength's beam candidates (one more row per "
+                             "reranking setting and beam size, no extra decoding; the choice stores them as "
+                             "--strength FIRST --pool-strengths REST)")
     tune_p.add_argument("--top-p", type=number(float, 0, 1, above=True), default=1.0,
                         help="nucleus threshold the sampled candidates are drawn with (default 1: plain sampling)")
     tune_p.add_argument("--lm", metavar="DIR", help="a textvae language model for LM reranking")

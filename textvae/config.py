@@ -391,6 +391,7 @@ class TransferConfig:
     length_penalty: Optional[float] = None
     samples: Optional[int] = None  # beam + reranking: sampled candidates per sentence added to the beam's
     top_p: Optional[float] = None  # nucleus threshold of sampling (and of the sampled candidates)
+    pool_strengths: Optional[List[float]] = None  # beam + reranking: strengths whose candidates join the pool
     rerank: Optional[float] = None  # beam: weight of the model's own style classifier
     rerank_cycle: Optional[float] = None  # beam: weight of rebuilding the source from the candidate
     rerank_lm: Optional[float] = None  # beam: weight of a language model's per-token log-probability
@@ -417,6 +418,12 @@ class TransferConfig:
                              or not any((self.rerank, self.rerank_cycle, self.rerank_lm))):
             yield "samples", ("adds sampled candidates for reranking to choose among: it is only used with "
                               "strategy beam and a reranking weight (rerank, rerank_cycle or rerank_lm)")
+        if any(not math.isfinite(v) or v < 0 for v in self.pool_strengths or ()):
+            yield "pool_strengths", f"must be finite strengths, 0 or more, got {self.pool_strengths}"
+        if self.pool_strengths and (self.strategy in ("greedy", "sample")
+                                    or not any((self.rerank, self.rerank_cycle, self.rerank_lm))):
+            yield "pool_strengths", ("adds candidates decoded at other strengths for reranking to choose among: it "
+                                     "is only used with strategy beam and a reranking weight")
         if self.rerank_lm and not self.lm:
             yield "rerank_lm", "needs transfer.lm, the language-model directory"
         if self.scorer and not self.rerank:

@@ -19,10 +19,11 @@ from textvae.io import atomic_write_text
 from textvae.modeldir import TRANSFER_DEFAULTS_FILE, write_card
 
 BUILT_IN: Dict[str, Any] = {"strength": 1.0, "strategy": "greedy", "beam_size": 5, "length_penalty": 1.0,
-                            "samples": 0, "top_p": 1.0, "rerank": 0.0, "rerank_cycle": 0.0, "rerank_lm": 0.0, "lm": None, "scorer": None}
+                            "samples": 0, "top_p": 1.0, "pool_strengths": [], "rerank": 0.0, "rerank_cycle": 0.0,
+                            "rerank_lm": 0.0, "lm": None, "scorer": None}
 MODELS_KEYS = ("lm", "scorer")  # settings that name another model (a directory or a loaded model)
 RERANK_KEYS = ("rerank", "rerank_cycle", "rerank_lm")
-DECODING_KEYS = ("strategy", "beam_size", "length_penalty", "samples", "top_p")
+DECODING_KEYS = ("strategy", "beam_size", "length_penalty", "samples", "top_p", "pool_strengths")
 
 
 def read_tuned(model_dir: Path) -> Optional[Dict[str, Any]]:
@@ -59,7 +60,7 @@ def resolve(defaults: Dict[str, Any], explicit: Dict[str, Any]) -> Dict[str, Any
 
     The defaults' reranking weights belong to beam search: when the caller picks another strategy
     and sets no weight, they are dropped, so ``--strategy greedy`` alone gives plain greedy output;
-    the defaults' sampled candidates belong to reranking and are dropped with it."""
+    the defaults' sampled candidates and pooled strengths belong to reranking and are dropped with it."""
     given = {k: v for k, v in explicit.items() if v is not None}
     settings = {**BUILT_IN, **defaults, **given}
     if settings["strategy"] != "beam" and "strategy" in given:
@@ -70,6 +71,9 @@ def resolve(defaults: Dict[str, Any], explicit: Dict[str, Any]) -> Dict[str, Any
         settings["samples"] = 0
         if defaults.get("samples") and "top_p" not in given:  # the defaults' top-p was the samples'
             settings["top_p"] = BUILT_IN["top_p"]
+    if "pool_strengths" not in given and not (settings["strategy"] == "beam" and any(settings[k] for k in RERANK_KEYS)):
+        settings["pool_strengths"] = []
+    settings["pool_strengths"] = [float(v) for v in settings["pool_strengths"] or ()]  # a fresh list, never shared
     if "lm" not in given and not settings["rerank_lm"]:
         settings["lm"] = None
     if "scorer" not in given and not settings["rerank"]:

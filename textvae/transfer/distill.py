@@ -53,8 +53,9 @@ def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: 
 
     out = Path(out)
     chosen = list(range(len(texts))) if indices is None else list(indices)
-    # (samples only when on: pairs made before sampled candidates resume as they were)
-    kept = {k: v for k, v in settings.items() if k not in MODELS_KEYS and not (k == "samples" and not v)}
+    # (samples and pooled strengths only when on: pairs made before them resume as they were)
+    kept = {k: v for k, v in settings.items()
+            if k not in MODELS_KEYS and not (k in ("samples", "pool_strengths") and not v)}
     manifest = {"model": str(model.path), "settings": kept,
                 "lm": getattr(settings.get("lm"), "path", None) and str(settings["lm"].path),
                 "corpus_fingerprint": fingerprint, "sentences": len(chosen), "chunk": chunk}

@@ -25,6 +25,8 @@ HELP = """commands:
   :beam N       beam search with N beams        :greedy      greedy decoding
   :sample P     top-p sampling with threshold P
   :samples N    with beam search and reranking, also rerank N sampled candidates (now {samples})
+  :pool X,Y     with beam search and reranking, also rerank the beams decoded at strengths X, Y
+                (now {pool_strengths})
   :steps N      --method traverse: gradient steps on the code (now {steps})
   :step X       --method traverse: step size (now {step_size})
   :help         this text                       :quit        leave (or end of input)"""
@@ -91,6 +93,13 @@ def _command(line: str, options: Dict, state: Dict) -> Optional[str]:
                 return f"{line}: expected 0 or more"
             state["samples"] = int(value or 0)
             return f"{state['samples']} sampled candidates with beam search and reranking"
+        if name == "pool":
+            strengths = [float(v) for v in value.replace(",", " ").split()]
+            if any(not 0 <= v < float("inf") for v in strengths):
+                return f"{line}: expected strengths of 0 or more"
+            state["pool_strengths"] = strengths
+            return (f"beam candidates also decoded at strength {', '.join(f'{v:g}' for v in strengths)} for reranking"
+                    if strengths else "no pooled strengths")
         if name == "greedy":
             options.update(strategy="greedy")
             return "greedy decoding"
@@ -117,6 +126,7 @@ def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float =
              "scorer": scorer}
     options = dict(options)
     state["samples"] = options.pop("samples", 0)  # the session's, used while it reranks a beam
+    state["pool_strengths"] = list(options.pop("pool_strengths", None) or [])  # likewise
     if traverse is not None:
         state["traverse"] = dict(traverse)
     width = max(len(name) for name in model.label_names + ["reconstruction"])
@@ -142,7 +152,8 @@ def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float =
         # the reranking weights and sampled candidates act on a beam; greedy and sampling decode plainly
         strategy = options.get("strategy") or model.transfer_defaults.get("strategy")
         reranking = strategy == "beam" and any(state[k] for k in RERANK_KEYS)
-        weights = {k: (v if reranking or k not in RERANK_KEYS else 0.0) for k, v in state.items() if k != "samples"}
+        weights = {k: (v if reranking or k not in RERANK_KEYS else 0.0) for k, v in state.items()
+                   if k not in ("samples", "pool_strengths")}
         try:
             DecodeOptions(**options)
             rows = [("reconstruction", model.reconstruct([line], **options)[0])] if model.model.latent_dim else []
@@ -151,7 +162,8 @@ def run_interactive(model, options: Dict, strength: float = 1.0, rerank: float =
                     rows.append((name, model.manipulate([line], name, **state["traverse"], **options)[0]))
                 else:
                     rows.append((name, model.transfer([line], to=name, **weights, **options,
-                                                      samples=state["samples"] if reranking else 0)[0]))
+                                                      samples=state["samples"] if reranking else 0,
+                                                      pool_strengths=state["pool_strengths"] if reranking else [])[0]))
         except TextvaeError as exc:
             stdout.write(f"{exc}\n")
             continue

@@ -33,7 +33,9 @@ log = logging.getLogger("textvae")
 class TuneGrid:
     """The settings searched: every strength x beam size (0 or 1: greedy), and for beams of 2 or
     more every count of sampled candidates added to the beam's (``samples``) and every combination
-    of the three reranking weights."""
+    of the three reranking weights; with ``pool`` (and two strengths or more) also every reranking
+    row of each beam size over the union of all the strengths' candidates (``pool_strengths``: the
+    first strength's candidates, then the others'; no decode of its own)."""
 
     strengths: Sequence[float] = (1.0,)
     beams: Sequence[int] = (0, 5, 10)
@@ -41,6 +43,10 @@ class TuneGrid:
     cycle: Sequence[float] = (0.0,)
     lm_weight: Sequence[float] = (0.0,)
     samples: Sequence[int] = (0,)
+    pool: bool = False
+
+    def pooled(self) -> bool:
+        return self.pool and len(self.strengths) > 1
 
     def reranked(self):
         """``(samples, rerank, cycle, lm_weight)`` of every reranking row of a beam: sampled candidates
@@ -52,7 +58,8 @@ class TuneGrid:
     def size(self) -> int:
         greedy = sum(b <= 1 for b in self.beams)
         beam = len(self.beams) - greedy
-        return len(self.strengths) * (greedy + beam * len(list(self.reranked())))
+        return (len(self.strengths) + self.pooled()) * beam * len(list(self.reranked())) \
+            + len(self.strengths) * greedy
 
     def check(self) -> None:
         values = [*self.strengths, *self.rerank, *self.cycle, *self.lm_weight]
@@ -69,6 +76,9 @@ class TuneGrid:
         if any(self.samples) and not any([*self.rerank, *self.cycle, *self.lm_weight]):
             raise TextvaeError("tune: sampled candidates (--samples) are for reranking to choose among; give a "
                                "positive --rerank, --cycle or --lm-weight")
+        if self.pool and (max(self.beams) <= 1 or not any([*self.rerank, *self.cycle, *self.lm_weight])):
+            raise TextvaeError("tune: pooled strengths (--pool) are reranked together; give a beam size of 2 or more "
+                               "and a positive --rerank, --cycle or --lm-weight")
         if any(self.samples) and max(self.beams) <= 1:
             raise TextvaeError("tune: sampled candidates (--samples) join a beam's; give a beam size of 2 or more")
 
@@ -144,6 +154,8 @@ def row_settings(row: Dict, lm_path: Optional[str], scorer_path: Optional[str] =
                         rerank_cycle=row["cycle"], rerank_lm=row["lm_weight"])
         if row.get("samples"):
             settings["top_p"] = row["top_p"]
+        if row.get("pool_strengths"):
+            settings["pool_strengths"] = list(row["pool_strengths"])
         if row["lm_weight"]:
             settings["lm"] = lm_path
         if row["rerank"] and scorer_path:
@@ -178,6 +190,22 @@ def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
         if on_row is not None:
             on_row(row)
 
+    def add_reranked(setting: Dict, candidates: List, seconds: float) -> None:
+        """The rows of every reranking of one decode's ``candidates`` (the beam's ``beam``, then samples;
+        a pool repeats that layout once per strength)."""
+        beam, per = setting["beam"], len(candidates[0][0]) // (1 + len(setting.get("pool_strengths", ())))
+        scores = torch.stack([c[1] for c in candidates])
+        features = {name: torch.stack([c[2][name] for c in candidates]) for name in candidates[0][2]}
+        for drawn, rerank, cycle, lm_weight in grid.reranked():
+            # each strength's beam candidates, then its first `drawn` samples
+            keep = [j for start in range(0, scores.shape[1], per) for j in range(start, start + beam + drawn)]
+            best = ranking(reranked_scores(scores[:, keep], {k: v[:, keep] for k, v in features.items()},
+                                           rerank, cycle, lm_weight))[:, 0].tolist()
+            outputs = [c[0][keep[j]] for c, j in zip(candidates, best)]
+            add({**setting, "samples": drawn, **({"top_p": top_p} if drawn else {}),
+                 "rerank": rerank, "cycle": cycle, "lm_weight": lm_weight}, outputs, seconds)
+
+    decoded: Dict[int, List[Tuple[List, float]]] = {}  # beam -> every strength's candidates (for the pool)
     for strength, beam in itertools.product(grid.strengths, grid.beams):
         started = time.time()
         if beam <= 1:
@@ -191,15 +219,15 @@ def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
             style=any(grid.rerank), cycle=any(grid.cycle), lm=lm if any(grid.lm_weight) else None,
             scorer=scorer, length_penalty=length_penalty, samples=max(grid.samples), top_p=top_p))
         seconds = time.time() - started
-        scores = torch.stack([c[1] for c in candidates])
-        features = {name: torch.stack([c[2][name] for c in candidates]) for name in candidates[0][2]}
-        for drawn, rerank, cycle, lm_weight in grid.reranked():
-            pool = beam + drawn  # the beam's candidates, then the first `drawn` samples
-            best = ranking(reranked_scores(scores[:, :pool], {k: v[:, :pool] for k, v in features.items()},
-                                           rerank, cycle, lm_weight))[:, 0].tolist()
-            outputs = [c[0][j] for c, j in zip(candidates, best)]
-            add({"strength": strength, "beam": beam, "samples": drawn, **({"top_p": top_p} if drawn else {}),
-                 "rerank": rerank, "cycle": cycle, "lm_weight": lm_weight}, outputs, seconds)
+        add_reranked({"strength": strength, "beam": beam}, candidates, seconds)
+        if grid.pooled():
+            decoded.setdefault(beam, []).append((candidates, seconds))
+    for beam, parts in decoded.items():  # the union of the strengths' candidates, first strength's first
+        union = [(sum((p[0][i][0] for p in parts), []), torch.cat([p[0][i][1] for p in parts]),
+                  {name: torch.cat([p[0][i][2][name] for p in parts]) for name in parts[0][0][i][2]})
+                 for i in range(len(parts[0][0]))]
+        add_reranked({"strength": grid.strengths[0], "pool_strengths": list(grid.strengths[1:]), "beam": beam},
+                     union, sum(p[1] for p in parts))
     bar.close()
     choice, met = rule.choose(rows)
     return {"rows": rows, "choice": choice, "met": met, "rule": rule.describe(fluency)}
@@ -214,7 +242,8 @@ def format_table(rows: List[Dict], choice: Optional[Dict] = None) -> str:
     for r in rows:
         ppl = f" {r['ppl_ratio']:.2f} |" if fluency else ""
         drawn = f" + {r['samples']} samples (top-p {r['top_p']:g})" if r.get("samples") else ""
-        lines.append(f"| {r['strength']:g} | {'beam %d' % r['beam'] + drawn if r['beam'] > 1 else 'greedy'} | "
+        strength = " + ".join(f"{v:g}" for v in [r["strength"], *r.get("pool_strengths", ())])
+        lines.append(f"| {strength} | {'beam %d' % r['beam'] + drawn if r['beam'] > 1 else 'greedy'} | "
                      f"{r['rerank']:g} | {r['cycle']:g} | {r['lm_weight']:g} | {r['accuracy']:.1f} | "
                      f"{r['self_bleu']:.1f} |{ppl} {r['decode_seconds']:.0f} | {'**chosen**' if r is choice else ''} |")
     return "\n".join(lines) + "\n"
