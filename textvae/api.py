@@ -216,7 +216,8 @@ class TextModel:
         model's own style classifier (or the classifier ``scorer``, a loaded one or its path, e.g.
         trained with recipes/yelp_classifier.yaml), by how well they rebuild the source, and by the
         language model ``lm`` (a loaded language model or its path); ``options``:
-        :class:`textvae.decoding.DecodeOptions` fields. What is not given comes from the model's
+        :class:`textvae.decoding.DecodeOptions` fields and ``pool_strengths`` (strengths whose beam
+        candidates join the reranked pool, e.g. ``[1.1]``). What is not given comes from the model's
         transfer defaults (:attr:`transfer_defaults`, e.g. tuned by ``textvae tune``). A bare string is
         one sentence and gets one result back.
 
