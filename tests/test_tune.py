@@ -135,7 +135,9 @@ def test_pooled_strengths_need_reranking_and_a_model_with_a_strength(run, capsys
     assert "pool_strengths adds candidates decoded at other strengths" in capsys.readouterr().err  # before input
     assert main(["transfer", "--model", str(run), "--to", "negative", "--pool-strengths", "x"]) == 2
     assert main(["tune", "--model", str(run), "--no-fluency", "--pool", "--beam", "0"]) == 2
-    assert "pooled strengths (--pool) are reranked together" in capsys.readouterr().err
+    assert "pooled strengths (--pool) rerank the union" in capsys.readouterr().err
+    assert main(["tune", "--model", str(run), "--no-fluency", "--pool", "--beam", "3", "--rerank", "1"]) == 2
+    assert "give two strengths or more" in capsys.readouterr().err
     from types import SimpleNamespace
 
     from textvae.transfer.batch import check_pool

@@ -33,7 +33,7 @@ log = logging.getLogger("textvae")
 class TuneGrid:
     """The settings searched: every strength x beam size (0 or 1: greedy), and for beams of 2 or
     more every count of sampled candidates added to the beam's (``samples``) and every combination
-    of the three reranking weights; with ``pool`` (and two strengths or more) also every reranking
+    of the three reranking weights; with ``pool`` (two strengths or more) also every reranking
     row of each beam size over the union of all the strengths' candidates (``pool_strengths``: the
     first strength's candidates, then the others'; no decode of its own)."""
 
@@ -45,9 +45,6 @@ class TuneGrid:
     samples: Sequence[int] = (0,)
     pool: bool = False
 
-    def pooled(self) -> bool:
-        return self.pool and len(self.strengths) > 1
-
     def reranked(self):
         """``(samples, rerank, cycle, lm_weight)`` of every reranking row of a beam: sampled candidates
         only where some weight is on (without reranking there is nothing to choose them)."""
@@ -58,7 +55,7 @@ class TuneGrid:
     def size(self) -> int:
         greedy = sum(b <= 1 for b in self.beams)
         beam = len(self.beams) - greedy
-        return (len(self.strengths) + self.pooled()) * beam * len(list(self.reranked())) \
+        return (len(self.strengths) + self.pool) * beam * len(list(self.reranked())) \
             + len(self.strengths) * greedy
 
     def check(self) -> None:
@@ -76,9 +73,11 @@ class TuneGrid:
         if any(self.samples) and not any([*self.rerank, *self.cycle, *self.lm_weight]):
             raise TextvaeError("tune: sampled candidates (--samples) are for reranking to choose among; give a "
                                "positive --rerank, --cycle or --lm-weight")
-        if self.pool and (max(self.beams) <= 1 or not any([*self.rerank, *self.cycle, *self.lm_weight])):
-            raise TextvaeError("tune: pooled strengths (--pool) are reranked together; give a beam size of 2 or more "
-                               "and a positive --rerank, --cycle or --lm-weight")
+        if self.pool and (len(self.strengths) < 2 or max(self.beams) <= 1
+                          or not any([*self.rerank, *self.cycle, *self.lm_weight])):
+            raise TextvaeError("tune: pooled strengths (--pool) rerank the union of several strengths' beams; give two "
+                               "strengths or more (--strength 1,1.1), a beam size of 2 or more and a positive "
+                               "--rerank, --cycle or --lm-weight")
         if any(self.samples) and max(self.beams) <= 1:
             raise TextvaeError("tune: sampled candidates (--samples) join a beam's; give a beam size of 2 or more")
 
@@ -220,7 +219,7 @@ def tune(model, sample, grid: TuneGrid, rule: TuneRule = TuneRule(), lm=None,
             scorer=scorer, length_penalty=length_penalty, samples=max(grid.samples), top_p=top_p))
         seconds = time.time() - started
         add_reranked({"strength": strength, "beam": beam}, candidates, seconds)
-        if grid.pooled():
+        if grid.pool:
             decoded.setdefault(beam, []).append((candidates, seconds))
     for beam, parts in decoded.items():  # the union of the strengths' candidates, first strength's first
         union = [(sum((p[0][i][0] for p in parts), []), torch.cat([p[0][i][1] for p in parts]),
