@@ -27,7 +27,7 @@ from textvae.evaluation.vae import vae_diagnostics
 from textvae.training import train
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
-COLUMNS = ("nll", "ppl", "elbo", "kl", "mi", "active_units", "recon_bleu", "style_probe")
+COLUMNS = ("nll", "ppl", "elbo", "kl", "mi", "total_correlation", "active_units", "recon_bleu", "style_probe")
 
 
 def main() -> None:

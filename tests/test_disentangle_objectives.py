@@ -2,6 +2,7 @@
 parameters only, FactorVAE's discriminator in its own optimizer, weights in the metrics log."""
 
 import json
+import math
 import os
 
 import pytest
@@ -34,6 +35,19 @@ def test_total_correlation_is_near_zero_for_independent_codes_and_large_for_a_du
     log_qzx = dis._log_normal(z, mean, logvar).sum(1)
     log_pz = dis._log_normal(z, torch.zeros_like(z), torch.zeros_like(z)).sum(1)
     assert float(total) == pytest.approx(float((log_qzx - log_pz).mean()), rel=1e-5)
+
+
+def test_the_gaussian_total_correlation_is_zero_for_uncorrelated_codes_and_known_for_correlated_ones():
+    from textvae.evaluation.vae import gaussian_total_correlation
+
+    torch.manual_seed(0)
+    mean = torch.randn(20000, 3)
+    logvar = torch.full_like(mean, math.log(0.5))
+    assert abs(gaussian_total_correlation(mean, logvar)) < 0.01
+    # two dimensions with correlation rho: TC = -0.5 log(1 - rho^2); here rho = 1 / 1.5 (shared mean, own noise)
+    tied = torch.cat([mean[:, :1], mean[:, :1], mean[:, 2:]], 1)
+    rho = 1 / 1.5
+    assert gaussian_total_correlation(tied, logvar) == pytest.approx(-0.5 * math.log(1 - rho ** 2), abs=0.02)
 
 
 def test_dip_and_covariance_penalties_vanish_for_an_identity_covariance():

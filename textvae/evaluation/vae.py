@@ -1,9 +1,11 @@
 """VAE diagnostics: ELBO, KL, importance-weighted NLL, perplexity, mutual information,
-active units, reconstruction BLEU, prior samples and homotopies.
+active units, total correlation, reconstruction BLEU, prior samples and homotopies.
 
 The estimators follow the papers users compare against: importance-weighted NLL (Burda
 et al. 2016) with the posterior as proposal; mutual information I(x;z) and active units
-(Cov_x E[z|x] > 0.01) as computed by He et al. (2019, "Lagging inference networks").
+(Cov_x E[z|x] > 0.01) as computed by He et al. (2019, "Lagging inference networks"); the total
+correlation of the aggregate posterior (what the FactorVAE and beta-TCVAE penalties lower) by its
+Gaussian, covariance-based form.
 """
 
 from __future__ import annotations
@@ -63,6 +65,18 @@ def mutual_information(mean: torch.Tensor, logvar: torch.Tensor) -> float:
     return float(neg_entropy - log_qz.mean())
 
 
+def gaussian_total_correlation(mean: torch.Tensor, logvar: torch.Tensor) -> float:
+    """Total correlation (nats) of a Gaussian with the aggregate posterior's covariance,
+    Cov(E[z|x]) + E[Var(z|x)]: 0.5 (sum_d log S_dd - log det S), 0 when the code's dimensions are
+    uncorrelated. It sees linear dependence only, but unlike the sampled estimate of q(z) (Chen et al.
+    2018), which over a few thousand sentences in 32 dimensions is dominated by each code's own
+    posterior and grows with the rate, it is stable at evaluation-set sizes."""
+    mean, variance = mean.detach().double().cpu(), logvar.detach().double().exp().cpu()
+    centred = mean - mean.mean(0)
+    cov = centred.T @ centred / max(mean.size(0) - 1, 1) + torch.diag(variance.mean(0))
+    return float(0.5 * (cov.diagonal().log().sum() - torch.linalg.slogdet(cov)[1]))
+
+
 def active_units(means: torch.Tensor, threshold: float = ACTIVE_THRESHOLD) -> int:
     """Dimensions whose posterior mean varies across sentences: Cov_x(E[z|x]) > threshold."""
     return int((means.var(dim=0, unbiased=False) > threshold).sum())
@@ -91,6 +105,7 @@ def vae_diagnostics(model: nn.Module, tokenizer: Tokenizer, texts: Sequence[str]
     n_sentences = 0
     n_tokens = 0
     means: List[torch.Tensor] = []
+    logvars: List[torch.Tensor] = []
     hypotheses: List[str] = [""] * len(texts)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
@@ -112,6 +127,7 @@ def vae_diagnostics(model: nn.Module, tokenizer: Tokenizer, texts: Sequence[str]
                 nll = importance_weighted_nll(model, batch, mean, logvar, iw_samples, chunk)
                 sums["kl"] += float(kl.sum())
                 sums["mi"] += mutual_information(mean, logvar) * size
+                logvars.append(logvar)
             else:  # deterministic code (AE) or none (LM): the likelihood given the code
                 rec = sentence_nll(model.decoder(batch.tgt_in, mean), batch.tgt_out)
                 nll = rec
@@ -134,7 +150,8 @@ def vae_diagnostics(model: nn.Module, tokenizer: Tokenizer, texts: Sequence[str]
         }
         if gaussian:
             result.update(kl=sums["kl"] / n_sentences, elbo=(sums["rec"] + sums["kl"]) / n_sentences,
-                          mi=sums["mi"] / n_sentences, iw_samples=iw_samples)
+                          mi=sums["mi"] / n_sentences, iw_samples=iw_samples,
+                          total_correlation=gaussian_total_correlation(torch.cat(means), torch.cat(logvars)))
         if has_latent:
             codes = torch.cat(means)
             metric = sacrebleu.BLEU(force=True)  # the corpora are tokenised already: no warning for that
@@ -171,7 +188,7 @@ def _homotopy(model, tokenizer, pair: Sequence[str], steps: int, device) -> List
 def format_vae_table(result: Dict[str, object]) -> str:
     """A Markdown table of the scalar diagnostics, then samples and the homotopy."""
     names = [("nll", "NLL"), ("ppl", "PPL (word)"), ("elbo", "-ELBO"), ("rec", "rec"), ("kl", "KL"),
-             ("mi", "MI"), ("active_units", "AU"), ("recon_bleu", "recon BLEU")]
+             ("mi", "MI"), ("total_correlation", "TC"), ("active_units", "AU"), ("recon_bleu", "recon BLEU")]
     shown = [(label, result[key]) for key, label in names if key in result]
     lines = ["| " + " | ".join(label for label, _ in shown) + " |",
              "|" + "---:|" * len(shown),
