@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Dict, Sequence, Tuple
 
+from textvae.cli import pool_list
 from textvae.io import atomic_write_text
 from textvae.training import train
 
@@ -35,7 +36,7 @@ def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=0,
                         help="sampled candidates added to the beam's for reranking (drawn with --top-p)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus threshold of --samples (1: plain sampling)")
-    parser.add_argument("--pool-strengths", type=lambda t: [float(v) for v in t.split(",")], default=[],
+    parser.add_argument("--pool-strengths", type=pool_list, default=[],
                         help="strengths whose beam candidates join --strength's for reranking, e.g. 1.1")
     parser.add_argument("--tuned", action="store_true",
                         help="transfer the test split with the model's tuned defaults (`textvae tune --model RUN`)")

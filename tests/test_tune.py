@@ -118,6 +118,9 @@ def test_pooled_rows_rerank_the_union_of_strengths_and_equal_transferring_with_t
                           rerank=2.0, rerank_cycle=0.0, rerank_lm=0.0, length_penalty=0.5)[0]
     totals = union[1] + 2.0 * union[2]["style"]
     assert best == union[0][int(totals.argmax())]
+    three = model.transfer(["the food was good ."], to="negative", strategy="beam", beam_size=3, n_best=3,
+                           pool_strengths=[2.0, 1.0], rerank=2.0, rerank_cycle=0.0, rerank_lm=0.0)[0]
+    assert len(set(three)) == len(three) and three[0] == best  # no sentence twice; strength 1 decoded once
     # the chosen pooled setting is stored with the model and is what transfer then uses
     from textvae.transfer.tune import format_table, row_settings
 
@@ -134,6 +137,10 @@ def test_pooled_strengths_need_reranking_and_a_model_with_a_strength(run, capsys
                  "--rerank-cycle", "0", "--pool-strengths", "1.5", "--input", str(tmp_path / "absent.txt")]) == 2
     assert "pool_strengths adds candidates decoded at other strengths" in capsys.readouterr().err  # before input
     assert main(["transfer", "--model", str(run), "--to", "negative", "--pool-strengths", "x"]) == 2
+    source = tmp_path / "in.txt"
+    source.write_text("the food was good .\n")
+    assert main(["transfer", "--model", str(run), "--to", "negative", "--input", str(source),
+                 "--pool-strengths", "none"]) == 0
     assert main(["tune", "--model", str(run), "--no-fluency", "--pool", "--beam", "0"]) == 2
     assert "pooled strengths (--pool) rerank the union" in capsys.readouterr().err
     assert main(["tune", "--model", str(run), "--no-fluency", "--pool", "--beam", "3", "--rerank", "1"]) == 2
@@ -146,7 +153,12 @@ def test_pooled_strengths_need_reranking_and_a_model_with_a_strength(run, capsys
         check_pool(SimpleNamespace(uses_strength=False), [1.1], True)
     tuned = {"strategy": "beam", "beam_size": 20, "rerank": 4.0, "pool_strengths": [1.1]}
     assert resolve(tuned, {})["pool_strengths"] == [1.1]
+    assert resolve(tuned, {"strength": 1.0})["pool_strengths"] == [1.1]  # the defaults' own strength
     assert resolve(tuned, {"strategy": "greedy"})["pool_strengths"] == []  # dropped with the reranking
+    assert resolve(tuned, {"strength": 0.0})["pool_strengths"] == []  # and with another strength
+    assert resolve(tuned, {"pool_strengths": []})["pool_strengths"] == []
+    with pytest.raises(TextvaeError, match="pool_strengths must be a list of strengths"):
+        resolve(tuned, {"pool_strengths": 1.1})
     with pytest.raises(TextvaeError, match="pool_strengths"):
         resolve(tuned, {"strategy": "greedy", "pool_strengths": [1.2]})
 

@@ -171,6 +171,7 @@ class TextModel:
         model's own defaults (tuned by ``textvae tune``, or the recipe's) over the built-in ones,
         with the language model loaded when LM reranking is on and the style scorer when style
         reranking asks one (see :mod:`textvae.transfer.defaults`)."""
+        from textvae.transfer.batch import check_pool
         from textvae.transfer.defaults import resolve
 
         if strength is not None and strength != 1.0 and not self.model.uses_strength:
@@ -179,6 +180,7 @@ class TextModel:
         settings = resolve(self.transfer_defaults, {"strength": strength, "rerank": rerank,
                                                     "rerank_cycle": rerank_cycle, "rerank_lm": rerank_lm,
                                                     "lm": lm, "scorer": scorer, **decoding})
+        check_pool(self.model, settings["pool_strengths"], reranked=True)  # before any input is read
         settings["lm"] = self._other_model(settings["rerank_lm"], settings["lm"], lm is None, "lm",
                                            lambda path: load_language_model(path, self.device),
                                            "the language model", "--lm DIR or --rerank-lm 0")

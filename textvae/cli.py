@@ -330,9 +330,9 @@ def add_transfer_settings(p) -> None:
     p.add_argument("--lm", metavar="DIR",
                    help="a textvae language model (trained with latent type none, e.g. recipes/yelp_lm.yaml) "
                         "for --rerank-lm")
-    p.add_argument("--pool-strengths", type=number_list(float, 0), default=None, metavar="S[,S...]",
+    p.add_argument("--pool-strengths", type=pool_list, default=None, metavar="S[,S...]",
                    help="with beam search and reranking: also decode the beam at these strengths and rerank the "
-                        "union (e.g. --strength 1 --pool-strengths 1.1: plain and guided candidates)")
+                        "union (e.g. --strength 1 --pool-strengths 1.1: plain and guided candidates); none: no pool")
     add_scorer_argument(p)
 
 
@@ -373,6 +373,14 @@ def number_list(kind: type, low: Optional[float] = None, above: bool = False) ->
         return values
 
     return parse
+
+
+def pool_list(text: str) -> list:
+    """argparse type of --pool-strengths: comma-separated strengths, or none (no pool)."""
+    return [] if text.strip().lower() in ("", "none") else number_list(float, 0)(text)
+
+
+pool_list.__name__ = "strengths"
 
 
 def cmd_tune(args) -> int:

@@ -35,9 +35,13 @@ def _decoded(model, sentences: Sequence[str], target: int, batches: Batches, str
     beam scores (None unless beam) and the sources' batch."""
     for indices, batch in batches(list(sentences), search.batch_size):
         max_len = search.max_len or int(batch.lengths.max()) * 2 + 5
-        plans = [model.transfer_plan(batch, target, s) for s in (strength, *pool_strengths)]
-        for groups in zip(*plans):  # a plan's groups depend on the batch and the target, not the strength
+        strengths = list(dict.fromkeys((strength, *pool_strengths)))  # each decoded once
+        plans = [model.transfer_plan(batch, target, s) for s in strengths]
+        for groups in zip(*plans, strict=True):
             rows = groups[0][0]
+            if any(not torch.equal(group[0], rows) for group in groups[1:]):
+                raise RuntimeError(f"{type(model).__name__}.transfer_plan splits a batch differently per strength; "
+                                   "pool_strengths needs the same groups at every strength")
             decoded = [decode(decoder, context, search, max_len=max_len) for _, decoder, context in groups]
             ids = [sum(candidates, []) for candidates in zip(*(d[0] for d in decoded))]
             scores = decoded[0][1] if len(decoded) == 1 else torch.cat([d[1] for d in decoded], dim=1)
@@ -50,11 +54,11 @@ def check_pool(model, pool_strengths: Sequence[float], reranked: bool) -> None:
     if not pool_strengths:
         return
     if not model.uses_strength:
-        raise TextvaeError(f"pool_strengths decodes candidates at other strengths, and a {type(model).__name__} "
-                           "has no strength setting; drop --pool-strengths")
+        raise TextvaeError(f"pool_strengths (--pool-strengths, :pool) decodes candidates at other strengths, and a "
+                           f"{type(model).__name__} has no strength setting; set it to none")
     if not reranked:
         raise TextvaeError("pooled candidates (pool_strengths) are for reranking to choose among; use beam search "
-                           "with a reranking weight (--rerank, --rerank-cycle or --rerank-lm) or drop --pool-strengths")
+                           "with a reranking weight or set pool_strengths to none")
 
 
 @torch.inference_mode()
@@ -92,8 +96,8 @@ def transfer_sentences(model, tokenizer, label_names: Sequence[str], sentences: 
     out: List = [None] * len(sentences)
     for positions, ids, scores, sources in _decoded(model, sentences, target, batches, strength, search,
                                                     pool_strengths):
-        if reranker is not None:
-            ids = reranker(ids, scores, sources)
+        if reranker is not None:  # a pool (samples, other strengths) may hold a sentence twice: keep the first
+            ids = [[list(seq) for seq in dict.fromkeys(map(tuple, row))] for row in reranker(ids, scores, sources)]
         for position, candidates in zip(positions, ids):
             texts = [tokenizer.decode(seq) for seq in candidates[:opts.n_best]]
             out[position] = texts[0] if opts.n_best == 1 else texts

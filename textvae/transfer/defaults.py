@@ -71,9 +71,14 @@ def resolve(defaults: Dict[str, Any], explicit: Dict[str, Any]) -> Dict[str, Any
         settings["samples"] = 0
         if defaults.get("samples") and "top_p" not in given:  # the defaults' top-p was the samples'
             settings["top_p"] = BUILT_IN["top_p"]
-    if "pool_strengths" not in given and not (settings["strategy"] == "beam" and any(settings[k] for k in RERANK_KEYS)):
+    # the defaults' pool goes with their reranking and with their strength (another strength: no pool)
+    if "pool_strengths" not in given and (not (settings["strategy"] == "beam" and any(settings[k] for k in RERANK_KEYS))
+                                          or settings["strength"] != defaults.get("strength", BUILT_IN["strength"])):
         settings["pool_strengths"] = []
-    settings["pool_strengths"] = [float(v) for v in settings["pool_strengths"] or ()]  # a fresh list, never shared
+    pool = settings["pool_strengths"]
+    if not isinstance(pool, (list, tuple)) or not all(isinstance(v, (int, float)) for v in pool):
+        raise TextvaeError(f"transfer setting pool_strengths must be a list of strengths, e.g. [1.1], got {pool!r}")
+    settings["pool_strengths"] = [float(v) for v in pool]  # a fresh list, never shared
     if "lm" not in given and not settings["rerank_lm"]:
         settings["lm"] = None
     if "scorer" not in given and not settings["rerank"]:

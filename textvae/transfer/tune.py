@@ -104,6 +104,9 @@ def check_grid(grid: TuneGrid, model, lm=None, scorer=None) -> None:
     grid.check()
     if any(grid.lm_weight) and lm is None:
         raise TextvaeError("tune: language-model reranking (--lm-weight) needs a language model (--lm DIR)")
+    if grid.pool and not model.model.uses_strength:
+        raise TextvaeError(f"tune: --pool pools the beams of several strengths, and a {model.config.model.type} model "
+                           "has no strength setting")
     available = reranking_available(model.model, model.label_names, scorer)
     for name, weights in (("style", grid.rerank), ("cycle", grid.cycle)):
         if any(weights) and available[name] is not None:
