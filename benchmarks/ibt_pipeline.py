@@ -5,7 +5,8 @@ a stopped pipeline is continued by running the same command again.
 
     python benchmarks/ibt_pipeline.py [--corpus yelp|amazon] [--seed 0] [--out benchmarks/runs]
         [--threads 1] [--stages base,lm,classifier,reward,pairs,distill,rows] [--pairs-sentences 4000]
-        [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--samples 0 --top-p 1] [--strength 1] [--scorer]
+        [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--samples 0 --top-p 1] [--strength 1]
+        [--pool-strengths S,...] [--scorer]
         [--data DIR]
         [key=value ...]
 
@@ -16,7 +17,8 @@ benchmarks/transfer_model.py. With ``--scorer`` the style classifier trained on 
 reranking and in the reranked rows, and those stages' runs are named with ``-scorer``
 (the base model and the LM are shared); with ``--strength S`` (style guidance, textvae.decoding.guidance)
 the pairs and the reranked rows are searched with it, and the pairs and the distilled run are named
-with ``-strengthS``. The budget per stage is the recipe's (base 90 minutes, reward 30,
+with ``-strengthS`` (with ``--pool-strengths``, the beams of those strengths join the reranked pool:
+``-strengthS+P``). The budget per stage is the recipe's (base 90 minutes, reward 30,
 distillation 15) plus the time the pairs take, which the printed summary states. ``key=value``
 overrides go to every training stage (``model.*`` ones not to the LM; e.g. ``train.max_steps=30`` for
 a smoke run).
@@ -52,6 +54,8 @@ def main() -> int:
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus threshold of --samples")
     parser.add_argument("--strength", type=float, default=1.0,
                         help="style guidance of the pairs' and the reranked rows' search (1: none)")
+    parser.add_argument("--pool-strengths", default="",
+                        help="comma-separated strengths whose beams join the pairs' and the reranked rows' pool")
     parser.add_argument("--scorer", action="store_true",
                         help="score style by CORPUS_classifier (trained on its own) instead of the model's own classifier")
     parser.add_argument("--data", help="corpus directory (default: the recipes')")
@@ -65,7 +69,9 @@ def main() -> int:
     out = Path(args.out) / f"{args.corpus}-seed{args.seed}"
     c = args.corpus
     tail = "-scorer" if args.scorer else ""
-    guided = f"-strength{args.strength:g}" if args.strength != 1 else ""  # the pairs' search, so what is distilled
+    pool = [float(v) for v in args.pool_strengths.split(",") if v.strip()]
+    strengths = "+".join(f"{v:g}" for v in [args.strength, *pool])
+    guided = f"-strength{strengths}" if args.strength != 1 or pool else ""  # the pairs' search, so what is distilled
     base, lm, reward, distill = (out / f"{c}_ibt_transformer", out / f"{c}_lm", out / f"{c}_ibt_reward{tail}",
                                  out / f"{c}_ibt_distill{tail}{guided}")
     pairs, classifier = out / f"pairs_round1{tail}{guided}", out / f"{c}_classifier"
@@ -76,6 +82,7 @@ def main() -> int:
     rerank = ["--strength", str(args.strength), "--beam", str(args.beam), "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
               "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + (["--scorer", str(classifier)] if args.scorer else [])
     drawn = ["--samples", str(args.samples), "--top-p", str(args.top_p)] if args.samples else []
+    drawn += ["--pool-strengths", ",".join(map(str, pool))] if pool else []
     rerank += drawn
     minutes = {}
 
@@ -111,7 +118,7 @@ def main() -> int:
          + [f"train.init_from={reward}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"] + scored,
          distill / "result.json")
     if "rows" in stages:  # the reranked rows (the greedy ones came with training)
-        tag = (f"strength{args.strength:g}-beam{args.beam}" + (f"-samples{args.samples}-topp{args.top_p:g}" if args.samples else "")
+        tag = (f"strength{strengths}-beam{args.beam}" + (f"-samples{args.samples}-topp{args.top_p:g}" if args.samples else "")
                + f"-rerank{args.rerank:g}-rerankcycle{args.rerank_cycle:g}-reranklm{args.rerank_lm:g}") + tail
         for run in (base, reward, distill):
             recipe = run.name.removesuffix(guided).removesuffix(tail)
