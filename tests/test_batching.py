@@ -5,7 +5,8 @@ import torch
 from textvae.data.batching import BatchSchedule, bucket_batches, collate
 from textvae.data.tokenizer import BOS_ID, EOS_ID, PAD_ID
 
-LENGTHS = [random.Random(0).randint(1, 30) for _ in range(500)]
+_RNG = random.Random(0)
+LENGTHS = [_RNG.randint(1, 30) for _ in range(500)]  # one generator: varied lengths
 
 
 def test_batches_cover_every_sentence_once_within_budget():
@@ -22,6 +23,20 @@ def test_length_bucketing_keeps_padding_low():
     batches = bucket_batches(LENGTHS, max_tokens=400, max_sentences=64, shuffle=True, seed=0)
     padded = sum(max(LENGTHS[i] for i in b) * len(b) for b in batches)
     assert padded < 1.15 * sum(LENGTHS)
+
+
+def test_random_batches_sample_the_corpus_and_keep_the_budget():
+    import numpy as np
+
+    batches = bucket_batches(LENGTHS, max_tokens=400, max_sentences=16, shuffle=True, seed=0, by_length=False)
+    assert sorted(i for b in batches for i in b) == list(range(len(LENGTHS)))
+    assert all(max(LENGTHS[i] + 1 for i in b) * len(b) <= 400 or len(b) == 1 for b in batches)
+    # a batch's lengths spread like the corpus' (a bucketed batch's hardly spread at all)
+    spread = np.mean([np.std([LENGTHS[i] for i in b]) for b in batches if len(b) > 4])
+    bucketed = bucket_batches(LENGTHS, max_tokens=400, max_sentences=16, shuffle=True, seed=0)
+    assert spread > 0.7 * np.std(LENGTHS) > 5 * np.mean([np.std([LENGTHS[i] for i in b]) for b in bucketed])
+    schedule = BatchSchedule(LENGTHS, 400, 16, seed=1, by_length=False)
+    assert schedule.epoch(2) == BatchSchedule(LENGTHS, 400, 16, seed=1, by_length=False).epoch(2)  # resumable
 
 
 def test_seeded_shuffling_is_reproducible_and_varies_by_epoch():

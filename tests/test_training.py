@@ -273,8 +273,25 @@ def test_resume_refuses_changed_batches_and_a_spent_budget(tiny_config, tmp_path
         train(tiny_config("train.max_steps=6", "seed=5"), out, resume=True)
     with pytest.raises(TextvaeError, match="'train.max_sentences'"):
         train(tiny_config("train.max_steps=6", "train.max_sentences=8"), out, resume=True)
+    with pytest.raises(TextvaeError, match="'train.batching' is 'random' here but 'length'"):
+        train(tiny_config("train.max_steps=6", "train.batching=random"), out, resume=True)
     with pytest.raises(TextvaeError, match="time budget"):
         train(tiny_config("train.max_steps=6", "train.max_minutes=0.00001"), out, resume=True)
+
+
+def test_random_batches_reach_the_schedule_and_resume_exactly(tiny_config, tmp_path, monkeypatch):
+    import textvae.training.run as run
+
+    seen = []
+    monkeypatch.setattr(run, "BatchSchedule", lambda *a, **k: seen.append(k["by_length"]) or BatchSchedule(*a, **k))
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    train(tiny_config("train.max_steps=6", "train.batching=random"), straight)
+    train(tiny_config("train.max_steps=3", "train.batching=random"), split)
+    train(tiny_config("train.max_steps=6", "train.batching=random"), split, resume=True)
+    assert seen == [False, False, False]
+    _assert_same_state(straight, split)
+    with pytest.raises(TextvaeError, match="train.batching"):
+        tiny_config("train.batching=shuffled")
 
 
 def test_resume_recovers_an_interrupted_checkpoint_swap(tiny_config, tmp_path):

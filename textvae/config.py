@@ -343,6 +343,10 @@ class TrainConfig:
     grad_clip: float = 5.0  # max gradient norm; 0 disables clipping
     max_tokens: int = 4096  # token budget per batch (padded tokens, source side)
     max_sentences: int = 256  # and at most this many sentences per batch
+    # length: sentences of similar length share a batch (little padding); random: a batch is a random
+    # draw, as objectives that estimate the aggregate posterior from a batch assume (FactorVAE, beta-TCVAE,
+    # DIP-VAE, L_Sigma, MMD): length-bucketed batches hide the dependence that goes through the length
+    batching: Literal["length", "random"] = "length"
     grad_accum: int = 1  # batches per optimizer step
     max_steps: Optional[int] = None
     max_epochs: Optional[int] = None

@@ -69,18 +69,22 @@ def collate(sequences: Sequence[Sequence[int]], labels: Optional[Sequence[int]] 
 
 
 def bucket_batches(lengths: Sequence[int], max_tokens: int, max_sentences: int,
-                   shuffle: bool = False, seed: int = 0) -> List[List[int]]:
+                   shuffle: bool = False, seed: int = 0, by_length: bool = True) -> List[List[int]]:
     """Group sentence indices into batches of similar length within a padded-token budget.
 
     Lengths count the target side (tokens + 1). With ``shuffle``, sentences of equal
     length are grouped in a random order and the batch order is shuffled; without it
-    batches come in length order, which is what decoding wants.
+    batches come in length order, which is what decoding wants. Without ``by_length`` (with
+    ``shuffle``) a batch is a random draw of sentences, whatever their lengths: more padding, but
+    a sample of the corpus, which objectives that estimate the aggregate posterior from a batch
+    need (a length-bucketed batch hides every dependence that goes through the length).
     """
     order = list(range(len(lengths)))
     rng = random.Random(seed)
     if shuffle:
         rng.shuffle(order)
-    order.sort(key=lambda i: lengths[i])  # stable: ties keep the shuffled order
+    if by_length or not shuffle:
+        order.sort(key=lambda i: lengths[i])  # stable: ties keep the shuffled order
     batches: List[List[int]] = []
     current: List[int] = []
     longest = 0
@@ -103,8 +107,9 @@ class BatchSchedule:
     """The batches of one split for every epoch, sliced for this rank under data parallelism."""
 
     def __init__(self, lengths: Sequence[int], max_tokens: int, max_sentences: int, seed: int = 0,
-                 shuffle: bool = True, rank: int = 0, world_size: int = 1):
+                 shuffle: bool = True, rank: int = 0, world_size: int = 1, by_length: bool = True):
         self.lengths = list(lengths)
+        self.by_length = by_length
         self.max_tokens = max_tokens
         self.max_sentences = max_sentences
         self.seed = seed
@@ -114,7 +119,7 @@ class BatchSchedule:
 
     def epoch(self, epoch: int) -> List[List[int]]:
         batches = bucket_batches(self.lengths, self.max_tokens, self.max_sentences,
-                                 shuffle=self.shuffle, seed=self.seed * 100_003 + epoch)
+                                 shuffle=self.shuffle, seed=self.seed * 100_003 + epoch, by_length=self.by_length)
         usable = len(batches) - len(batches) % self.world_size  # every rank takes the same number of steps
         return batches[self.rank:usable:self.world_size]
 

@@ -40,7 +40,7 @@ RECIPE_FILE = "recipe.yaml"
 RESULT_FILE = "result.json"
 METRICS_FILE = "metrics.jsonl"
 # On resume only train.* (except what decides the batches) and transfer.* (used after training) may change.
-FROZEN_TRAIN_KEYS = ("train.max_tokens", "train.max_sentences", "train.grad_accum")
+FROZEN_TRAIN_KEYS = ("train.max_tokens", "train.max_sentences", "train.grad_accum", "train.batching")
 
 
 def _flatten(data: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
@@ -263,7 +263,8 @@ def _train(config: Config, corpus, out: Path, resume: bool, force: bool, device:
     train_ids = tokenizer.encode(corpus.texts("train"))
     train_labels = corpus.labels("train")
     schedule = BatchSchedule([len(s) for s in train_ids], config.train.max_tokens, config.train.max_sentences,
-                             seed=config.seed, shuffle=True, rank=dist_info.rank, world_size=dist_info.world_size)
+                             seed=config.seed, shuffle=True, rank=dist_info.rank, world_size=dist_info.world_size,
+                             by_length=config.train.batching == "length")
     if len(schedule) == 0:
         raise TextvaeError(f"the training split ({len(train_ids)} sentences) gives no batch to each of "
                            f"{dist_info.world_size} processes; use fewer processes or smaller batches")
