@@ -21,7 +21,7 @@ from textvae.errors import TextvaeError, run_script
 from disentanglement import RESULTS, SHOWN
 
 ORDER = ("factors_ae", "factors_vae", "factors_beta4", "factors_capacity", "factors_factorvae", "factors_factorvae_dlr", "factors_vae_fb", "factors_factorvae_fb",
-         "factors_factorvae_fb_dlr", "factors_tcvae",
+         "factors_factorvae_fb_dlr", "factors_factorvae_fb_dlr_random", "factors_tcvae",
          "factors_dip1", "factors_dip2", "factors_lsigma")
 
 
