@@ -15,8 +15,6 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
 from textvae.errors import TextvaeError, run_script
 
 RESULTS = Path(__file__).resolve().parent / "results" / "vae_yelp"
@@ -30,17 +28,12 @@ def total_correlation(run: Path, split: str) -> float:
     """The run's Gaussian total correlation on ``split`` of its corpus (posterior means and variances)."""
     import textvae
     from textvae.data.corpus import load_corpus
-    from textvae.evaluation.vae import gaussian_total_correlation, make_batches
+    from textvae.evaluation.vae import gaussian_total_correlation
+
+    from batch_tc import codes
 
     model = textvae.load(run, device="cpu")
-    texts = load_corpus(model.config.data.path, splits=(split,)).texts(split)
-    means, logvars = [], []
-    with torch.inference_mode():
-        for batch in make_batches(model.tokenizer, texts):
-            posterior = model.model.encode(batch.src, batch.lengths)
-            means.append(posterior["mean"].float())
-            logvars.append(posterior["logvar"].float())
-    return gaussian_total_correlation(torch.cat(means), torch.cat(logvars))
+    return gaussian_total_correlation(*codes(model, load_corpus(model.config.data.path, splits=(split,)).texts(split)))
 
 
 def main() -> None:
