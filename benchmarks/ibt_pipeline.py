@@ -6,7 +6,7 @@ a stopped pipeline is continued by running the same command again.
     python benchmarks/ibt_pipeline.py [--corpus yelp|amazon] [--seed 0] [--out benchmarks/runs]
         [--threads 1] [--stages base,lm,classifier,reward,pairs,distill,rows] [--pairs-sentences 4000]
         [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--samples 0 --top-p 1] [--strength 1]
-        [--pool-strengths S,...] [--scorer]
+        [--pool-strengths S,...] [--scorer] [--pairs-max-ppl-ratio R]
         [--data DIR]
         [key=value ...]
 
@@ -18,7 +18,9 @@ reranking and in the reranked rows, and those stages' runs are named with ``-sco
 (the base model and the LM are shared); with ``--strength S`` (style guidance, textvae.decoding.guidance)
 the pairs and the reranked rows are searched with it, and the pairs and the distilled run are named
 with ``-strengthS`` (with ``--pool-strengths``, the beams of those strengths join the reranked pool:
-``-strengthS+P``). The budget per stage is the recipe's (base 90 minutes, reward 30,
+``-strengthS+P``); with ``--pairs-max-ppl-ratio R`` the distillation keeps only the pairs whose
+transfer's perplexity under the LM is at most R times its source's (``model.distill.max_ppl_ratio``;
+the distilled run is named with ``-pplR``). The budget per stage is the recipe's (base 90 minutes, reward 30,
 distillation 15) plus the time the pairs take, which the printed summary states. ``key=value``
 overrides go to every training stage (``model.*`` ones not to the LM; e.g. ``train.max_steps=30`` for
 a smoke run).
@@ -58,6 +60,8 @@ def main() -> int:
                         help="comma-separated strengths whose beams join the pairs' and the reranked rows' pool")
     parser.add_argument("--scorer", action="store_true",
                         help="score style by CORPUS_classifier (trained on its own) instead of the model's own classifier")
+    parser.add_argument("--pairs-max-ppl-ratio", type=float,
+                        help="distil only the pairs whose transfer's LM perplexity is at most this times its source's")
     parser.add_argument("--data", help="corpus directory (default: the recipes')")
     parser.add_argument("overrides", nargs="*", help="key=value for every training stage")
     args = parser.parse_args()
@@ -72,8 +76,9 @@ def main() -> int:
     pool = [float(v) for v in args.pool_strengths.split(",") if v.strip()]
     strengths = "+".join(f"{v:g}" for v in [args.strength, *pool])
     guided = f"-strength{strengths}" if args.strength != 1 or pool else ""  # the pairs' search, so what is distilled
+    filtered = f"-ppl{args.pairs_max_ppl_ratio:g}" if args.pairs_max_ppl_ratio else ""
     base, lm, reward, distill = (out / f"{c}_ibt_transformer", out / f"{c}_lm", out / f"{c}_ibt_reward{tail}",
-                                 out / f"{c}_ibt_distill{tail}{guided}")
+                                 out / f"{c}_ibt_distill{tail}{guided}{filtered}")
     pairs, classifier = out / f"pairs_round1{tail}{guided}", out / f"{c}_classifier"
     if not args.scorer:
         stages = [s for s in stages if s != "classifier"]
@@ -115,13 +120,14 @@ def main() -> int:
                    "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + drawn
          + (["--scorer", str(classifier)] if args.scorer else []), pairs / "pairs.jsonl")
     step("distill", model_row + [f"{c}_ibt_distill", "--name", distill.name] + common + seed
-         + [f"train.init_from={reward}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"] + scored,
+         + [f"train.init_from={reward}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"] + scored
+         + ([f"model.distill.lm={lm}", f"model.distill.max_ppl_ratio={args.pairs_max_ppl_ratio}"] if filtered else []),
          distill / "result.json")
     if "rows" in stages:  # the reranked rows (the greedy ones came with training)
         tag = (f"strength{strengths}-beam{args.beam}" + (f"-samples{args.samples}-topp{args.top_p:g}" if args.samples else "")
                + f"-rerank{args.rerank:g}-rerankcycle{args.rerank_cycle:g}-reranklm{args.rerank_lm:g}") + tail
         for run in (base, reward, distill):
-            recipe = run.name.removesuffix(guided).removesuffix(tail)
+            recipe = run.name.removesuffix(filtered).removesuffix(guided).removesuffix(tail)
             step("rows", model_row + [recipe, "--name", run.name, "--eval-only"] + common + rerank,
                  run / f"row-{tag}.json")
             stages.append("rows")  # every run's row, each skipped when there

@@ -101,3 +101,17 @@ def tiny_ibt_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny-ibt") / "run"
     train(load_recipe(IBT_RECIPE, IBT_TINY + ["train.max_steps=20"]), out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_run(tmp_path_factory):
+    """A GRU language model trained 10 steps on 600 synthetic sentences (a run directory): the
+    fluency reward's and the distillation filter's LM."""
+    from textvae.training import train
+
+    out = tmp_path_factory.mktemp("tiny-lm") / "run"
+    train(load_recipe(os.path.join(os.path.dirname(__file__), "..", "recipes", "synthetic_lm.yaml"),
+                      ["data.path=synthetic:600", "train.max_minutes=null", "train.max_steps=10", "train.eval_every=10",
+                       "train.checkpoint_every=10", "model.embedding_dim=16", "model.decoder.hidden_size=32",
+                       "train.eval_max_sentences=20"]), out)
+    return out

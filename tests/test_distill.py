@@ -2,13 +2,16 @@
 split as resumable chunks, and ``model.distill.pairs`` trains on them."""
 
 import json
+import logging
 
 import pytest
+import torch
 
 import textvae
 from textvae.cli import main
 from textvae.config import load_recipe
 from textvae.data.corpus import load_corpus
+from textvae.models.style_seq2seq.model import token_nll
 from textvae.training import train
 from textvae.transfer.distill import balanced_sample, distill_pairs
 
@@ -91,3 +94,41 @@ def test_training_on_the_pairs_learns_them(base, tmp_path):
     with pytest.raises(Exception, match="is not this training split's sentence"):
         train(load_recipe(RECIPE, TINY + ["train.max_steps=1", "data.path=synthetic:300", f"model.distill.pairs={pairs}"]),
               other)
+
+
+def test_pairs_are_kept_by_their_transfers_perplexity_over_their_sources(base, tiny_lm_run, tmp_path, caplog):
+    pairs = tmp_path / "pairs"
+    assert main(["distill", "--model", str(base), "--out", str(pairs), "--sentences", "40", "--quiet"]) == 0
+    lines = _lines(pairs / "pairs.jsonl")
+    lm = textvae.load(tiny_lm_run, device="cpu")
+    with torch.no_grad():
+        ratios = (token_nll(lm, [p["output"] for p in lines], "cpu") - token_nll(lm, [p["source"] for p in lines], "cpu")).exp()
+    distinct = sorted(set(ratios.tolist()))
+    assert len(distinct) > 2
+    middle = len(distinct) // 2
+    bound = (distinct[middle] + distinct[middle + 1]) / 2  # between two ratios, so no pair sits on it
+    wanted = int((ratios <= bound).sum())
+    assert 0 < wanted < len(lines)
+    overrides = TINY + ["train.max_steps=1", f"train.init_from={base}", f"model.distill.pairs={pairs}",
+                        f"model.distill.lm={tiny_lm_run}"]
+    with caplog.at_level(logging.INFO, logger="textvae"):
+        train(load_recipe(RECIPE, overrides + [f"model.distill.max_ppl_ratio={bound}"]), tmp_path / "kept")
+    assert f"{wanted} of {len(lines)} pairs kept" in caplog.text
+    with pytest.raises(Exception, match="no pair of .* is within"):
+        train(load_recipe(RECIPE, overrides + [f"model.distill.max_ppl_ratio={distinct[0] / 2}"]), tmp_path / "none")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.distill.max_ppl_ratio=-1", "model.distill.lm=LM"], "must be a positive number"),
+    (["model.distill.max_ppl_ratio=1.5"], "needs model.distill.lm"),
+    (["model.distill.max_ppl_ratio=1.5", "model.distill.lm=BASE"], "is not a language model"),
+])
+def test_a_bad_pair_filter_is_refused_before_the_run_directory(base, tiny_lm_run, tmp_path, capsys, overrides, message):
+    pairs = tmp_path / "pairs"
+    assert main(["distill", "--model", str(base), "--out", str(pairs), "--sentences", "6", "--quiet"]) == 0
+    out = tmp_path / "bad"
+    overrides = [o.replace("LM", str(tiny_lm_run)).replace("BASE", str(base)) for o in overrides]
+    assert main(["train", RECIPE, "--out", str(out), *TINY, "train.max_steps=1", f"train.init_from={base}",
+                 f"model.distill.pairs={pairs}", *overrides]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

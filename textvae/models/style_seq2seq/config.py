@@ -94,17 +94,31 @@ class DistillConfig:
     directory); the term is the NLL of each pair's transfer given its source and target style,
     ``weight`` x, on ``batch`` pairs drawn from all of them at every training step (a few thousand
     pairs among hundreds of thousands of training sentences would otherwise meet a training
-    batch about once per epoch). Start from the model with ``train.init_from``."""
+    batch about once per epoch). Start from the model with ``train.init_from``.
+
+    ``max_ppl_ratio`` filters the pairs before training: only those whose transfer's per-token
+    perplexity under the language model ``lm`` is at most this many times its source's are kept
+    (the reranker trades fluency for style, and a pair it let through disfluent teaches the
+    disfluency; filtering pseudo-parallel pairs by quality as IMaT, Jin et al. 2019, does by
+    similarity)."""
 
     pairs: Optional[str] = None
     weight: float = 1.0
     batch: int = 32
+    lm: Optional[str] = None  # a textvae language model (e.g. recipes/yelp_lm.yaml) for max_ppl_ratio
+    max_ppl_ratio: Optional[float] = None  # None: every pair is kept
 
     def check(self):
         if not (math.isfinite(self.weight) and self.weight >= 0):
             yield "weight", f"must be zero or positive, got {self.weight}"
         if self.batch < 1:
             yield "batch", f"must be at least 1 (pairs per training step), got {self.batch}"
+        if self.max_ppl_ratio is not None:
+            if not (math.isfinite(self.max_ppl_ratio) and self.max_ppl_ratio > 0):
+                yield "max_ppl_ratio", f"must be a positive number (e.g. 1.5), got {self.max_ppl_ratio}"
+            elif not self.lm:
+                yield "max_ppl_ratio", ("needs model.distill.lm, a textvae language model (e.g. trained with "
+                                        "recipes/yelp_lm.yaml)")
 
 
 @dataclass

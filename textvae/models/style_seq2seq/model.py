@@ -13,6 +13,8 @@ Backbones: a Transformer decoder with cross-attention, or a GRU decoder with Luo
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -38,6 +40,7 @@ from textvae.objectives.reconstruction import language_model_nll, sentence_nll
 from textvae.objectives.terms import Adversary, Context, LossTerm
 
 State = Dict[str, torch.Tensor]
+log = logging.getLogger("textvae")
 
 
 class ClassifierFeedbackModel(Model):
@@ -100,6 +103,13 @@ class ClassifierFeedbackModel(Model):
         return style_log_prob, rebuild_nll
 
 
+def token_nll(lm, texts: List[str], device) -> torch.Tensor:
+    """Per-token NLL (the end token counted) of each of ``texts`` under the loaded language model
+    ``lm`` (a model directory's bundle, with its own tokenizer)."""
+    encoded = collate([x or [UNK_ID] for x in lm.tokenizer.encode(texts)]).to(device)
+    return language_model_nll(lm.model, encoded).float() / (encoded.lengths + 1)
+
+
 @register_model("style_seq2seq", config=StyleSeq2SeqConfig)
 class StyleSeq2Seq(ClassifierFeedbackModel):
     """Encoder -> (attention) decoder told the target style; see the module docstring."""
@@ -137,6 +147,27 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         outputs = [ids[:limit] if limit else ids for ids in data.tokenizer.encode([pair["output"] for pair in pairs])]
         self._pairs = [(list(data.ids[pair["index"]]), int(pair["target"]), ids or [UNK_ID])
                        for pair, ids in zip(pairs, outputs)]
+        if self.config.distill.max_ppl_ratio is not None:
+            self._pairs = self._fluent_pairs(pairs)
+
+    def _fluent_pairs(self, pairs) -> List[Tuple[List[int], int, List[int]]]:
+        """The pairs whose transfer's per-token perplexity under ``model.distill.lm`` is at most
+        ``max_ppl_ratio`` times its source's."""
+        bundle, ratio = self.external["model.distill.lm"], self.config.distill.max_ppl_ratio
+        device = next(bundle.model.parameters()).device
+
+        def nll(texts):
+            with torch.no_grad():
+                return [v for start in range(0, len(texts), 256)
+                        for v in token_nll(bundle, texts[start:start + 256], device).tolist()]
+
+        rise = [o - s for s, o in zip(nll([p["source"] for p in pairs]), nll([p["output"] for p in pairs]))]
+        kept = [pair for pair, r in zip(self._pairs, rise) if r <= math.log(ratio)]
+        if not kept:
+            raise TextvaeError(f"model.distill.max_ppl_ratio: no pair of {self.config.distill.pairs} is within "
+                               f"{ratio:g} x its source's perplexity; raise the ratio")
+        log.info("model.distill.max_ppl_ratio %g: %d of %d pairs kept", ratio, len(kept), len(pairs))
+        return kept
 
     @classmethod
     def external_models(cls, config) -> Dict[str, str]:
@@ -145,11 +176,13 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
             out["model.reward.lm"] = reward.lm
         if reward.on and reward.style > 0 and reward.scorer:
             out["model.reward.scorer"] = reward.scorer
+        if config.distill.pairs and config.distill.max_ppl_ratio is not None:
+            out["model.distill.lm"] = config.distill.lm
         return out
 
     def attach_external(self, name: str, bundle) -> None:
-        if name == "model.reward.lm" and not bundle.model.is_language_model:
-            raise TextvaeError(f"model.reward.lm: {bundle.path} is not a language model; train one with latent type "
+        if name in ("model.reward.lm", "model.distill.lm") and not bundle.model.is_language_model:
+            raise TextvaeError(f"{name}: {bundle.path} is not a language model; train one with latent type "
                                "none (e.g. recipes/yelp_lm.yaml)")
         if name == "model.reward.scorer":
             check_scorer(bundle, self._label_names, "model.reward.scorer:")
@@ -312,10 +345,7 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
             nll = self.rebuild_nll(ids, lengths, batch.tgt_in, batch.tgt_out, batch.labels).float()
             parts["content"] = torch.exp(-nll / (batch.lengths + 1))
         if cfg.fluency > 0:
-            reward_lm = self.external["model.reward.lm"]
-            lm, tokenizer = reward_lm.model, reward_lm.tokenizer
-            encoded = collate([x or [UNK_ID] for x in tokenizer.encode(texts)]).to(ids.device)
-            parts["fluency"] = torch.exp(-language_model_nll(lm, encoded).float() / (encoded.lengths + 1))
+            parts["fluency"] = torch.exp(-token_nll(self.external["model.reward.lm"], texts, ids.device))
         self.train(was_training)
         total = sum(getattr(cfg, name) * value for name, value in parts.items())
         return (total if parts else torch.zeros(len(ids), device=ids.device)), parts
