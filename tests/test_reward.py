@@ -57,18 +57,17 @@ def test_the_advantage_is_zero_when_the_sample_is_the_greedy_output():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, tiny_lm_run):
+def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("reward")
     train(load_recipe(os.path.join(RECIPES, "synthetic_ibt_gru.yaml"), TINY + ["train.max_steps=10"]), root / "base")
-    (root / "lm").symlink_to(tiny_lm_run)
     return root
 
 
-def test_fine_tuning_from_a_trained_model_logs_every_reward_and_its_weight(trained, tmp_path):
+def test_fine_tuning_from_a_trained_model_logs_every_reward_and_its_weight(trained, tiny_lm_run, tmp_path):
     out = tmp_path / "tuned"
     train(load_recipe(os.path.join(RECIPES, "synthetic_ibt_gru.yaml"), TINY + [
         "train.max_steps=3", "train.log_every=1", f"train.init_from={trained / 'base'}", "model.reward.weight.value=1",
-        "model.reward.fluency=0.5", f"model.reward.lm={trained / 'lm'}", "model.reward.style=2"]), out)
+        "model.reward.fluency=0.5", f"model.reward.lm={tiny_lm_run}", "model.reward.style=2"]), out)
     logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [r for r in logged if r["split"] == "train"]
     assert steps and all({"reward", "reward_fluency", "reward_style", "reward_content"} <= set(r) for r in steps)
