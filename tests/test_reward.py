@@ -76,6 +76,30 @@ def test_fine_tuning_from_a_trained_model_logs_every_reward_and_its_weight(train
     assert not any("reward_lm" in k for k in state)  # the reward's LM is not part of the model
 
 
+def test_the_fluency_reward_against_the_source_is_its_perplexity_ratio_capped_at_one(trained, tiny_lm_run):
+    from textvae.models.style_seq2seq.model import token_nll
+    from textvae.modeldir import load_model_dir
+
+    bundle, lm = load_model_dir(trained / "base", device="cpu"), textvae.load(tiny_lm_run, device="cpu")
+    model, tokenizer = bundle.model, bundle.tokenizer
+    model.config.reward.fluency, model.config.reward.content, model.config.reward.style = 1.0, 0.0, 0.0
+    model.attach_external("model.reward.lm", lm)
+    sources = ["quite poor service and dreadful owner .", "the waitress was helpful , i will definitely come back ."]
+    outputs = [sources[0], ". back come definitely will i , helpful was waitress the"]  # itself; a word salad
+    batch = collate(tokenizer.encode(sources), [0, 1])
+    transfers = collate(tokenizer.encode(outputs))
+    with torch.no_grad():
+        nll_source = token_nll(lm, sources, "cpu")
+        nll_transfer = token_nll(lm, tokenizer.decode(tokenizer.encode(outputs)), "cpu")
+        relative, _ = model.transfer_rewards(batch, torch.tensor([1, 0]), transfers.src, transfers.lengths)
+        model.config.reward.fluency_reference = "none"
+        absolute, _ = model.transfer_rewards(batch, torch.tensor([1, 0]), transfers.src, transfers.lengths)
+    assert float(relative[0]) == pytest.approx(1.0)  # the source itself: as fluent as the source
+    expected = min(1.0, float((nll_source[1] - nll_transfer[1]).exp()))
+    assert float(relative[1]) == pytest.approx(expected, rel=1e-5) and expected < 1
+    assert torch.allclose(absolute, (-nll_transfer).exp(), rtol=1e-5)
+
+
 @pytest.mark.parametrize("overrides, message", [
     (["model.reward.style=-1"], "must be zero or positive"),
     (["model.reward.content=nan"], "must be a finite number"),

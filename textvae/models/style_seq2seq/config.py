@@ -62,15 +62,23 @@ class RewardConfig:
     The reward is ``style`` x the target style's probability under the model's own classifier, or
     under ``scorer`` (a classifier trained on its own, e.g. with recipes/yelp_classifier.yaml,
     which the generator did not learn to please in training; never the evaluation judge) + ``content`` x exp(-per-token NLL of rebuilding the source from the
-    transfer) + ``fluency`` x exp(-per-token NLL under the language model ``lm``, e.g. one trained
-    with recipes/yelp_lm.yaml on the training split). Start it from a trained model with
-    ``train.init_from``."""
+    transfer) + ``fluency`` x a fluency score under the language model ``lm`` (e.g. one trained with
+    recipes/yelp_lm.yaml on the training split). Start it from a trained model with
+    ``train.init_from``.
+
+    ``fluency_reference`` picks the fluency score: ``source``, min(1, PPL(source) / PPL(transfer)),
+    1 for a transfer as fluent as its source and falling as it gets less fluent (on the style and
+    content rewards' scale, and never paying for a transfer blander than its source); ``none``,
+    1 / PPL(transfer) = exp(-per-token NLL), about 0.05 for any Yelp sentence, so its differences
+    between transfers are a hundredth of the style reward's (DiRR's form, which rescales it by a
+    large weight)."""
 
     weight: ScheduleConfig = field(default_factory=lambda: constant(0.0))
     style: float = 1.0
     content: float = 1.0
     fluency: float = 0.0
     lm: Optional[str] = None  # a textvae language-model directory (for fluency)
+    fluency_reference: Literal["source", "none"] = "source"
     scorer: Optional[str] = None  # a textvae classifier directory (for style; default: the model's own)
     temperature: float = 1.0  # of the sampled transfers
 

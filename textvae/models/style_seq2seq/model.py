@@ -345,7 +345,12 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
             nll = self.rebuild_nll(ids, lengths, batch.tgt_in, batch.tgt_out, batch.labels).float()
             parts["content"] = torch.exp(-nll / (batch.lengths + 1))
         if cfg.fluency > 0:
-            parts["fluency"] = torch.exp(-token_nll(self.external["model.reward.lm"], texts, ids.device))
+            lm = self.external["model.reward.lm"]
+            nll = token_nll(lm, texts, ids.device)
+            if cfg.fluency_reference == "source":
+                sources = self._tokenizer.decode([row[:n].tolist() for row, n in zip(batch.src, batch.lengths.tolist())])
+                nll = (nll - token_nll(lm, sources, ids.device)).clamp(min=0)
+            parts["fluency"] = torch.exp(-nll)
         self.train(was_training)
         total = sum(getattr(cfg, name) * value for name, value in parts.items())
         return (total if parts else torch.zeros(len(ids), device=ids.device)), parts
