@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -99,7 +100,7 @@ def main() -> int:
             return
         print(f"[{name}] {' '.join(command)}", flush=True)
         started = time.time()
-        subprocess.run(command, check=True)
+        subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})  # textvae distill has no --threads
         minutes[name] = (time.time() - started) / 60
 
     model_row = [sys.executable, str(HERE / "transfer_model.py")]
