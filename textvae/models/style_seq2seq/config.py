@@ -70,8 +70,7 @@ class RewardConfig:
     1 for a transfer as fluent as its source and falling as it gets less fluent (on the style and
     content rewards' scale, and never paying for a transfer blander than its source); ``none``,
     1 / PPL(transfer) = exp(-per-token NLL), about 0.05 for any Yelp sentence, so its differences
-    between transfers are a hundredth of the style reward's (DiRR's form, which rescales it by a
-    large weight)."""
+    between transfers are a hundredth of the style reward's."""
 
     weight: ScheduleConfig = field(default_factory=lambda: constant(0.0))
     style: float = 1.0
