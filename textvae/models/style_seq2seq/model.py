@@ -311,8 +311,9 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         the rewards without gradient, so that only the policy's log-probabilities are trained."""
         cfg, batch, targets = self.config.reward, context["batch"], context["targets"]
         ids, lengths = self._decoded(batch, targets, "sample", cfg.temperature)
-        reward, parts = self.transfer_rewards(batch, targets, ids, lengths)
-        baseline, _ = self.transfer_rewards(batch, targets, *self._decoded(batch, targets, "greedy"))
+        source_nll = self.source_nll(batch) if cfg.fluency > 0 and cfg.fluency_reference == "source" else None
+        reward, parts = self.transfer_rewards(batch, targets, ids, lengths, source_nll)
+        baseline, _ = self.transfer_rewards(batch, targets, *self._decoded(batch, targets, "greedy"), source_nll)
         advantage = reward - baseline
         sampled = collate([row[:n].tolist() for row, n in zip(ids, lengths.tolist())]).to(ids.device)
         log_p = -sentence_nll(self.decoder(sampled.tgt_in, self.decoder_context(batch.src, batch.lengths, targets)),
@@ -324,10 +325,17 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         return loss, metrics
 
     @torch.no_grad()
-    def transfer_rewards(self, batch: Batch, targets: torch.Tensor, ids: torch.Tensor, lengths: torch.Tensor
-                         ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+    def source_nll(self, batch: Batch) -> torch.Tensor:
+        """Per-token NLL of ``batch``'s sentences under the reward's LM (the source-relative fluency's reference)."""
+        sources = self._tokenizer.decode([row[:n].tolist() for row, n in zip(batch.src, batch.lengths.tolist())])
+        return token_nll(self.external["model.reward.lm"], sources, batch.src.device)
+
+    @torch.no_grad()
+    def transfer_rewards(self, batch: Batch, targets: torch.Tensor, ids: torch.Tensor, lengths: torch.Tensor,
+                         source_nll: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """The reward of transfers ``ids`` of ``batch`` into ``targets``, per sentence, and its parts
-        (style, content, fluency: each in [0, 1]; computed in eval mode)."""
+        (style, content, fluency: each in [0, 1]; computed in eval mode). ``source_nll``:
+        :meth:`source_nll` of ``batch`` when the caller scores several transfers of one batch."""
         cfg = self.config.reward
         was_training = self.training
         self.eval()
@@ -345,11 +353,9 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
             nll = self.rebuild_nll(ids, lengths, batch.tgt_in, batch.tgt_out, batch.labels).float()
             parts["content"] = torch.exp(-nll / (batch.lengths + 1))
         if cfg.fluency > 0:
-            lm = self.external["model.reward.lm"]
-            nll = token_nll(lm, texts, ids.device)
+            nll = token_nll(self.external["model.reward.lm"], texts, ids.device)
             if cfg.fluency_reference == "source":
-                sources = self._tokenizer.decode([row[:n].tolist() for row, n in zip(batch.src, batch.lengths.tolist())])
-                nll = (nll - token_nll(lm, sources, ids.device)).clamp(min=0)
+                nll = (nll - (self.source_nll(batch) if source_nll is None else source_nll)).clamp(min=0)
             parts["fluency"] = torch.exp(-nll)
         self.train(was_training)
         total = sum(getattr(cfg, name) * value for name, value in parts.items())
