@@ -4,10 +4,10 @@ rows of every stage, greedy and reranked. Every stage is skipped when its run is
 a stopped pipeline is continued by running the same command again.
 
     python benchmarks/ibt_pipeline.py [--corpus yelp|amazon] [--seed 0] [--out benchmarks/runs]
-        [--threads 1] [--stages base,lm,classifier,reward,pairs,distill,rows] [--pairs-sentences 4000]
+        [--threads 1] [--stages base,lm,classifier,reward,pairs,distill,tune,rows] [--pairs-sentences 4000]
         [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--samples 0 --top-p 1] [--strength 1]
-        [--pool-strengths S,...] [--scorer] [--pairs-max-ppl-ratio R]
-        [--data DIR]
+        [--pool-strengths S,...] [--scorer] [--pairs-max-ppl-ratio R] [--pairs-from reward|base]
+        [--tune-min-accuracy 92] [--data DIR]
         [key=value ...]
 
 Runs land in OUT/CORPUS-seedS/ (CORPUS_ibt_transformer, CORPUS_lm, CORPUS_ibt_reward, pairs_round1,
@@ -20,7 +20,12 @@ the pairs and the reranked rows are searched with it, and the pairs and the dist
 with ``-strengthS`` (with ``--pool-strengths``, the beams of those strengths join the reranked pool:
 ``-strengthS+P``); with ``--pairs-max-ppl-ratio R`` the distillation keeps only the pairs whose
 transfer's perplexity under the LM is at most R times its source's (``model.distill.max_ppl_ratio``;
-the distilled run is named with ``-pplR``). The budget per stage is the recipe's (base 90 minutes, reward 30,
+the distilled run is named with ``-pplR``); with ``--pairs-from base`` the reward stage is left out:
+the pairs are the base model's, and CORPUS_ibt_distill_base (recipes/CORPUS_ibt_distill_base.yaml)
+starts from the base (runs named ``pairs_base`` and ``CORPUS_ibt_distill_base``). The ``tune`` stage
+picks the distilled model's greedy style strength on dev (``textvae tune --beam 0``: the most dev
+self-BLEU with dev accuracy >= ``--tune-min-accuracy``), stores it with the model, and scores the
+test split greedily at it. The budget per stage is the recipe's (base 90 minutes, reward 30,
 distillation 15) plus the time the pairs take, which the printed summary states. ``key=value``
 overrides go to every training stage (``model.*`` ones not to the LM; e.g. ``train.max_steps=30`` for
 a smoke run).
@@ -37,7 +42,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("base", "lm", "classifier", "reward", "pairs", "distill", "rows")
+STAGES = ("base", "lm", "classifier", "reward", "pairs", "distill", "tune", "rows")
+TUNE_STRENGTHS = "1,1.1,1.2,1.3,1.4"  # the distilled model's greedy strengths searched on dev
 
 
 def main() -> int:
@@ -63,6 +69,10 @@ def main() -> int:
                         help="score style by CORPUS_classifier (trained on its own) instead of the model's own classifier")
     parser.add_argument("--pairs-max-ppl-ratio", type=float,
                         help="distil only the pairs whose transfer's LM perplexity is at most this times its source's")
+    parser.add_argument("--pairs-from", default="reward", choices=("reward", "base"),
+                        help="which model makes the pairs and starts the distillation (base: no reward stage)")
+    parser.add_argument("--tune-min-accuracy", type=float, default=92.0,
+                        help="the tune stage's dev accuracy bar for the distilled model's greedy strength")
     parser.add_argument("--data", help="corpus directory (default: the recipes')")
     parser.add_argument("overrides", nargs="*", help="key=value for every training stage")
     args = parser.parse_args()
@@ -73,14 +83,23 @@ def main() -> int:
         return 2
     out = Path(args.out) / f"{args.corpus}-seed{args.seed}"
     c = args.corpus
+    from_base = args.pairs_from == "base"
+    distill_recipe = f"{c}_ibt_distill_base" if from_base else f"{c}_ibt_distill"
+    if not (HERE.parent / "recipes" / f"{distill_recipe}.yaml").exists():
+        print(f"ibt_pipeline: there is no recipe {distill_recipe}.yaml for --pairs-from {args.pairs_from}", file=sys.stderr)
+        return 2
     tail = "-scorer" if args.scorer else ""
     pool = [float(v) for v in args.pool_strengths.split(",") if v.strip()]
     strengths = "+".join(f"{v:g}" for v in [args.strength, *pool])
     guided = f"-strength{strengths}" if args.strength != 1 or pool else ""  # the pairs' search, so what is distilled
     filtered = f"-ppl{args.pairs_max_ppl_ratio:g}" if args.pairs_max_ppl_ratio else ""
     base, lm, reward, distill = (out / f"{c}_ibt_transformer", out / f"{c}_lm", out / f"{c}_ibt_reward{tail}",
-                                 out / f"{c}_ibt_distill{tail}{guided}{filtered}")
-    pairs, classifier = out / f"pairs_round1{tail}{guided}", out / f"{c}_classifier"
+                                 out / f"{distill_recipe}{tail}{guided}{filtered}")
+    pairs, classifier = out / f"pairs_{'base' if from_base else 'round1'}{tail}{guided}", out / f"{c}_classifier"
+    teacher = base if from_base else reward  # makes the pairs and starts the distillation
+    runs = (base, distill) if from_base else (base, reward, distill)  # the runs with test rows
+    if from_base:
+        stages = [s for s in stages if s != "reward"]
     if not args.scorer:
         stages = [s for s in stages if s != "classifier"]
     common = ["--threads", str(args.threads), "--out", str(out)]
@@ -101,7 +120,7 @@ def main() -> int:
         print(f"[{name}] {' '.join(command)}", flush=True)
         started = time.time()
         subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})  # textvae distill has no --threads
-        minutes[name] = (time.time() - started) / 60
+        minutes[name] = minutes.get(name, 0.0) + (time.time() - started) / 60
 
     model_row = [sys.executable, str(HERE / "transfer_model.py")]
     step("base", model_row + [f"{c}_ibt_transformer"] + common + seed, base / "result.json")
@@ -114,26 +133,32 @@ def main() -> int:
     scored = [f"model.reward.scorer={classifier}"] if args.scorer else []
     step("reward", model_row + [f"{c}_ibt_reward", "--name", reward.name] + common + seed
          + [f"train.init_from={base}", f"model.reward.lm={lm}"] + scored, reward / "result.json")
-    step("pairs", [sys.executable, "-m", "textvae", "distill", "--model", str(reward), "--out", str(pairs), "--resume",
+    step("pairs", [sys.executable, "-m", "textvae", "distill", "--model", str(teacher), "--out", str(pairs), "--resume",
                    "--sentences", str(args.pairs_sentences), "--draw-seed", str(args.seed), "--beam", str(args.beam),
                    "--strength", str(args.strength),
                    "--strategy", "beam", "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
                    "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + drawn
          + (["--scorer", str(classifier)] if args.scorer else []), pairs / "pairs.jsonl")
-    step("distill", model_row + [f"{c}_ibt_distill", "--name", distill.name] + common + seed
-         + [f"train.init_from={reward}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"] + scored
+    step("distill", model_row + [distill_recipe, "--name", distill.name] + common + seed
+         + [f"train.init_from={teacher}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"] + scored
          + ([f"model.distill.lm={lm}", f"model.distill.max_ppl_ratio={args.pairs_max_ppl_ratio}"] if filtered else []),
          distill / "result.json")
+    step("tune", [sys.executable, "-m", "textvae", "tune", "--model", str(distill), "--strength", TUNE_STRENGTHS,
+                  "--beam", "0", "--min-accuracy", str(args.tune_min_accuracy)], distill / "model" / "transfer_defaults.json")
+    if "tune" in stages:  # the greedy test row at the strength the tune stage chose
+        chosen = json.loads((distill / "model" / "transfer_defaults.json").read_text())["settings"]["strength"]
+        step("tune", model_row + [distill_recipe, "--name", distill.name, "--eval-only", "--strength", str(chosen)]
+             + common, distill / f"row-strength{chosen:g}-beam0.json")
     if "rows" in stages:  # the reranked rows (the greedy ones came with training)
         tag = (f"strength{strengths}-beam{args.beam}" + (f"-samples{args.samples}-topp{args.top_p:g}" if args.samples else "")
                + f"-rerank{args.rerank:g}-rerankcycle{args.rerank_cycle:g}-reranklm{args.rerank_lm:g}") + tail
-        for run in (base, reward, distill):
+        for run in runs:
             recipe = run.name.removesuffix(filtered).removesuffix(guided).removesuffix(tail)
             step("rows", model_row + [recipe, "--name", run.name, "--eval-only"] + common + rerank,
                  run / f"row-{tag}.json")
             stages.append("rows")  # every run's row, each skipped when there
     summary = {"stages_minutes_this_call": minutes}
-    for run in (base, reward, distill):
+    for run in runs:
         for row in sorted(run.glob("row-*.json")):
             r = json.loads(row.read_text())
             o = r["overall"]
