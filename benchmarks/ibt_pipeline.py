@@ -41,6 +41,8 @@ import sys
 import time
 from pathlib import Path
 
+from textvae.transfer.defaults import TRANSFER_DEFAULTS_FILE, read_tuned
+
 HERE = Path(__file__).resolve().parent
 STAGES = ("base", "lm", "classifier", "reward", "pairs", "distill", "tune", "rows")
 TUNE_STRENGTHS = "1,1.1,1.2,1.3,1.4"  # the distilled model's greedy strengths searched on dev
@@ -144,9 +146,9 @@ def main() -> int:
          + ([f"model.distill.lm={lm}", f"model.distill.max_ppl_ratio={args.pairs_max_ppl_ratio}"] if filtered else []),
          distill / "result.json")
     step("tune", [sys.executable, "-m", "textvae", "tune", "--model", str(distill), "--strength", TUNE_STRENGTHS,
-                  "--beam", "0", "--min-accuracy", str(args.tune_min_accuracy)], distill / "model" / "transfer_defaults.json")
+                  "--beam", "0", "--min-accuracy", str(args.tune_min_accuracy)], distill / "model" / TRANSFER_DEFAULTS_FILE)
     if "tune" in stages:  # the greedy test row at the strength the tune stage chose
-        chosen = json.loads((distill / "model" / "transfer_defaults.json").read_text())["settings"]["strength"]
+        chosen = read_tuned(distill / "model")["settings"]["strength"]
         step("tune", model_row + [distill_recipe, "--name", distill.name, "--eval-only", "--strength", str(chosen)]
              + common, distill / f"row-strength{chosen:g}-beam0.json")
     if "rows" in stages:  # the reranked rows (the greedy ones came with training)
