@@ -45,7 +45,7 @@ from textvae.transfer.defaults import TRANSFER_DEFAULTS_FILE, read_tuned
 
 HERE = Path(__file__).resolve().parent
 STAGES = ("base", "lm", "classifier", "reward", "pairs", "distill", "tune", "rows")
-TUNE_STRENGTHS = "1,1.1,1.2,1.3,1.4"  # the distilled model's greedy strengths searched on dev
+TUNE_STRENGTHS = "1,1.1,1.15,1.2,1.25,1.3,1.4"  # the distilled model's greedy strengths searched on dev
 
 
 def main() -> int:
@@ -75,6 +75,13 @@ def main() -> int:
                         help="which model makes the pairs and starts the distillation (base: no reward stage)")
     parser.add_argument("--tune-min-accuracy", type=float, default=92.0,
                         help="the tune stage's dev accuracy bar for the distilled model's greedy strength")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="distillation rounds: each round's pairs are made by the model the round before "
+                             "distilled (new training sentences each round), and train it further")
+    parser.add_argument("--shards", type=int, default=1,
+                        help="processes that make the pairs side by side (textvae distill --shard), each with --threads")
+    parser.add_argument("--distill-minutes", type=float,
+                        help="each round's training budget (default: the distillation recipe's)")
     parser.add_argument("--data", help="corpus directory (default: the recipes')")
     parser.add_argument("overrides", nargs="*", help="key=value for every training stage")
     args = parser.parse_args()
@@ -82,6 +89,9 @@ def main() -> int:
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
         print(f"ibt_pipeline: unknown stage(s) {', '.join(unknown)}; the stages are {', '.join(STAGES)}", file=sys.stderr)
+        return 2
+    if args.rounds < 1 or args.shards < 1 or (args.distill_minutes is not None and not args.distill_minutes > 0):
+        print("ibt_pipeline: --rounds and --shards must be at least 1 and --distill-minutes positive", file=sys.stderr)
         return 2
     out = Path(args.out) / f"{args.corpus}-seed{args.seed}"
     c = args.corpus
@@ -95,11 +105,19 @@ def main() -> int:
     strengths = "+".join(f"{v:g}" for v in [args.strength, *pool])
     guided = f"-strength{strengths}" if args.strength != 1 or pool else ""  # the pairs' search, so what is distilled
     filtered = f"-ppl{args.pairs_max_ppl_ratio:g}" if args.pairs_max_ppl_ratio else ""
-    base, lm, reward, distill = (out / f"{c}_ibt_transformer", out / f"{c}_lm", out / f"{c}_ibt_reward{tail}",
-                                 out / f"{distill_recipe}{tail}{guided}{filtered}")
-    pairs, classifier = out / f"pairs_{'base' if from_base else 'round1'}{tail}{guided}", out / f"{c}_classifier"
+    base, lm, reward = out / f"{c}_ibt_transformer", out / f"{c}_lm", out / f"{c}_ibt_reward{tail}"
+    classifier = out / f"{c}_classifier"
+    # round r of R (named -rRofR when R > 1): the pairs of the model before (the base or the reward
+    # model first), then that model trained on them
     teacher = base if from_base else reward  # makes the pairs and starts the distillation
-    runs = (base, distill) if from_base else (base, reward, distill)  # the runs with test rows
+    rounds = []
+    for r in range(1, args.rounds + 1):
+        of = f"-r{r}of{args.rounds}" if args.rounds > 1 else ""
+        pairs = out / f"pairs_{'base' if from_base else 'round1'}{tail}{guided}{of}"
+        distill = out / f"{distill_recipe}{tail}{guided}{filtered}{of}"
+        rounds.append((teacher, pairs, distill, args.seed + 100 * (r - 1)))  # new sentences each round
+        teacher = distill
+    runs = (base, distill) if from_base else (base, reward, distill)  # the runs with test rows (the last round's)
     if from_base:
         stages = [s for s in stages if s != "reward"]
     if not args.scorer:
@@ -113,15 +131,22 @@ def main() -> int:
     rerank += drawn
     minutes = {}
 
-    def step(name, command, done: Path):
+    def step(name, command, done: Path, shards: int = 1):
+        """Run ``command`` unless ``done`` is there; with ``shards``, that many copies side by side,
+        the k-th with ``--shard k/shards``."""
         if name not in stages:
             return
         if done.exists():
             print(f"[{name}] already there: {done}", flush=True)
             return
-        print(f"[{name}] {' '.join(command)}", flush=True)
+        print(f"[{name}] {' '.join(command)}" + (f" --shard K/{shards}" if shards > 1 else ""), flush=True)
         started = time.time()
-        subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})  # textvae distill has no --threads
+        env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}  # textvae distill has no --threads
+        copies = [command + ["--shard", f"{k}/{shards}"] for k in range(shards)] if shards > 1 else [command]
+        running = [subprocess.Popen(copy, env=env) for copy in copies]
+        failed = [p.args for p in running if p.wait() != 0]
+        if failed:
+            raise subprocess.CalledProcessError(1, failed[0])
         minutes[name] = minutes.get(name, 0.0) + (time.time() - started) / 60
 
     model_row = [sys.executable, str(HERE / "transfer_model.py")]
@@ -135,16 +160,20 @@ def main() -> int:
     scored = [f"model.reward.scorer={classifier}"] if args.scorer else []
     step("reward", model_row + [f"{c}_ibt_reward", "--name", reward.name] + common + seed
          + [f"train.init_from={base}", f"model.reward.lm={lm}"] + scored, reward / "result.json")
-    step("pairs", [sys.executable, "-m", "textvae", "distill", "--model", str(teacher), "--out", str(pairs), "--resume",
-                   "--sentences", str(args.pairs_sentences), "--draw-seed", str(args.seed), "--beam", str(args.beam),
-                   "--strength", str(args.strength),
-                   "--strategy", "beam", "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
-                   "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + drawn
-         + (["--scorer", str(classifier)] if args.scorer else []), pairs / "pairs.jsonl")
-    step("distill", model_row + [distill_recipe, "--name", distill.name] + common + seed
-         + [f"train.init_from={teacher}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"] + scored
-         + ([f"model.distill.lm={lm}", f"model.distill.max_ppl_ratio={args.pairs_max_ppl_ratio}"] if filtered else []),
-         distill / "result.json")
+    budget = [f"train.max_minutes={args.distill_minutes:g}"] if args.distill_minutes else []
+    for teacher, pairs, distill, draw in rounds:
+        step("pairs", [sys.executable, "-m", "textvae", "distill", "--model", str(teacher), "--out", str(pairs), "--resume",
+                       "--sentences", str(args.pairs_sentences), "--draw-seed", str(draw), "--beam", str(args.beam),
+                       "--strength", str(args.strength),
+                       "--strategy", "beam", "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
+                       "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + drawn
+             + (["--scorer", str(classifier)] if args.scorer else [])
+             + (["--chunk", "500"] if args.shards > 1 else []),  # (chunks small enough to share out)
+             pairs / "pairs.jsonl", shards=args.shards)
+        step("distill", model_row + [distill_recipe, "--name", distill.name] + common + seed + budget
+             + [f"train.init_from={teacher}", f"model.reward.lm={lm}", f"model.distill.pairs={pairs}"] + scored
+             + ([f"model.distill.lm={lm}", f"model.distill.max_ppl_ratio={args.pairs_max_ppl_ratio}"] if filtered else []),
+             distill / "result.json")
     step("tune", [sys.executable, "-m", "textvae", "tune", "--model", str(distill), "--strength", TUNE_STRENGTHS,
                   "--beam", "0", "--min-accuracy", str(args.tune_min_accuracy)], distill / "model" / TRANSFER_DEFAULTS_FILE)
     if "tune" in stages:  # the greedy test row at the strength the tune stage chose
@@ -155,7 +184,7 @@ def main() -> int:
         tag = (f"strength{strengths}-beam{args.beam}" + (f"-samples{args.samples}-topp{args.top_p:g}" if args.samples else "")
                + f"-rerank{args.rerank:g}-rerankcycle{args.rerank_cycle:g}-reranklm{args.rerank_lm:g}") + tail
         for run in runs:
-            recipe = run.name.removesuffix(filtered).removesuffix(guided).removesuffix(tail)
+            recipe = {base: f"{c}_ibt_transformer", reward: f"{c}_ibt_reward"}.get(run, distill_recipe)
             step("rows", model_row + [recipe, "--name", run.name, "--eval-only"] + common + rerank,
                  run / f"row-{tag}.json")
             stages.append("rows")  # every run's row, each skipped when there

@@ -72,6 +72,25 @@ def test_pairs_are_the_models_transfers_and_a_killed_run_resumes_without_gaps(ba
         distill_pairs(model, texts, labels, killed, settings, "x", chunk=8, resume=True)
 
 
+def test_shards_fill_one_directory_side_by_side_and_the_last_writes_the_pairs(base, tmp_path, capsys):
+    whole, shared = tmp_path / "whole", tmp_path / "shared"
+    common = ["distill", "--model", str(base), "--sentences", "40", "--chunk", "8", "--quiet"]
+    assert main(common + ["--out", str(whole)]) == 0
+    assert main(common + ["--out", str(shared), "--shard", "1/2"]) == 0
+    assert sorted(f.name for f in (shared / "chunks").iterdir()) == ["00000008.jsonl", "00000024.jsonl"]
+    assert not (shared / "pairs.jsonl").exists() and "2 of 5 chunks are in" in capsys.readouterr().out
+    assert main(common + ["--out", str(shared), "--shard", "0/2"]) == 0
+    assert _lines(shared / "pairs.jsonl") == _lines(whole / "pairs.jsonl")  # the same pairs, nothing twice
+    assert "40 pairs in" in capsys.readouterr().out
+    # a shard with other settings is refused by the manifest; --force would clear the others' chunks
+    assert main(common + ["--out", str(shared), "--shard", "1/2", "--beam", "3", "--strategy", "beam"]) == 2
+    assert "started with other" in capsys.readouterr().err
+    assert main(common + ["--out", str(shared), "--shard", "1/2", "--force"]) == 2
+    assert "--shard joins" in capsys.readouterr().err
+    assert main(common + ["--out", str(tmp_path / "x"), "--shard", "2/2"]) == 2
+    assert "expected 0 <= K < N" in capsys.readouterr().err
+
+
 def test_an_existing_pairs_directory_is_refused_before_the_model_is_loaded(tmp_path, capsys):
     (tmp_path / "pairs").mkdir()
     assert main(["distill", "--model", str(tmp_path / "no-model"), "--out", str(tmp_path / "pairs")]) == 2

@@ -11,7 +11,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from textvae import __version__
 from textvae.errors import TextvaeError
@@ -262,6 +262,17 @@ count = number(int, 1)  # a number of sentences, steps, samples, ...
 seed_int = number(int, 0, 2 ** 32 - 1)
 
 
+def shard_spec(text: str) -> Tuple[int, int]:
+    """argparse type: ``K/N``, the K-th (0-based) of N shards."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N (e.g. 0/2), got {text!r}") from None
+    if not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"expected 0 <= K < N, got {text!r}")
+    return k, n
+
+
 def nbest_lines(results) -> List[str]:
     return [r if isinstance(r, str) else "\t".join(r) for r in results]
 
@@ -482,7 +493,10 @@ def cmd_distill(args) -> int:
     from textvae.transfer.distill import balanced_sample, check_out, distill_pairs, pairs_summary
 
     out = Path(args.out)
-    check_out(out, args.resume, args.force)  # before any model is loaded
+    if args.shard[1] > 1 and args.force:
+        raise TextvaeError("--shard joins the pairs directory the other shards fill; --force would clear theirs, "
+                           "so clear it first or make it again without --shard")
+    check_out(out, args.resume or args.shard[1] > 1, args.force)  # before any model is loaded
     options = decode_options(args)
     model = textvae.load(args.model, device=args.device)
     model.check_transfer()
@@ -494,9 +508,10 @@ def cmd_distill(args) -> int:
     indices = balanced_sample(labels, args.sentences, args.draw_seed) if args.sentences else None
     log.info("distilling %d training sentences with %s", len(indices or texts),
              ", ".join(f"{k} {shown_setting(v)}" for k, v in settings.items()))
-    distill_pairs(model, texts, labels, out, {**settings, **options}, corpus.fingerprint, args.chunk,
-                  resume=args.resume, force=args.force, indices=indices)
-    print(f"{pairs_summary(out)}; train on them with model.distill.pairs={out} train.init_from={args.model}")
+    done = distill_pairs(model, texts, labels, out, {**settings, **options}, corpus.fingerprint, args.chunk,
+                         resume=args.resume, force=args.force, indices=indices, shard=args.shard)
+    hint = f"; train on them with model.distill.pairs={out} train.init_from={args.model}" if done else ""
+    print(pairs_summary(out) + hint)
     return 0
 
 
@@ -1035,6 +1050,10 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--chunk", type=count, default=2000, help="sentences per resumable chunk")
     distill.add_argument("--resume", action="store_true", help="finish a pairs directory that was stopped")
     distill.add_argument("--force", action="store_true", help="make an existing pairs directory again")
+    distill.add_argument("--shard", type=shard_spec, default=(0, 1), metavar="K/N",
+                         help="make only every N-th chunk from the K-th (0-based), so that N processes or machines "
+                              "fill one pairs directory side by side (same command otherwise; each joins the "
+                              "directory as with --resume, and the last to finish writes pairs.jsonl)")
     add_transfer_settings(distill)
     distill.add_argument("--device", default=None)
     add_quiet(distill)

@@ -10,7 +10,7 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from textvae.data.pairs import CHUNKS, MANIFEST, PAIRS
 from textvae.errors import TextvaeError
@@ -43,12 +43,15 @@ def balanced_sample(labels: Sequence[int], count: int, seed: int = 0) -> List[in
 
 
 def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: str, chunk: int = 2000,
-                  resume: bool = False, force: bool = False, indices: Optional[Sequence[int]] = None) -> Path:
+                  resume: bool = False, force: bool = False, indices: Optional[Sequence[int]] = None,
+                  shard: Tuple[int, int] = (0, 1)) -> Optional[Path]:
     """Transfer ``texts`` (the training split, with ``labels``; only the positions ``indices`` when
     given, e.g. from :func:`balanced_sample`) each to the next style with the loaded ``model`` and its
     transfer ``settings`` (``TextModel.transfer_settings``), ``chunk`` sentences a file; with
     ``resume``, the chunks already written are kept. Every pair keeps its sentence's index in the
-    split. Returns the pairs file."""
+    split. With ``shard=(k, n)`` only every n-th chunk from the k-th is made, so that n processes
+    fill one directory side by side (the same settings, checked by the manifest). Returns the pairs
+    file once every chunk is there (whichever shard finishes last writes it), else None."""
     from textvae.progress import bar
 
     out = Path(out)
@@ -63,7 +66,8 @@ def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: 
         manifest["scorer"] = str(settings["scorer"].path)
     if indices is not None:
         manifest["indices_digest"] = hashlib.sha1(",".join(map(str, chosen)).encode()).hexdigest()[:16]
-    if out.exists() and force and not resume:
+    k, n = shard
+    if out.exists() and force and not resume and n == 1:  # (a shard never clears what the others wrote)
         shutil.rmtree(out)
     if (out / MANIFEST).is_file():
         saved = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
@@ -76,8 +80,9 @@ def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: 
                                                      indent=1) + "\n")
     names = model.label_names
     starts = range(0, len(chosen), chunk)
-    with bar(len(chosen), "distill") as shown:
-        for start in starts:
+    mine = starts[k::n]
+    with bar(sum(min(chunk, len(chosen) - start) for start in mine), "distill") as shown:
+        for start in mine:
             file = out / CHUNKS / f"{start:08d}.jsonl"
             rows = chosen[start:start + chunk]
             if not file.is_file():
@@ -92,12 +97,21 @@ def distill_pairs(model, texts, labels, out: Path, settings: Dict, fingerprint: 
                                      "target": (labels[i] + 1) % len(names), "output": o}) for i, o in zip(rows, outputs)]
                 atomic_write_text(file, "".join(line + "\n" for line in lines))
             shown.update(len(rows))
-    parts = [(out / CHUNKS / f"{start:08d}.jsonl").read_text(encoding="utf-8") for start in starts]
+    files = [out / CHUNKS / f"{start:08d}.jsonl" for start in starts]
+    if not all(file.is_file() for file in files):
+        return None  # another shard's chunks are still to come
+    parts = [file.read_text(encoding="utf-8") for file in files]
     atomic_write_text(out / PAIRS, "".join(parts))
     return out / PAIRS
 
 
-def pairs_summary(out: Path) -> Optional[str]:
-    """One line on a finished pairs directory."""
+def pairs_summary(out: Path) -> str:
+    """One line on a pairs directory, finished or not."""
+    out = Path(out)
+    if not (out / PAIRS).is_file():
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        total = -(-manifest["sentences"] // manifest["chunk"])
+        done = len(list((out / CHUNKS).glob("*.jsonl")))
+        return f"{done} of {total} chunks are in {out}; the last shard to finish writes {PAIRS}"
     lines = (Path(out) / PAIRS).read_text(encoding="utf-8").splitlines()
     return f"{len(lines)} pairs in {Path(out) / PAIRS}"
