@@ -7,7 +7,7 @@ a stopped pipeline is continued by running the same command again.
         [--threads 1] [--stages base,lm,classifier,reward,pairs,distill,tune,rows] [--pairs-sentences 4000]
         [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--samples 0 --top-p 1] [--strength 1]
         [--pool-strengths S,...] [--scorer] [--pairs-max-ppl-ratio R] [--pairs-from reward|base]
-        [--tune-min-accuracy 92] [--data DIR]
+        [--tune-min-accuracy 92] [--rounds 1] [--shards 1] [--distill-minutes M] [--data DIR]
         [key=value ...]
 
 Runs land in OUT/CORPUS-seedS/ (CORPUS_ibt_transformer, CORPUS_lm, CORPUS_ibt_reward, pairs_round1,
@@ -25,7 +25,12 @@ the pairs are the base model's, and CORPUS_ibt_distill_base (recipes/CORPUS_ibt_
 starts from the base (runs named ``pairs_base`` and ``CORPUS_ibt_distill_base``). The ``tune`` stage
 picks the distilled model's greedy style strength on dev (``textvae tune --beam 0``: the most dev
 self-BLEU with dev accuracy >= ``--tune-min-accuracy``), stores it with the model, and scores the
-test split greedily at it. The budget per stage is the recipe's (base 90 minutes, reward 30,
+test split greedily at it. With ``--rounds R`` the pairs and the distillation are repeated R times
+(runs named ``-rRofR``): each round's pairs are made by the model the round before distilled, from
+new training sentences (draw seed SEED + 100 x (round - 1)), and that model is trained further on
+them, ``--distill-minutes`` each; the tune stage and the rows are the last round's. ``--shards N``
+makes each round's pairs with N ``textvae distill --shard`` processes side by side (chunks of 500).
+The budget per stage is the recipe's (base 90 minutes, reward 30,
 distillation 15) plus the time the pairs take, which the printed summary states. ``key=value``
 overrides go to every training stage (``model.*`` ones not to the LM; e.g. ``train.max_steps=30`` for
 a smoke run).
