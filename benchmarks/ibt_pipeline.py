@@ -7,7 +7,7 @@ a stopped pipeline is continued by running the same command again.
         [--threads 1] [--stages base,lm,classifier,reward,pairs,distill,tune,rows] [--pairs-sentences 4000]
         [--beam 20 --rerank 4 --rerank-cycle 4 --rerank-lm 5] [--samples 0 --top-p 1] [--strength 1]
         [--pool-strengths S,...] [--scorer] [--pairs-max-ppl-ratio R] [--pairs-from reward|base]
-        [--tune-min-accuracy 92] [--rounds 1] [--shards 1] [--distill-minutes M] [--data DIR]
+        [--tune-min-accuracy 92] [--rounds 1] [--rerank-later W] [--shards 1] [--distill-minutes M] [--data DIR]
         [key=value ...]
 
 Runs land in OUT/CORPUS-seedS/ (CORPUS_ibt_transformer, CORPUS_lm, CORPUS_ibt_reward, pairs_round1,
@@ -27,13 +27,13 @@ picks the distilled model's greedy style strength on dev (``textvae tune --beam 
 self-BLEU with dev accuracy >= ``--tune-min-accuracy``), stores it with the model, and scores the
 test split greedily at it. With ``--rounds R`` the pairs and the distillation are repeated R times
 (runs named ``-rRofR``): each round's pairs are made by the model the round before distilled, from
-new training sentences (draw seed SEED + 100 x (round - 1)), and that model is trained further on
-them, ``--distill-minutes`` each; the tune stage and the rows are the last round's. ``--shards N``
-makes each round's pairs with N ``textvae distill --shard`` processes side by side (chunks of 500).
-The budget per stage is the recipe's (base 90 minutes, reward 30,
-distillation 15) plus the time the pairs take, which the printed summary states. ``key=value``
-overrides go to every training stage (``model.*`` ones not to the LM; e.g. ``train.max_steps=30`` for
-a smoke run).
+new training sentences (draw seed SEED + 100 x (round - 1)), with ``--rerank-later`` as the style
+weight of rounds 2 on, and that model is trained further on them, ``--distill-minutes`` each; the
+tune stage and the rows are the last round's. ``--shards N`` makes each round's pairs with N
+``textvae distill --shard`` processes side by side (chunks of 500). The budget per stage is the
+recipe's (base 90 minutes, reward 30, distillation 15) plus the time the pairs take, which the
+printed summary states. ``key=value`` overrides go to every training stage (``model.*`` ones not to
+the LM; e.g. ``train.max_steps=30`` for a smoke run).
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1,
                         help="distillation rounds: each round's pairs are made by the model the round before "
                              "distilled (new training sentences each round), and train it further")
+    parser.add_argument("--rerank-later", type=float,
+                        help="the style weight of the later rounds' pairs (default --rerank): a distilled model's "
+                             "beams need about twice the style weight for the same accuracy (session 27)")
     parser.add_argument("--shards", type=int, default=1,
                         help="processes that make the pairs side by side (textvae distill --shard), each with --threads")
     parser.add_argument("--distill-minutes", type=float,
@@ -120,7 +123,8 @@ def main() -> int:
         of = f"-r{r}of{args.rounds}" if args.rounds > 1 else ""
         pairs = out / f"pairs_{'base' if from_base else 'round1'}{tail}{guided}{of}"
         distill = out / f"{distill_recipe}{tail}{guided}{filtered}{of}"
-        rounds.append((teacher, pairs, distill, args.seed + 100 * (r - 1)))  # new sentences each round
+        style = args.rerank if r == 1 or args.rerank_later is None else args.rerank_later
+        rounds.append((teacher, pairs, distill, args.seed + 100 * (r - 1), style))  # new sentences each round
         teacher = distill
     runs = (base, distill) if from_base else (base, reward, distill)  # the runs with test rows (the last round's)
     if from_base:
@@ -166,11 +170,11 @@ def main() -> int:
     step("reward", model_row + [f"{c}_ibt_reward", "--name", reward.name] + common + seed
          + [f"train.init_from={base}", f"model.reward.lm={lm}"] + scored, reward / "result.json")
     budget = [f"train.max_minutes={args.distill_minutes:g}"] if args.distill_minutes else []
-    for teacher, pairs, distill, draw in rounds:
+    for teacher, pairs, distill, draw, style in rounds:
         step("pairs", [sys.executable, "-m", "textvae", "distill", "--model", str(teacher), "--out", str(pairs), "--resume",
                        "--sentences", str(args.pairs_sentences), "--draw-seed", str(draw), "--beam", str(args.beam),
                        "--strength", str(args.strength),
-                       "--strategy", "beam", "--rerank", str(args.rerank), "--rerank-cycle", str(args.rerank_cycle),
+                       "--strategy", "beam", "--rerank", str(style), "--rerank-cycle", str(args.rerank_cycle),
                        "--rerank-lm", str(args.rerank_lm), "--lm", str(lm)] + drawn
              + (["--scorer", str(classifier)] if args.scorer else [])
              + (["--chunk", "500"] if args.shards > 1 else []),  # (chunks small enough to share out)
