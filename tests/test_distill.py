@@ -115,6 +115,39 @@ def test_training_on_the_pairs_learns_them(base, tmp_path):
               other)
 
 
+def test_edit_weight_weighs_the_tokens_the_source_lacks():
+    from tests.test_ibt import _tiny_model
+    from textvae.data.batching import collate
+    from textvae.data.tokenizer import EOS_ID, PAD_ID
+    from textvae.models.style_seq2seq.model import edited_tokens
+    from textvae.objectives.reconstruction import tokenwise_nll
+
+    targets, sources = torch.tensor([[5, 6, 7, EOS_ID], [8, 9, EOS_ID, PAD_ID]]), torch.tensor([[5, 7, PAD_ID], [9, 10, 11]])
+    assert edited_tokens(targets, sources).tolist() == [[False, True, False, False], [True, False, False, False]]
+    pairs = [([5, 7, 12], 1, [5, 6, 7, 12]), ([9, 10], 0, [8, 9]), ([13, 14, 15], 1, [13, 14, 15])]
+    no_dropout = ["model.dropout=0", "model.encoder.dropout=0", "model.decoder.dropout=0", "model.distill.batch=3"]
+    terms = {}
+    for weight in (1.0, 4.0):
+        model = _tiny_model(f"model.distill.edit_weight={weight}", *no_dropout).train()
+        model._pairs = pairs
+        torch.manual_seed(1)  # the same draw of pairs for both weights
+        with torch.no_grad():
+            terms[weight] = model._distill_term({"batch": collate([[5, 6]])})
+    torch.manual_seed(1)
+    picked = [pairs[i] for i in torch.randint(len(pairs), (3,)).tolist()]
+    src, out = collate([p[0] for p in picked]), collate([p[2] for p in picked])
+    with torch.no_grad():  # the same weights: _tiny_model seeds its initialisation
+        context = model.decoder_context(src.src, src.lengths, torch.tensor([p[1] for p in picked]))
+        tokens = tokenwise_nll(model.decoder(out.tgt_in, context), out.tgt_out)
+    edits = edited_tokens(out.tgt_out, src.src).float()
+    assert edits.sum() > 0
+    (plain, plain_metrics), (weighted, metrics) = terms[1.0], terms[4.0]
+    assert torch.allclose(plain, tokens.sum(1).mean(), atol=1e-5) and "distill_edit_share" not in plain_metrics
+    assert torch.allclose(weighted, (tokens * (1 + 3 * edits)).sum(1).mean(), atol=1e-5)
+    assert torch.allclose(metrics["distill_nll"], plain, atol=1e-5)  # the log keeps the plain NLL
+    assert torch.allclose(metrics["distill_edit_share"], edits.sum() / (out.tgt_out != PAD_ID).sum())
+
+
 def test_pairs_are_kept_by_their_transfers_perplexity_over_their_sources(base, tiny_lm_run, tmp_path, caplog):
     pairs = tmp_path / "pairs"
     assert main(["distill", "--model", str(base), "--out", str(pairs), "--sentences", "40", "--quiet"]) == 0
@@ -141,6 +174,8 @@ def test_pairs_are_kept_by_their_transfers_perplexity_over_their_sources(base, t
     (["model.distill.max_ppl_ratio=-1", "model.distill.lm=LM"], "must be a positive number"),
     (["model.distill.max_ppl_ratio=1.5"], "needs model.distill.lm"),
     (["model.distill.max_ppl_ratio=1.5", "model.distill.lm=BASE"], "is not a language model"),
+    (["model.distill.edit_weight=0"], "edit_weight' must be a positive number"),
+    (["model.distill.edit_weight=nan"], "edit_weight' must be a finite number"),
 ])
 def test_a_bad_pair_filter_is_refused_before_the_run_directory(base, tiny_lm_run, tmp_path, capsys, overrides, message):
     pairs = tmp_path / "pairs"

@@ -177,6 +177,43 @@ def test_rerank_orders_beam_candidates_by_score_plus_classifier_and_cycle():
         _reranker(model, 1, -1.0)
 
 
+def test_best_only_reranking_rebuilds_fewer_candidates_and_picks_the_same_first(monkeypatch):
+    from textvae.transfer import rerank
+
+    model = _tiny_model()
+    gen = torch.Generator().manual_seed(0)
+    ids = [[torch.randint(5, 30, (int(torch.randint(1, 6, (1,), generator=gen)),), generator=gen).tolist()
+            for _ in range(8)] for _ in range(6)]
+    sources = collate([torch.randint(5, 30, (4,), generator=gen).tolist() for _ in range(6)])
+    rebuilt = []
+    real = rerank.cycle_scorer
+
+    def counting(rebuild_nll):
+        nll = real(rebuild_nll)
+        return lambda candidates, src, rows: rebuilt.append(len(candidates)) or nll(candidates, src, rows)
+
+    monkeypatch.setattr(rerank, "cycle_scorer", counting)
+    with torch.no_grad():
+        for spread in (0.0, 1.0, 20.0):  # beam scores from all equal to far apart
+            scores = spread * torch.randn(6, 8, generator=gen)
+            for weight, cycle_weight in ((0.0, 1.0), (1.0, 1.0), (4.0, 0.5)):
+                rebuilt.clear()
+                full = _reranker(model, 1, weight, cycle_weight)(ids, scores, sources)
+                assert sum(rebuilt) == 48  # every candidate
+                rebuilt.clear()
+                best = make_reranker(model, _Ids, 1, weight, cycle_weight, best_only=True)(ids, scores, sources)
+                assert [row[0] for row in best] == [row[0] for row in full]
+                assert sorted(map(tuple, best[0])) == sorted(map(tuple, full[0]))  # every candidate is still there
+                assert sum(rebuilt) <= 48
+                if spread == 20.0:
+                    assert sum(rebuilt) < 48  # a candidate far behind on its beam score is never rebuilt
+        scores = torch.zeros(6, 8)
+        scores[0] = float("-inf")  # a source without a live candidate: nothing to rebuild, the beam's order
+        best = make_reranker(model, _Ids, 1, 1.0, 1.0, best_only=True)(ids, scores, sources)
+        assert best[0] == ids[0] and [row[0] for row in best[1:]] == [row[0] for row in _reranker(
+            model, 1, 1.0, 1.0)(ids, scores, sources)[1:]]
+
+
 def test_candidates_scored_in_chunks_score_as_in_one_batch(monkeypatch):
     from textvae.transfer import rerank
 

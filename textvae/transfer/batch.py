@@ -82,7 +82,8 @@ def transfer_sentences(model, tokenizer, label_names: Sequence[str], sentences: 
     """
     target = _prepare(model, label_names, to)
     opts = DecodeOptions.from_kwargs(**options)
-    reranker = make_reranker(model, tokenizer, target, rerank, rerank_cycle, rerank_lm, lm, scorer)
+    reranker = make_reranker(model, tokenizer, target, rerank, rerank_cycle, rerank_lm, lm, scorer,
+                             best_only=opts.n_best == 1)
     search = opts
     if reranker is not None:
         if opts.strategy != "beam" or opts.beam_size < 2:

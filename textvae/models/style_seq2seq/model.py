@@ -36,7 +36,7 @@ from textvae.models.registry import register_model
 from textvae.models.style_seq2seq.config import StyleSeq2SeqConfig
 from textvae.objectives.classifier_feedback import (classifier_terms, prefix_style_loss, soft_style_loss,
                                                     style_loss_rows)
-from textvae.objectives.reconstruction import language_model_nll, sentence_nll
+from textvae.objectives.reconstruction import language_model_nll, sentence_nll, tokenwise_nll
 from textvae.objectives.terms import Adversary, Context, LossTerm
 
 State = Dict[str, torch.Tensor]
@@ -101,6 +101,13 @@ class ClassifierFeedbackModel(Model):
             return self.rebuild_nll(candidates.src, candidates.lengths, tgt_in, tgt_out, source_styles)
 
         return style_log_prob, rebuild_nll
+
+
+def edited_tokens(targets: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
+    """``(B, T)``: True where a token of ``targets`` (padded, end token included) is nowhere in its
+    row of ``sources`` (padded token ids); padding and the end token are never edits."""
+    present = (targets.unsqueeze(2) == sources.unsqueeze(1)).any(2)
+    return ~present & (targets != PAD_ID) & (targets != EOS_ID)
 
 
 def token_nll(lm, texts: List[str], device) -> torch.Tensor:
@@ -226,9 +233,16 @@ class StyleSeq2Seq(ClassifierFeedbackModel):
         sources = collate([source for source, _, _ in drawn]).to(device)
         targets = torch.tensor([target for _, target, _ in drawn], device=device)
         wanted = collate([output for _, _, output in drawn]).to(device)
-        nll = sentence_nll(self.decoder(wanted.tgt_in, self.decoder_context(sources.src, sources.lengths, targets)),
+        tokens = tokenwise_nll(self.decoder(wanted.tgt_in, self.decoder_context(sources.src, sources.lengths, targets)),
                            wanted.tgt_out)
-        return nll.mean(), {"distill_nll": nll.mean().detach()}
+        nll = tokens.sum(1)
+        edit_weight = self.config.distill.edit_weight
+        if edit_weight == 1:
+            return nll.mean(), {"distill_nll": nll.mean().detach()}
+        edits = edited_tokens(wanted.tgt_out, sources.src)
+        weighted = (tokens * (1 + (edit_weight - 1) * edits.float())).sum(1)
+        return weighted.mean(), {"distill_nll": nll.mean().detach(),
+                                 "distill_edit_share": edits.float().sum() / (wanted.tgt_out != PAD_ID).sum()}
 
     def reward_terms(self) -> List[LossTerm]:
         """The direct-reward term (none while ``model.reward.weight`` is 0)."""
